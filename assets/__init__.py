@@ -1,0 +1,1 @@
+"""Bundled sample data and icons, installed as ``gmm_studio.assets``."""

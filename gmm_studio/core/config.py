@@ -1,0 +1,99 @@
+"""Fit settings shared by the engine, the CLI and the window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from .errors import InvalidConfigError
+
+ALGORITHMS = ("em", "hard_em", "kmeans")
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+INITS = ("kmeans++", "kmeans", "random", "random_from_data")
+DTYPES = ("float64", "float32")
+
+# Smallest variance a component may have along any direction, as a fraction of
+# the data's total variance in that direction (standardised units). 1e-3 lets a
+# component be ~30x narrower than the data's spread, yet keeps it well above the
+# quantisation variance of integer-valued columns such as Old Faithful's
+# `waiting` (1/12 min^2 against a total of ~184 min^2, i.e. 4.5e-4), so no
+# component can collapse onto a repeated value and "win" the likelihood.
+DEFAULT_VARIANCE_FLOOR = 1e-3
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Everything that determines a fit, apart from the data.
+
+    ``tol`` is on the per-sample mean log-likelihood (as in scikit-learn).
+    ``random_state`` is an int seed or None (fresh entropy).
+    """
+
+    algorithm: str = "em"
+    n_components: int = 3
+    covariance_type: str = "full"
+    init: str = "kmeans++"
+    n_init: int = 1
+    max_iter: int = 100
+    tol: float = 1e-3
+    variance_floor: float = DEFAULT_VARIANCE_FLOOR
+    random_state: int | None = 0
+    dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        _check_choice("algorithm", self.algorithm, ALGORITHMS)
+        _check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
+        _check_choice("init", self.init, INITS)
+        _check_choice("dtype", self.dtype, DTYPES)
+        _check_int("n_components", self.n_components, 1)
+        _check_int("n_init", self.n_init, 1)
+        _check_int("max_iter", self.max_iter, 0)
+        _check_number("tol", self.tol, 0.0)
+        _check_number("variance_floor", self.variance_floor, 0.0)
+        if self.variance_floor >= 1.0:
+            raise InvalidConfigError(
+                f"variance_floor={self.variance_floor} would stop every component "
+                "from being narrower than the whole data set; use a value below 1 "
+                f"(default {DEFAULT_VARIANCE_FLOOR})."
+            )
+        if self.random_state is not None:
+            _check_int("random_state", self.random_state, 0)
+
+    def replace(self, **changes: Any) -> FitConfig:
+        """Return a copy with ``changes`` applied (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict of the settings."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FitConfig:
+        """Build from ``to_dict`` output; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidConfigError(
+                f"unknown fit setting(s) {unknown}; known settings are {sorted(known)}."
+            )
+        return cls(**data)
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InvalidConfigError(
+            f"unknown {name} {value!r}; choose one of {', '.join(choices)}."
+        )
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidConfigError(
+            f"{name} must be a whole number >= {minimum}, got {value!r}."
+        )
+
+
+def _check_number(name: str, value: object, minimum: float) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not (value >= minimum) or value != value or value == float("inf"):
+        raise InvalidConfigError(f"{name} must be a finite number >= {minimum}, got {value!r}.")

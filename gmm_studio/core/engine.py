@@ -1,0 +1,255 @@
+"""Soft EM, hard (classification) EM and k-means as generators of snapshots.
+
+Each pass over the data evaluates the current parameters (log-likelihood) and
+accumulates the statistics of the next ones, so a snapshot for iteration t is
+yielded once pass t+1 has measured it: every snapshot's log-likelihood belongs
+to exactly its model.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from .config import FitConfig
+from .errors import FitError, InvalidDataError, InvalidModelError
+from .init import initial_labels, stats_from_labels, stats_from_random_resp
+from .kernels import make_kernel
+from .model import MixtureModel
+from .mstep import MStepResult, estimate_parameters, reseed_empty
+from .passes import em_pass
+from .prepared import Cancelled, PreparedData, prepare
+from .results import CANCELLED, CONVERGED, FAILED, MAX_ITER, RUNNING, FitResult, Snapshot
+from .runs_kmeans import kmeans_n_parameters, run_kmeans
+from .warnings_text import RunNotes, data_warnings, restart_warnings
+
+
+def iterate(
+    X: np.ndarray,
+    config: FitConfig | None = None,
+    *,
+    sample_weight: np.ndarray | None = None,
+    initial_model: MixtureModel | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[Snapshot]:
+    """Yield a frozen Snapshot after every iteration of every restart.
+
+    X (N, D); sample_weight (N,) non-negative or None. ``initial_model`` skips
+    initialisation and makes exactly one run from those parameters.
+    """
+    config = config or FitConfig()
+    data = prepare_for(X, config, sample_weight, cancel)
+    yield from iterate_prepared(data, config, initial_model)
+
+
+def prepare_for(X, config: FitConfig, sample_weight, cancel) -> PreparedData:
+    """Validate data against the config (enough rows for K, etc.)."""
+    data = prepare(X, sample_weight, dtype=config.dtype, cancel=cancel, min_rows=2)
+    counted = data.n_rows if data.sample_weight is None else int(
+        np.count_nonzero(data.sample_weight))
+    if config.n_components > counted:
+        raise InvalidDataError(
+            f"n_components={config.n_components} is more than the {counted} rows that "
+            "carry weight; choose fewer components or use more rows."
+        )
+    return data
+
+
+def iterate_prepared(data: PreparedData, config: FitConfig,
+                     initial_model: MixtureModel | None = None) -> Iterator[Snapshot]:
+    """``iterate`` on already prepared data."""
+    if initial_model is not None and initial_model.n_features != data.n_features:
+        raise InvalidModelError(
+            f"initial_model has {initial_model.n_features} features but the data has "
+            f"{data.n_features}."
+        )
+    n_runs = 1 if initial_model is not None else config.n_init
+    seeds = np.random.SeedSequence(config.random_state).spawn(n_runs)
+    for restart, seed in enumerate(seeds):
+        rng = np.random.default_rng(seed)
+        if config.algorithm == "kmeans":
+            run = run_kmeans(data, config, restart, rng, initial_model)
+        else:
+            run = run_em(data, config, restart, rng, initial_model,
+                         hard=config.algorithm == "hard_em")
+        yield from run
+        if data.cancel is not None and data.cancel.is_set():
+            return
+
+
+def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.Generator,
+           initial_model: MixtureModel | None, *, hard: bool) -> Iterator[Snapshot]:
+    """One restart of soft or hard EM."""
+    start_time = time.perf_counter()
+    notes = RunNotes()
+    kernel = make_kernel(data.n_features, config.n_components, config.covariance_type)
+    labels = np.full(data.n_rows, -1, dtype=np.int32) if hard else None
+    try:
+        if initial_model is not None:
+            model = _check_initial(initial_model, config)
+        else:
+            model = _to_model(_initial_mstep(data, config, kernel, rng, notes, 0), data, config)
+    except Cancelled:
+        return
+    except InvalidModelError as exc:
+        notes.add(str(exc))
+        raise FitError(f"initialisation failed: {exc}") from None
+    previous_model, previous_ll, iteration = model, None, 0
+    while True:
+        kernel.set_params(model.weights, model.means - data.centre, model.precisions_cholesky)
+        try:
+            result = em_pass(data, kernel, hard=hard, labels=labels,
+                             want_stats=iteration < config.max_iter)
+        except Cancelled:
+            if previous_ll is None:
+                return
+            yield _final(restart, iteration - 1, previous_model, previous_ll, start_time,
+                         CANCELLED, notes, config)
+            return
+        ll = result.log_likelihood
+        status = _status(config, data, iteration, ll, previous_ll,
+                         hard and iteration > 0 and result.n_changed == 0)
+        if status != RUNNING:
+            yield _final(restart, iteration, model, ll, start_time, status, notes, config)
+            return
+        yield Snapshot(restart, iteration, model, ll, time.perf_counter() - start_time)
+        previous_model, previous_ll = model, ll
+        iteration += 1
+        try:
+            mstep = _mstep(data, config, kernel, kernel.to_stats(result.acc),
+                           result.worst, notes, iteration)
+            model = _to_model(mstep, data, config)
+        except InvalidModelError as exc:
+            notes.add(f"iteration {iteration}: {exc}")
+            yield _final(restart, iteration - 1, previous_model, previous_ll, start_time,
+                         FAILED, notes, config)
+            return
+
+
+def _status(config, data, iteration, ll, previous_ll, labels_stable) -> str:
+    if previous_ll is not None and (
+            labels_stable or abs(ll - previous_ll) / data.total_weight < config.tol):
+        return CONVERGED
+    if iteration >= config.max_iter:
+        return MAX_ITER
+    return RUNNING
+
+
+def _final(restart, iteration, model, ll, start_time, status, notes, config) -> Snapshot:
+    return Snapshot(restart, iteration, model, ll, time.perf_counter() - start_time,
+                    status, notes.finish(status, iteration, config))
+
+
+def _check_initial(model: MixtureModel, config: FitConfig) -> MixtureModel:
+    if model.n_components != config.n_components or (
+            model.covariance_type != config.covariance_type):
+        raise InvalidModelError(
+            f"initial_model is {model.n_components} x {model.covariance_type} but the "
+            f"config asks for {config.n_components} x {config.covariance_type}."
+        )
+    return model
+
+
+def _initial_mstep(data, config, kernel, rng, notes, iteration) -> MStepResult:
+    if config.init == "random":
+        acc = stats_from_random_resp(data, kernel, rng)
+    else:
+        labels = initial_labels(data, config.init, config.n_components, rng, data.scale)
+        acc = stats_from_labels(data, kernel, labels)
+    worst = [(0.0, int(i)) for i in rng.choice(data.n_rows, size=config.n_components)]
+    return _mstep(data, config, kernel, kernel.to_stats(acc), worst, notes, iteration)
+
+
+def _mstep(data, config, kernel, stats, worst, notes, iteration) -> MStepResult:
+    result = estimate_parameters(
+        stats, config.covariance_type, total_weight=data.total_weight, n_rows=data.n_rows,
+        scale=data.scale, variance_floor=config.variance_floor,
+        total_scatter=data.total_scatter() if config.covariance_type == "tied" else None,
+    )
+    rows = reseed_empty(result, config.covariance_type, worst,
+                        lambda i: data.X[i] - data.centre, data.n_rows)
+    notes.reseeded(result.empty, rows, iteration)
+    notes.floored = result.floored
+    return result
+
+
+def _to_model(params: MStepResult, data: PreparedData, config: FitConfig) -> MixtureModel:
+    return MixtureModel(params.weights, params.means + data.centre, params.covariances,
+                        config.covariance_type)
+
+
+def label_rows(data: PreparedData, model: MixtureModel) -> np.ndarray:
+    """Most probable component of every row, in blocks: (N,) int32."""
+    kernel = make_kernel(data.n_features, model.n_components, model.covariance_type)
+    kernel.set_params(model.weights, model.means - data.centre, model.precisions_cholesky)
+    labels = np.full(data.n_rows, -1, dtype=np.int32)
+    em_pass(data, kernel, want_stats=False, labels=labels)
+    return labels
+
+
+def fit(
+    X: np.ndarray,
+    config: FitConfig | None = None,
+    *,
+    sample_weight: np.ndarray | None = None,
+    initial_model: MixtureModel | None = None,
+    callback: Callable[[Snapshot], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> FitResult:
+    """Fit a mixture: drain ``iterate`` and keep the restart with the best log-likelihood.
+
+    ``callback`` receives every snapshot; setting ``cancel`` stops after the
+    current block and returns the best completed iteration so far.
+    """
+    config = config or FitConfig()
+    start_time = time.perf_counter()
+    data = prepare_for(X, config, sample_weight, cancel)
+    histories: dict[int, list[float]] = {}
+    finals: dict[int, Snapshot] = {}
+    last: Snapshot | None = None
+    for snap in iterate_prepared(data, config, initial_model):
+        histories.setdefault(snap.restart, []).append(snap.log_likelihood)
+        last = snap
+        if snap.done:
+            finals[snap.restart] = snap
+        if callback is not None:
+            callback(snap)
+    if last is not None and not last.done:
+        # Cancelled mid-pass: the last yielded snapshot is the best we have.
+        finals[last.restart] = Snapshot(last.restart, last.iteration, last.model,
+                                        last.log_likelihood, last.elapsed, CANCELLED)
+    return _collect(data, config, histories, finals, start_time)
+
+
+def _collect(data, config, histories, finals, start_time) -> FitResult:
+    scores = np.full(max(config.n_init, max(finals, default=0) + 1), np.nan)
+    usable = {r: s for r, s in finals.items() if s.status != FAILED}
+    for r, s in usable.items():
+        scores[r] = s.log_likelihood
+    if not usable:
+        if finals:
+            raise FitError(" ".join(next(iter(finals.values())).warnings)
+                           or "every restart failed.")
+        raise FitError("the fit was cancelled before the first iteration finished.")
+    best = max(usable, key=lambda r: usable[r].log_likelihood)
+    snap = usable[best]
+    cancelled = any(s.status == CANCELLED for s in finals.values())
+    if cancelled:
+        scores = scores[: max(finals) + 1]
+    history = np.array(histories[best][: snap.iteration + 1])
+    data.cancel = None  # labelling the kept model must finish even after a cancel
+    labels = label_rows(data, snap.model)
+    n_params = (kmeans_n_parameters(snap.model) if config.algorithm == "kmeans"
+                else snap.model.n_parameters)
+    warnings = data_warnings(data) + snap.warnings + restart_warnings(finals, config)
+    return FitResult(
+        model=snap.model, config=config, log_likelihood=snap.log_likelihood,
+        log_likelihood_history=history, n_iter=snap.iteration,
+        converged=snap.status == CONVERGED, status=snap.status,
+        restart_log_likelihoods=scores, best_restart=best, labels=labels,
+        warnings=tuple(warnings), n_parameters=n_params, n_samples=data.total_weight,
+        elapsed=time.perf_counter() - start_time,
+    )

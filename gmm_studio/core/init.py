@@ -1,0 +1,120 @@
+"""Initialisations: k-means++ seeding, a full k-means run, random starts.
+
+Distances are measured in standardised coordinates (each feature divided by
+its standard deviation), so the start -- like the fit -- does not depend on
+the units of a column. Everything runs in blocks with O(N) extra memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .passes import kmeans_pass, one_hot, stats_pass
+from .prepared import PreparedData
+
+KMEANS_INIT_MAX_ITER = 100
+
+
+def _scaled_rows(data: PreparedData, rows: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return (data.X[rows] - data.centre) / scale
+
+
+def _sq_dist_min(data: PreparedData, point: np.ndarray, scale: np.ndarray,
+                 current: np.ndarray | None) -> np.ndarray:
+    """min(current, |x_n - point|^2) for every row, in scaled coordinates: (N,)."""
+    out = np.empty(data.n_rows)
+    for start, stop in data.blocks(data.n_features):
+        xs = (data.X[start:stop] - data.centre) / scale - point
+        out[start:stop] = np.einsum("nd,nd->n", xs, xs)
+    if current is not None:
+        np.minimum(out, current, out=out)
+    return out
+
+
+def _draw(rng: np.random.Generator, mass: np.ndarray, n: int) -> np.ndarray:
+    """n row indices drawn with probability proportional to ``mass`` (N,)."""
+    cum = np.cumsum(mass)
+    if not cum[-1] > 0:
+        return rng.integers(0, len(mass), size=n)
+    picks = np.searchsorted(cum, rng.uniform(0.0, cum[-1], size=n), side="right")
+    return np.minimum(picks, len(mass) - 1)
+
+
+def kmeans_plus_plus(data: PreparedData, n_components: int, rng: np.random.Generator,
+                     scale: np.ndarray) -> np.ndarray:
+    """Greedy k-means++ seeds (Arthur & Vassilvitskii 2007): (K, D) scaled coords.
+
+    Tries 2 + log(K) candidates per seed and keeps the one that lowers the
+    total squared distance most, as scikit-learn does.
+    """
+    w = data.sample_weight if data.sample_weight is not None else np.ones(data.n_rows)
+    trials = 2 + int(np.log(n_components))
+    first = _draw(rng, w, 1)
+    seeds = [_scaled_rows(data, first, scale)[0]]
+    closest = _sq_dist_min(data, seeds[0], scale, None)
+    for _ in range(1, n_components):
+        best = None
+        for row in _draw(rng, w * closest, trials):
+            point = _scaled_rows(data, np.array([row]), scale)[0]
+            candidate = _sq_dist_min(data, point, scale, closest)
+            potential = float(w @ candidate)
+            if best is None or potential < best[0]:
+                best = (potential, point, candidate)
+        seeds.append(best[1])
+        closest = best[2]
+    return np.array(seeds)
+
+
+def random_rows(data: PreparedData, n_components: int, rng: np.random.Generator,
+                scale: np.ndarray) -> np.ndarray:
+    """K distinct rows (when possible), drawn by sample weight: (K, D) scaled."""
+    w = data.sample_weight if data.sample_weight is not None else np.ones(data.n_rows)
+    p = w / w.sum()
+    replace = np.count_nonzero(p) < n_components
+    rows = rng.choice(data.n_rows, size=n_components, replace=replace, p=p)
+    return _scaled_rows(data, rows, scale)
+
+
+def lloyd(data: PreparedData, centres: np.ndarray, scale: np.ndarray | None,
+          max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Plain Lloyd iterations until no label changes: (centres, labels (N,))."""
+    labels = np.full(data.n_rows, -1, dtype=np.int64)
+    for _ in range(max_iter):
+        result = kmeans_pass(data, centres, scale=scale, labels=labels)
+        if result.n_changed == 0:
+            break
+        nk = result.acc[:, 0]
+        moved = result.acc[:, 1:] / np.where(nk > 0, nk, 1.0)[:, None]
+        # An empty cluster keeps its centre; the EM start re-seeds it if needed.
+        centres = np.where((nk > 0)[:, None], moved, centres)
+    return centres, labels
+
+
+def stats_from_labels(data: PreparedData, kernel, labels: np.ndarray) -> np.ndarray:
+    """Kernel statistics of a hard partition ``labels`` (N,)."""
+    return stats_pass(data, kernel,
+                      lambda start, stop, out: one_hot(labels[start:stop], kernel.k, out))
+
+
+def stats_from_random_resp(data: PreparedData, kernel, rng: np.random.Generator) -> np.ndarray:
+    """Kernel statistics of uniform random responsibilities, rows normalised."""
+    def fill(start, stop, out):
+        out[:] = rng.random(out.shape)
+        out /= out.sum(axis=1, keepdims=True)
+        return out
+    return stats_pass(data, kernel, fill)
+
+
+def initial_labels(data: PreparedData, init: str, n_components: int,
+                   rng: np.random.Generator, scale: np.ndarray) -> np.ndarray:
+    """Hard start for "kmeans++", "kmeans", "random_from_data": labels (N,).
+
+    Rows go to the nearest seed (or to the k-means cluster for "kmeans").
+    """
+    if init == "random_from_data":
+        seeds = random_rows(data, n_components, rng, scale)
+    else:
+        seeds = kmeans_plus_plus(data, n_components, rng, scale)
+    max_iter = KMEANS_INIT_MAX_ITER if init == "kmeans" else 1
+    _, labels = lloyd(data, seeds, scale, max_iter)
+    return labels

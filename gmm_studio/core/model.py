@@ -1,0 +1,192 @@
+"""The fitted mixture: an immutable value with scoring and (de)serialisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp
+
+from .config import COVARIANCE_TYPES
+from .errors import InvalidDataError, InvalidModelError
+from .gaussian import (
+    covariance_shape,
+    log_gaussian_prob,
+    n_parameters,
+    precision_cholesky,
+)
+from .validation import check_data, check_sample_weight
+
+
+def _frozen(a: object, name: str) -> np.ndarray:
+    try:
+        arr = np.array(a, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidModelError(f"model {name} must be numeric.") from None
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class MixtureModel:
+    """A Gaussian mixture: ``weights`` (K,), ``means`` (K, D), ``covariances``.
+
+    ``covariances`` follows scikit-learn's shapes for ``covariance_type``. The
+    arrays are read-only copies; construction checks shapes, finiteness, that
+    the weights sum to 1 and that every covariance is positive definite.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    covariance_type: str = "full"
+
+    def __post_init__(self) -> None:
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise InvalidModelError(
+                f"unknown covariance_type {self.covariance_type!r}; "
+                f"choose one of {', '.join(COVARIANCE_TYPES)}."
+            )
+        for name in ("weights", "means", "covariances"):
+            object.__setattr__(self, name, _frozen(getattr(self, name), name))
+        _check_shapes(self.weights, self.means, self.covariances, self.covariance_type)
+        for name in ("weights", "means", "covariances"):
+            if not np.all(np.isfinite(getattr(self, name))):
+                raise InvalidModelError(f"model {name} contain NaN or inf.")
+        if np.any(self.weights < 0) or abs(self.weights.sum() - 1.0) > 1e-6:
+            raise InvalidModelError(
+                f"mixture weights must be >= 0 and sum to 1 (sum is {self.weights.sum():.6g})."
+            )
+        prec = precision_cholesky(self.covariances, self.covariance_type)
+        prec.setflags(write=False)
+        object.__setattr__(self, "_prec_chol", prec)
+
+    # -- sizes ---------------------------------------------------------------
+    @property
+    def n_components(self) -> int:
+        """K."""
+        return int(self.means.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """D."""
+        return int(self.means.shape[1])
+
+    @property
+    def precisions_cholesky(self) -> np.ndarray:
+        """Cholesky factors of the precision matrices (scikit-learn's layout)."""
+        return self._prec_chol
+
+    @property
+    def n_parameters(self) -> int:
+        """Free parameters counted by BIC and AIC."""
+        return n_parameters(self.n_components, self.n_features, self.covariance_type)
+
+    # -- scoring -------------------------------------------------------------
+    def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
+        """log(weight_k) + log N(x | k) for every row: (N, K)."""
+        X = check_data(X, n_features=self.n_features)
+        with np.errstate(divide="ignore"):
+            log_w = np.log(self.weights)
+        return log_gaussian_prob(X, self.means, self._prec_chol, self.covariance_type) + log_w
+
+    def score_samples(self, X: np.ndarray) -> np.ndarray:
+        """log p(x) of every row: (N,)."""
+        return logsumexp(self.weighted_log_prob(X), axis=1)
+
+    def log_likelihood(self, X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+        """Total (weighted) log-likelihood of the rows of X."""
+        log_p = self.score_samples(X)
+        w = check_sample_weight(sample_weight, len(log_p))
+        return float(log_p.sum() if w is None else w @ log_p)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Responsibilities p(k | x): (N, K), rows sum to 1."""
+        wlp = self.weighted_log_prob(X)
+        return np.exp(wlp - logsumexp(wlp, axis=1, keepdims=True))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Most probable component of every row: (N,) ints."""
+        return np.argmax(self.weighted_log_prob(X), axis=1)
+
+    def bic(self, X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+        """Bayesian information criterion, -2 log L + p log n (smaller is better)."""
+        n = _effective_n(X, sample_weight)
+        return -2.0 * self.log_likelihood(X, sample_weight) + self.n_parameters * np.log(n)
+
+    def aic(self, X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+        """Akaike information criterion, -2 log L + 2 p (smaller is better)."""
+        return -2.0 * self.log_likelihood(X, sample_weight) + 2.0 * self.n_parameters
+
+    def sample(self, n: int, rng: np.random.Generator | int | None = None):
+        """Draw ``n`` points: returns (X (n, D), labels (n,))."""
+        rng = np.random.default_rng(rng)
+        counts = rng.multinomial(int(n), self.weights)
+        labels = np.repeat(np.arange(self.n_components), counts)
+        X = np.empty((int(n), self.n_features))
+        start = 0
+        for k, count in enumerate(counts):
+            cov = _component_covariance(self, k)
+            X[start:start + count] = rng.multivariate_normal(self.means[k], cov, size=count)
+            start += count
+        return X, labels
+
+    # -- serialisation -------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict; ``from_dict`` restores an equal model."""
+        return {
+            "covariance_type": self.covariance_type,
+            "weights": self.weights.tolist(),
+            "means": self.means.tolist(),
+            "covariances": self.covariances.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MixtureModel:
+        """Build and validate a model from ``to_dict`` output."""
+        if not isinstance(data, dict):
+            raise InvalidModelError("a model must be a JSON object.")
+        missing = [k for k in ("covariance_type", "weights", "means", "covariances")
+                   if k not in data]
+        if missing:
+            raise InvalidModelError(f"model is missing field(s): {', '.join(missing)}.")
+        return cls(
+            weights=data["weights"],
+            means=data["means"],
+            covariances=data["covariances"],
+            covariance_type=data["covariance_type"],
+        )
+
+
+def _check_shapes(weights, means, covariances, covariance_type) -> None:
+    if means.ndim != 2 or means.shape[0] < 1 or means.shape[1] < 1:
+        raise InvalidModelError(f"model means must be (K, D), got shape {means.shape}.")
+    k, d = means.shape
+    if weights.shape != (k,):
+        raise InvalidModelError(f"model weights must have shape ({k},), got {weights.shape}.")
+    expected = covariance_shape(k, d, covariance_type)
+    if covariances.shape != expected:
+        raise InvalidModelError(
+            f"{covariance_type} covariances must have shape {expected}, got {covariances.shape}."
+        )
+
+
+def _component_covariance(model: MixtureModel, k: int) -> np.ndarray:
+    cov, kind, d = model.covariances, model.covariance_type, model.n_features
+    if kind == "full":
+        return cov[k]
+    if kind == "tied":
+        return cov
+    if kind == "diag":
+        return np.diag(cov[k])
+    return np.eye(d) * cov[k]
+
+
+def _effective_n(X: np.ndarray, sample_weight) -> float:
+    n_rows = len(X)
+    w = check_sample_weight(sample_weight, n_rows)
+    n = float(n_rows if w is None else w.sum())
+    if n <= 0:
+        raise InvalidDataError("no rows to score.")
+    return n

@@ -1,0 +1,89 @@
+"""Immutable values the engine hands out: per-iteration snapshots and results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import FitConfig
+from .model import MixtureModel
+
+RUNNING, CONVERGED, MAX_ITER, CANCELLED, FAILED = (
+    "running", "converged", "max_iter", "cancelled", "failed")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state after one iteration of one restart.
+
+    ``iteration`` counts M-steps (0 is the initial model); ``log_likelihood``
+    is the total (weighted) log-likelihood of exactly ``model`` on the data;
+    ``elapsed`` is seconds since the restart began; ``status`` is "running"
+    until the restart's last snapshot, which says how it ended.
+    """
+
+    restart: int
+    iteration: int
+    model: MixtureModel
+    log_likelihood: float
+    elapsed: float
+    status: str = RUNNING
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        """True on the last snapshot of a restart."""
+        return self.status != RUNNING
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """Outcome of ``fit``: the best restart's model and how it got there.
+
+    labels (N,) are the most probable components under ``model``;
+    log_likelihood_history (n_iter + 1,) is the kept run's log-likelihood after
+    each iteration (index 0 = initial model); restart_log_likelihoods (n_init,)
+    are final values (NaN for a failed restart). ``n_parameters`` counts what
+    the algorithm estimates (k-means: K*D means and one shared variance).
+    """
+
+    model: MixtureModel
+    config: FitConfig
+    log_likelihood: float
+    log_likelihood_history: np.ndarray
+    n_iter: int
+    converged: bool
+    status: str
+    restart_log_likelihoods: np.ndarray
+    best_restart: int
+    labels: np.ndarray
+    warnings: tuple[str, ...]
+    n_parameters: int
+    n_samples: float
+    elapsed: float
+
+    @property
+    def bic(self) -> float:
+        """-2 log L + p log n on the fitted data (smaller is better)."""
+        return -2.0 * self.log_likelihood + self.n_parameters * np.log(self.n_samples)
+
+    @property
+    def aic(self) -> float:
+        """-2 log L + 2 p on the fitted data (smaller is better)."""
+        return -2.0 * self.log_likelihood + 2.0 * self.n_parameters
+
+    def summary(self) -> dict:
+        """JSON-safe summary of the fit."""
+        return {
+            "n_components": self.model.n_components,
+            "covariance_type": self.model.covariance_type,
+            "algorithm": self.config.algorithm,
+            "log_likelihood": self.log_likelihood,
+            "bic": self.bic,
+            "aic": self.aic,
+            "n_iter": self.n_iter,
+            "converged": self.converged,
+            "status": self.status,
+            "warnings": list(self.warnings),
+        }

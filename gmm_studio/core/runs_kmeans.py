@@ -1,0 +1,108 @@
+"""k-means (Lloyd) as a run of snapshots of the mixture k-means implicitly fits.
+
+That mixture has equal weights and one shared spherical variance
+sigma^2 = SSE / (n D), so its log-likelihood and BIC compare with EM's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from .config import FitConfig
+from .init import kmeans_plus_plus, random_rows
+from .model import MixtureModel
+from .passes import kmeans_pass
+from .prepared import Cancelled, PreparedData
+from .results import CANCELLED, CONVERGED, MAX_ITER, RUNNING, Snapshot
+from .warnings_text import RunNotes
+
+
+def kmeans_n_parameters(model: MixtureModel) -> int:
+    """K*D centres plus one shared variance."""
+    return model.n_components * model.n_features + 1
+
+
+def _centroids(acc: np.ndarray, sumsq: np.ndarray, centres: np.ndarray):
+    """New centres (K, D), the partition's SSE about them, and empty clusters."""
+    nk, sums = acc[:, 0], acc[:, 1:]
+    empty = np.flatnonzero(nk <= 0)
+    safe = np.where(nk > 0, nk, 1.0)
+    new = sums / safe[:, None]
+    new[empty] = centres[empty]
+    sse = float(np.sum(sumsq - nk * np.einsum("kd,kd->k", new, new)))
+    return new, max(sse, 0.0), empty
+
+
+def _variance(sse: float, data: PreparedData, floor: float) -> float:
+    scale2 = float(np.max(data.scale**2))
+    var = sse / (data.total_weight * data.n_features)
+    return max(var, floor * scale2, 1e-12 * scale2)
+
+
+def _model(centres, var, data, k) -> MixtureModel:
+    return MixtureModel(np.full(k, 1.0 / k), centres + data.centre, np.full(k, var), "spherical")
+
+
+def run_kmeans(data: PreparedData, config: FitConfig, restart: int, rng: np.random.Generator,
+               initial_model: MixtureModel | None) -> Iterator[Snapshot]:
+    """One restart of Lloyd's algorithm in the data's own units."""
+    t0 = time.perf_counter()
+    notes, k = RunNotes(), config.n_components
+    ones = np.ones(data.n_features)
+    labels = np.full(data.n_rows, -1, dtype=np.int32)
+    try:
+        if initial_model is not None:
+            centres = initial_model.means - data.centre
+        elif config.init in ("random", "random_from_data"):
+            centres = random_rows(data, k, rng, ones)
+        else:
+            centres = kmeans_plus_plus(data, k, rng, ones)
+        first = kmeans_pass(data, centres, labels=labels)
+    except Cancelled:
+        return
+    centres, sse, empty = _reseed(first, centres, data, notes, 0)
+    var = _variance(sse, data, config.variance_floor)
+    model, previous, iteration = _model(centres, var, data, k), None, 0
+    while True:
+        try:
+            result = kmeans_pass(data, centres, variance=var, labels=labels)
+        except Cancelled:
+            if previous is not None:
+                yield _snap(restart, iteration - 1, previous, t0, CANCELLED, notes, config)
+            return
+        ll = result.log_likelihood
+        status = RUNNING
+        if result.n_changed == 0:
+            status = CONVERGED
+        elif iteration >= config.max_iter:
+            status = MAX_ITER
+        snap = (restart, iteration, model, ll)
+        if status != RUNNING:
+            yield _snap(restart, iteration, snap, t0, status, notes, config)
+            return
+        yield Snapshot(*snap, time.perf_counter() - t0)
+        previous, iteration = snap, iteration + 1
+        centres, sse, empty = _reseed(result, centres, data, notes, iteration)
+        var = _variance(sse, data, config.variance_floor)
+        model = _model(centres, var, data, k)
+
+
+def _reseed(result, centres, data, notes, iteration):
+    """Centroids; an empty cluster moves to the row farthest from its centre."""
+    new, sse, empty = _centroids(result.acc, result.sumsq, centres)
+    if len(empty):
+        rows = [row for _, row in sorted(result.worst)][: len(empty)]
+        rows += rows[-1:] * (len(empty) - len(rows))
+        for k, row in zip(empty, rows, strict=True):
+            new[k] = data.X[row] - data.centre
+        notes.reseeded(list(empty), rows, iteration)
+    return new, sse, empty
+
+
+def _snap(restart, iteration, snap, t0, status, notes, config) -> Snapshot:
+    _, _, model, ll = snap
+    return Snapshot(restart, iteration, model, ll, time.perf_counter() - t0, status,
+                    notes.finish(status, iteration, config))

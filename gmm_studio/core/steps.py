@@ -1,0 +1,81 @@
+"""Single E- and M-steps on whole arrays, for teaching and step-by-step mode."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR
+from .errors import InvalidConfigError, InvalidDataError
+from .init import stats_pass
+from .kernels import make_kernel
+from .model import MixtureModel
+from .mstep import estimate_parameters, reseed_empty
+from .prepared import prepare
+from .runs_kmeans import _variance
+
+
+def e_step(model: MixtureModel, X: np.ndarray) -> tuple[np.ndarray, float]:
+    """Responsibilities (N, K) under ``model`` and its total log-likelihood on X."""
+    wlp = model.weighted_log_prob(X)
+    top = wlp.max(axis=1, keepdims=True)
+    resp = np.exp(wlp - top)
+    total = resp.sum(axis=1, keepdims=True)
+    resp /= total
+    return resp, float(np.sum(top[:, 0] + np.log(total[:, 0])))
+
+
+def hard_responsibilities(resp: np.ndarray) -> np.ndarray:
+    """One-hot (N, K) of the most probable component of each row."""
+    out = np.zeros_like(resp)
+    out[np.arange(len(resp)), resp.argmax(axis=1)] = 1.0
+    return out
+
+
+def m_step(
+    X: np.ndarray,
+    resp: np.ndarray,
+    covariance_type: str = "full",
+    variance_floor: float = DEFAULT_VARIANCE_FLOOR,
+    sample_weight: np.ndarray | None = None,
+    *,
+    algorithm: str = "em",
+) -> MixtureModel:
+    """Maximum-likelihood parameters given responsibilities ``resp`` (N, K).
+
+    ``algorithm="hard_em"`` first makes ``resp`` one-hot; ``"kmeans"`` returns
+    the k-means mixture (equal weights, one shared spherical variance).
+    A component without data is moved to the row it explains least badly.
+    """
+    if covariance_type not in COVARIANCE_TYPES or algorithm not in ALGORITHMS:
+        raise InvalidConfigError(
+            f"unknown covariance_type {covariance_type!r} or algorithm {algorithm!r}.")
+    data = prepare(X, sample_weight, min_rows=2)
+    resp = np.asarray(resp, dtype=float)
+    if resp.ndim != 2 or resp.shape[0] != data.n_rows:
+        raise InvalidDataError(
+            f"resp must be (N, K) with N={data.n_rows} rows, got shape {resp.shape}.")
+    if algorithm != "em":
+        resp = hard_responsibilities(resp)
+    kind = "spherical" if algorithm == "kmeans" else covariance_type
+    kernel = make_kernel(data.n_features, resp.shape[1], kind)
+    acc = stats_pass(data, kernel, lambda a, b, out: np.copyto(out, resp[a:b]) or out)
+    params = estimate_parameters(
+        kernel.to_stats(acc), kind, total_weight=data.total_weight, n_rows=data.n_rows,
+        scale=data.scale, variance_floor=variance_floor,
+        total_scatter=data.total_scatter() if kind == "tied" else None)
+    worst = [(float(resp[i].max()), int(i)) for i in np.argsort(resp.max(axis=1))[:8]]
+    reseed_empty(params, kind, worst, lambda i: data.X[i] - data.centre, data.n_rows)
+    if algorithm == "kmeans":
+        return _kmeans_model(data, params, resp, variance_floor)
+    return MixtureModel(params.weights, params.means + data.centre, params.covariances, kind)
+
+
+def _kmeans_model(data, params, resp, variance_floor) -> MixtureModel:
+    k = resp.shape[1]
+    means = params.means + data.centre
+    labels = resp.argmax(axis=1)
+    diff = data.X - means[labels]
+    sq = np.einsum("nd,nd->n", diff, diff)
+    sse = float(sq.sum() if data.sample_weight is None else data.sample_weight @ sq)
+    var = _variance(sse, data, variance_floor)
+    return MixtureModel(np.full(k, 1.0 / k), means, np.full(k, var), "spherical")

@@ -1,0 +1,77 @@
+"""What happened during a fit, in words a user can act on."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import FitConfig
+from .prepared import PreparedData
+from .results import CANCELLED, FAILED, MAX_ITER
+
+
+def _join(items) -> str:
+    return ", ".join(str(int(i)) for i in items)
+
+
+class RunNotes:
+    """Collects events of one restart and turns them into warnings at the end."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.reseeds: list[tuple[int, int, int]] = []  # (iteration, component, row)
+        self.floored: np.ndarray | None = None
+
+    def add(self, message: str) -> None:
+        """Record a free-form message (e.g. why the run failed)."""
+        self.messages.append(message)
+
+    def reseeded(self, components: list[int], rows: list[int], iteration: int) -> None:
+        """Record that ``components`` lost their data and moved to ``rows``."""
+        self.reseeds.extend((iteration, k, r) for k, r in zip(components, rows, strict=True))
+
+    def finish(self, status: str, iteration: int, config: FitConfig) -> tuple[str, ...]:
+        """The run's warnings, given how it ended."""
+        out = list(self.messages)
+        if self.reseeds:
+            first = self.reseeds[0]
+            out.append(
+                f"{len(self.reseeds)} time(s) a component lost all its points and was "
+                f"restarted at the worst-explained row (first: component {first[1]} at "
+                f"iteration {first[0]}, row {first[2]}); consider fewer components."
+            )
+        if self.floored is not None and np.any(self.floored):
+            out.append(
+                f"component(s) {_join(np.flatnonzero(self.floored))} are as narrow as the "
+                f"variance floor allows ({config.variance_floor:g} of each feature's "
+                "variance): they may sit on repeated values. Raise the floor, use fewer "
+                "components or a simpler covariance type if that is not what you expect."
+            )
+        if status == MAX_ITER:
+            out.append(
+                f"did not converge within max_iter={config.max_iter} iterations "
+                f"(tol={config.tol:g}); raise max_iter or tol."
+            )
+        elif status == CANCELLED:
+            out.append(f"stopped by the user; the result is iteration {max(iteration, 0)}.")
+        return tuple(out)
+
+
+def data_warnings(data: PreparedData) -> tuple[str, ...]:
+    """Warnings about the data itself (constant columns)."""
+    if not data.constant_columns:
+        return ()
+    return (
+        f"feature(s) {_join(data.constant_columns)} have the same value in every row and "
+        "carry no information; leave them out.",
+    )
+
+
+def restart_warnings(finals: dict, config: FitConfig) -> tuple[str, ...]:
+    """Warnings about restarts that failed while others succeeded."""
+    failed = [r for r, s in finals.items() if s.status == FAILED]
+    if not failed or len(failed) == len(finals):
+        return ()
+    return (
+        f"{len(failed)} of {len(finals)} restarts failed (a component collapsed); "
+        "the best of the others was kept. A positive variance floor prevents this.",
+    )

@@ -1,0 +1,189 @@
+"""Properties EM must have, whatever the data."""
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gmm_studio.core import FitConfig, MixtureModel, e_step, fit, iterate, m_step
+
+from .helpers import blobs, faithful, start_model
+
+COV_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), covariance_type=st.sampled_from(COV_TYPES),
+       k=st.integers(1, 4), d=st.integers(1, 4))
+def test_soft_em_log_likelihood_never_decreases(seed, covariance_type, k, d):
+    X = blobs(seed=seed, n=60, d=d, k=3)
+    config = FitConfig(n_components=k, covariance_type=covariance_type, max_iter=40,
+                       tol=0.0, random_state=seed)
+    result = fit(X, config)
+    if any("restarted" in w for w in result.warnings):
+        return  # a re-seeded component legitimately costs likelihood once
+    steps = np.diff(result.log_likelihood_history)
+    assert np.all(steps >= -1e-9 * abs(result.log_likelihood))
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+def test_responsibilities_sum_to_one(covariance_type):
+    X = blobs(seed=2)
+    model = fit(X, FitConfig(covariance_type=covariance_type)).model
+    resp, ll = e_step(model, X)
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(ll, model.log_likelihood(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("algorithm", ["em", "hard_em", "kmeans"])
+def test_row_permutation_changes_nothing(algorithm):
+    X = blobs(seed=4)
+    perm = np.random.default_rng(0).permutation(len(X))
+    start = start_model(X, "spherical" if algorithm == "kmeans" else "full")
+    config = FitConfig(algorithm=algorithm, covariance_type=start.covariance_type, tol=1e-9)
+    a = fit(X, config, initial_model=start)
+    b = fit(X[perm], config, initial_model=start)
+    np.testing.assert_allclose(a.model.means, b.model.means, rtol=1e-10)
+    np.testing.assert_allclose(a.model.covariances, b.model.covariances, rtol=1e-9)
+    np.testing.assert_allclose(a.log_likelihood, b.log_likelihood, rtol=1e-11)
+    np.testing.assert_array_equal(a.labels[perm], b.labels)
+
+
+@pytest.mark.parametrize("algorithm", ["em", "hard_em", "kmeans"])
+@pytest.mark.parametrize("init", ["kmeans++", "kmeans", "random", "random_from_data"])
+def test_same_seed_gives_identical_result(algorithm, init):
+    X = blobs(seed=6)
+    config = FitConfig(algorithm=algorithm, init=init, n_init=3, random_state=42)
+    a, b = fit(X, config), fit(X, config)
+    np.testing.assert_array_equal(a.model.means, b.model.means)
+    np.testing.assert_array_equal(a.model.covariances, b.model.covariances)
+    np.testing.assert_array_equal(a.log_likelihood_history, b.log_likelihood_history)
+    np.testing.assert_array_equal(a.restart_log_likelihoods, b.restart_log_likelihoods)
+    assert a.best_restart == b.best_restart
+
+
+@pytest.mark.parametrize("algorithm", ["em", "hard_em", "kmeans"])
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+def test_integer_weights_equal_repeated_rows(algorithm, covariance_type):
+    X = blobs(seed=8, n=80)
+    counts = np.random.default_rng(1).integers(0, 4, size=len(X))
+    start = start_model(X, "spherical" if algorithm == "kmeans" else covariance_type)
+    config = FitConfig(algorithm=algorithm, covariance_type=start.covariance_type, tol=1e-10)
+    weighted = fit(X, config, sample_weight=counts, initial_model=start)
+    repeated = fit(np.repeat(X, counts, axis=0), config, initial_model=start)
+    np.testing.assert_allclose(weighted.model.means, repeated.model.means, rtol=1e-9)
+    np.testing.assert_allclose(weighted.model.covariances, repeated.model.covariances, rtol=1e-8)
+    np.testing.assert_allclose(weighted.log_likelihood, repeated.log_likelihood, rtol=1e-10)
+    np.testing.assert_allclose(weighted.bic, repeated.bic, rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+def test_far_from_origin_fits_like_near_origin(covariance_type):
+    X = blobs(seed=9, d=2) / 4.0
+    start = start_model(X, covariance_type)
+    shifted = MixtureModel(start.weights, start.means + 1e6, start.covariances, covariance_type)
+    config = FitConfig(covariance_type=covariance_type, max_iter=30, tol=0.0)
+    near = fit(X, config, initial_model=start)
+    far = fit(X + 1e6, config, initial_model=shifted)
+    # 1e6 offset in float64 leaves ~1e-10 absolute resolution per value.
+    np.testing.assert_allclose(far.model.means - 1e6, near.model.means, atol=1e-7)
+    np.testing.assert_allclose(far.model.covariances, near.model.covariances, rtol=1e-6)
+    np.testing.assert_allclose(far.log_likelihood, near.log_likelihood, rtol=1e-8)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "tied"])
+def test_rescaling_a_column_changes_nothing_but_units(covariance_type):
+    X = faithful()
+    scaled = X * np.array([1000.0, 1.0])
+    config = FitConfig(covariance_type=covariance_type, n_components=3, n_init=2)
+    a, b = fit(X, config), fit(scaled, config)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_allclose(b.log_likelihood, a.log_likelihood - len(X) * np.log(1000),
+                               rtol=1e-9)
+
+
+def test_variance_floor_is_relative_and_holds():
+    X = faithful()
+    floor = 0.05
+    result = fit(X, FitConfig(n_components=6, variance_floor=floor, n_init=2))
+    scale = X.std(axis=0)
+    for cov in result.model.covariances:
+        z = cov / np.outer(scale, scale)
+        assert np.linalg.eigvalsh(z).min() >= floor * (1 - 1e-9)
+    assert any("variance floor" in w for w in result.warnings)
+
+
+def test_default_floor_stops_spike_on_repeated_values():
+    X = faithful()
+    result = fit(X, FitConfig(n_components=6, n_init=5, covariance_type="full"))
+    scale2 = X.var(axis=0)
+    smallest = min(np.linalg.eigvalsh(c / np.sqrt(np.outer(scale2, scale2))).min()
+                   for c in result.model.covariances)
+    assert smallest >= 1e-3 * (1 - 1e-9)
+
+
+def test_empty_component_is_reseeded_and_reported():
+    rng = np.random.default_rng(0)
+    X = np.repeat(rng.normal(size=(4, 2)), 30, axis=0) + rng.normal(scale=1e-3, size=(120, 2))
+    result = fit(X, FitConfig(algorithm="hard_em", n_components=6, random_state=3, n_init=3))
+    assert np.isfinite(result.log_likelihood)
+    assert result.warnings  # reseeded and/or floor-limited components are reported
+
+
+def test_cancel_returns_last_completed_iteration():
+    X = blobs(seed=10)
+    cancel = threading.Event()
+    seen = []
+
+    def callback(snapshot):
+        seen.append(snapshot.iteration)
+        if snapshot.iteration == 3:
+            cancel.set()
+
+    result = fit(X, FitConfig(max_iter=500, tol=0.0), callback=callback, cancel=cancel)
+    assert result.status == "cancelled"
+    assert result.n_iter == 3
+    assert any("stopped by the user" in w for w in result.warnings)
+
+
+def test_iterate_yields_frozen_snapshots_and_fit_agrees():
+    X = faithful()
+    config = FitConfig(n_init=2, random_state=5)
+    snaps = list(iterate(X, config))
+    assert [s.restart for s in snaps] == sorted(s.restart for s in snaps)
+    assert sum(s.done for s in snaps) == 2
+    with pytest.raises(ValueError):
+        snaps[0].model.means[0, 0] = 1.0
+    result = fit(X, config)
+    best = max((s for s in snaps if s.done), key=lambda s: s.log_likelihood)
+    assert result.log_likelihood == best.log_likelihood
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+def test_m_step_matches_weighted_moments(covariance_type):
+    X = blobs(seed=12, d=2)
+    resp = np.random.default_rng(0).dirichlet(np.ones(3), size=len(X))
+    model = m_step(X, resp, covariance_type, variance_floor=0.0)
+    nk = resp.sum(axis=0)
+    np.testing.assert_allclose(model.weights, nk / len(X), rtol=1e-12)
+    means = resp.T @ X / nk[:, None]
+    np.testing.assert_allclose(model.means, means, rtol=1e-10)
+    covs = np.stack([np.cov(X.T, aweights=resp[:, k], bias=True) for k in range(3)])
+    expected = {
+        "full": covs,
+        "tied": np.einsum("k,kij->ij", nk, covs) / len(X),
+        "diag": np.diagonal(covs, axis1=1, axis2=2),
+        "spherical": np.diagonal(covs, axis1=1, axis2=2).mean(axis=1),
+    }[covariance_type]
+    np.testing.assert_allclose(model.covariances, expected, rtol=1e-9)
+
+
+def test_model_sample_and_round_trip():
+    model = fit(faithful(), FitConfig(covariance_type="diag")).model
+    X, labels = model.sample(500, np.random.default_rng(0))
+    assert X.shape == (500, 2) and labels.shape == (500,)
+    again = MixtureModel.from_dict(model.to_dict())
+    np.testing.assert_array_equal(again.covariances, model.covariances)
+    assert again.covariance_type == "diag"
