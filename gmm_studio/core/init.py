@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .passes import kmeans_pass, one_hot, stats_pass
+from .passes import block_width, kmeans_pass, one_hot, stats_pass
 from .prepared import PreparedData
 
 KMEANS_INIT_MAX_ITER = 100
@@ -24,6 +24,7 @@ def _sq_dist_min(data: PreparedData, point: np.ndarray, scale: np.ndarray,
     """min(current, |x_n - point|^2) for every row, in scaled coordinates: (N,)."""
     out = np.empty(data.n_rows)
     for start, stop in data.blocks(data.n_features):
+        data.check_cancel()
         xs = (data.X[start:stop] - data.centre) / scale - point
         out[start:stop] = np.einsum("nd,nd->n", xs, xs)
     if current is not None:
@@ -98,9 +99,13 @@ def stats_from_labels(data: PreparedData, kernel, labels: np.ndarray) -> np.ndar
 
 def stats_from_random_resp(data: PreparedData, kernel, rng: np.random.Generator) -> np.ndarray:
     """Kernel statistics of uniform random responsibilities, rows normalised."""
+    # One seed per block, drawn up front, so threads cannot reorder the draws.
+    starts = [start for start, _ in data.blocks(block_width(kernel, data))]
+    seeds = dict(zip(starts, rng.integers(0, 2**63, size=len(starts)), strict=True))
+
     def fill(start, stop, out):
-        out[:] = rng.random(out.shape)
-        out /= out.sum(axis=1, keepdims=True)
+        out[:] = np.random.default_rng(seeds[start]).random(out.shape)
+        out /= out.sum(axis=0)
         return out
     return stats_pass(data, kernel, fill)
 

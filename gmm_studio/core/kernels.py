@@ -1,16 +1,17 @@
 """Per-block E-step and sufficient-statistic kernels, one per covariance layout.
 
-A kernel turns a block of centred rows ``Xb`` (B, D) into ``features`` (B, F)
-such that the weighted log-probabilities log(w_k) + log N(x | k) are one matrix
-product ``features @ coef`` (F, K), and the M-step statistics are another,
-``resp.T @ features`` (K, F). Column 0 of the features is 1, so the same
-product also yields the responsibility totals ``nk``. Parameters live in
-centred coordinates (the data mean subtracted) so that data far from the origin
-loses no precision.
+Blocks are stored feature-major: a block of centred rows is ``xt`` (D, B), so
+that reductions over components run along contiguous rows of length B. A
+kernel turns ``xt`` into ``feats`` (F, B) such that the weighted
+log-probabilities log(w_k) + log N(x | k) are one matrix product
+``coef (K, F) @ feats`` and the M-step statistics are another,
+``resp (K, B) @ feats.T`` (K, F). Feature 0 is 1, so the same product yields
+the responsibility totals ``nk``. Parameters live in centred coordinates (the
+data mean subtracted), so data far from the origin loses no precision.
 
 Full covariances in many dimensions would need too many quadratic features;
-``FullProjectionKernel`` then projects onto each precision Cholesky factor, the
-way scikit-learn does, and accumulates one weighted Gram matrix per component.
+``FullProjectionKernel`` then projects onto each precision Cholesky factor, as
+scikit-learn does, and accumulates one weighted Gram matrix per component.
 """
 
 from __future__ import annotations
@@ -53,65 +54,60 @@ class QuadraticKernel:
         self.diagonal = covariance_type in ("diag", "spherical")
         n_quad = n_features if self.diagonal else n_features * (n_features + 1) // 2
         self.n_feat = 1 + n_features + n_quad
+        # Tied M-steps need only nk and the sums: the scatter is the data's.
+        self.n_stat = 1 + n_features if covariance_type == "tied" else self.n_feat
         self.coef: np.ndarray | None = None
 
-    def features(self, Xb: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Fill ``out`` (B, F) with the features of centred rows Xb (B, D)."""
+    def features(self, xt: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Fill ``out`` (F, B) with the features of centred rows xt (D, B)."""
         d = self.d
-        out[:, 0] = 1.0
-        out[:, 1:1 + d] = Xb
+        out[0] = 1.0
+        out[1:1 + d] = xt
         if self.diagonal:
-            np.multiply(Xb, Xb, out=out[:, 1 + d:])
+            np.multiply(xt, xt, out=out[1 + d:])
             return out
-        col = 1 + d
+        row = 1 + d
         for i in range(d):
-            np.multiply(Xb[:, i:], Xb[:, i, None], out=out[:, col:col + d - i])
-            col += d - i
+            np.multiply(xt[i:], xt[i], out=out[row:row + d - i])
+            row += d - i
         return out
 
-    def stats_features(self, Xb: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """What ``accumulate`` needs when no E-step ran on this block."""
-        return self.features(Xb, out)
+    stats_features = features
 
     def set_params(self, weights, means, prec_chol) -> None:
-        """Precompute ``coef`` (F, K) from parameters in centred coordinates."""
+        """Precompute ``coef`` (K, F) from parameters in centred coordinates."""
         d, k = self.d, self.k
         log_det = log_det_precision_cholesky(prec_chol, self.kind, d)
-        coef = np.empty((self.n_feat, k))
+        coef = np.empty((k, self.n_feat))
         if self.diagonal:
             prec = prec_chol**2
             prec = np.broadcast_to(prec[:, None] if self.kind == "spherical" else prec, (k, d))
-            coef[1:1 + d] = (means * prec).T
-            coef[1 + d:] = -0.5 * prec.T
+            coef[:, 1:1 + d] = means * prec
+            coef[:, 1 + d:] = -0.5 * prec
             quad_mean = np.einsum("kd,kd->k", means**2, prec)
         else:
             chol = prec_chol if self.kind == "full" else np.broadcast_to(prec_chol, (k, d, d))
             prec = chol @ np.swapaxes(chol, 1, 2)
             prec_means = np.einsum("kij,kj->ki", prec, means)
-            coef[1:1 + d] = prec_means.T
+            coef[:, 1:1 + d] = prec_means
             iu, ju = np.triu_indices(d)
             # x'Px = sum_i P_ii x_i^2 + 2 sum_{i<j} P_ij x_i x_j
-            factor = np.where(iu == ju, -0.5, -1.0)
-            coef[1 + d:] = (prec[:, iu, ju] * factor).T
+            coef[:, 1 + d:] = prec[:, iu, ju] * np.where(iu == ju, -0.5, -1.0)
             quad_mean = np.einsum("ki,ki->k", prec_means, means)
-        coef[0] = _log_consts(weights, log_det, d) - 0.5 * quad_mean
+        coef[:, 0] = _log_consts(weights, log_det, d) - 0.5 * quad_mean
         self.coef = coef
 
-    def n_stat_columns(self) -> int:
-        """How many leading feature columns the M-step needs."""
-        return 1 + self.d if self.kind == "tied" else self.n_feat
-
     def log_prob(self, feats: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Weighted log-probabilities (B, K) into ``out``."""
-        return np.matmul(feats, self.coef.astype(feats.dtype, copy=False), out=out)
-
-    def accumulate(self, feats: np.ndarray, Xb: np.ndarray, resp: np.ndarray, acc: np.ndarray):
-        """acc (K, F') += resp.T @ features[:, :F']."""
-        acc += resp.T @ feats[:, :self.n_stat_columns()]
+        """Weighted log-probabilities (K, B) into ``out``."""
+        return np.matmul(self.coef.astype(feats.dtype, copy=False), feats, out=out)
 
     def new_accumulator(self) -> np.ndarray:
-        """Zeroed accumulator for ``accumulate``."""
-        return np.zeros((self.k, self.n_stat_columns()))
+        """Zeroed accumulator for ``accumulate``: (K, F')."""
+        return np.zeros((self.k, self.n_stat))
+
+    def accumulate(self, feats, xt, resp: np.ndarray, acc: np.ndarray, scratch=None) -> None:
+        """acc (K, F') += resp (K, B) @ feats[:F'].T."""
+        acc += resp @ feats[: self.n_stat].T
 
     def to_stats(self, acc: np.ndarray) -> Stats:
         """Unpack the accumulator into Stats."""
@@ -131,53 +127,54 @@ class QuadraticKernel:
 class FullProjectionKernel:
     """Full covariances in many dimensions: project on each precision factor.
 
-    E-step: Y = Xb @ [U_1 .. U_K] - [m_1 U_1 .. m_K U_K], squared and summed per
+    E-step: Y = [U_1 .. U_K]^T xt - [U_k^T m_k], squared and summed per
     component. M-step: one weighted Gram matrix per component.
     """
 
-    def __init__(self, n_features: int, n_components: int, covariance_type: str = "full"):
+    def __init__(self, n_features: int, n_components: int):
         self.d, self.k, self.kind = n_features, n_components, "full"
         self.n_feat = n_features * n_components
-        # Sums each component's D squared projections: (K*D, K) block indicator.
-        self.group = np.kron(np.eye(n_components), np.ones((n_features, 1)))
+        # Sums each component's D squared projections: (K, K*D) block indicator.
+        self.group = np.kron(np.eye(n_components), np.ones((1, n_features)))
 
-    def features(self, Xb: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Projections Y (B, K*D) into ``out``, ready for log_prob."""
-        np.matmul(Xb, self.proj.astype(Xb.dtype, copy=False), out=out)
-        out -= self.offset.astype(Xb.dtype, copy=False)
+    def features(self, xt: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Projections Y (K*D, B) into ``out``, ready for log_prob."""
+        np.matmul(self.proj.astype(xt.dtype, copy=False), xt, out=out)
+        out -= self.offset.astype(xt.dtype, copy=False)[:, None]
         return out
 
-    def stats_features(self, Xb: np.ndarray, out: np.ndarray) -> None:
+    def stats_features(self, xt: np.ndarray, out: np.ndarray) -> None:
         """``accumulate`` works on the rows themselves: nothing to compute."""
         return None
 
     def set_params(self, weights, means, prec_chol) -> None:
-        """Precompute projections and constants from centred parameters."""
-        self.proj = np.concatenate(list(prec_chol), axis=1)
+        """Precompute projections (K*D, D) and constants from centred parameters."""
+        self.proj = np.concatenate([u.T for u in prec_chol], axis=0)
         self.offset = np.einsum("kd,kde->ke", means, prec_chol).ravel()
         log_det = log_det_precision_cholesky(prec_chol, "full", self.d)
         self.const = _log_consts(weights, log_det, self.d)
 
     def log_prob(self, feats: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Weighted log-probabilities (B, K); squares ``feats`` in place."""
+        """Weighted log-probabilities (K, B); squares ``feats`` in place."""
         np.square(feats, out=feats)
-        np.matmul(feats, self.group.astype(feats.dtype, copy=False), out=out)
+        np.matmul(self.group.astype(feats.dtype, copy=False), feats, out=out)
         out *= -0.5
-        out += self.const.astype(out.dtype, copy=False)
+        out += self.const.astype(out.dtype, copy=False)[:, None]
         return out
 
     def new_accumulator(self) -> np.ndarray:
         """Zeroed accumulator: column 0 nk, then D sums, then D*D second moments."""
         return np.zeros((self.k, 1 + self.d + self.d * self.d))
 
-    def accumulate(self, feats: np.ndarray, Xb: np.ndarray, resp: np.ndarray, acc: np.ndarray):
+    def accumulate(self, feats, xt, resp: np.ndarray, acc: np.ndarray, scratch=None) -> None:
         """Add this block's nk, sums and per-component weighted Gram matrices."""
         d = self.d
-        acc[:, 0] += resp.sum(axis=0)
-        acc[:, 1:1 + d] += resp.T @ Xb
+        acc[:, 0] += resp.sum(axis=1)
+        acc[:, 1:1 + d] += resp @ xt.T
+        weighted = np.empty_like(xt) if scratch is None else scratch
         for k in range(self.k):
-            weighted = Xb * resp[:, k, None]
-            acc[k, 1 + d:] += (weighted.T @ Xb).ravel()
+            np.multiply(xt, resp[k], out=weighted)
+            acc[k, 1 + d:] += (weighted @ xt.T).ravel()
 
     def to_stats(self, acc: np.ndarray) -> Stats:
         """Unpack the accumulator into Stats."""

@@ -1,18 +1,22 @@
 """One pass over the data in row blocks: E-step and sufficient statistics.
 
-Extra memory is O(block x (K + F)), never O(N x K).
+Blocks run on a thread pool; each returns a small partial result and the
+partials are added up in block order. Extra memory is O(threads x block x
+(K + F)), never O(N x K).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .parallel import map_blocks
 from .prepared import PreparedData
 
-# exp() of numbers below about -708 underflows to subnormals, which are many
-# times slower; responsibilities that small are zero for every purpose.
+# exp() of numbers below about -708 gives subnormals, which are many times
+# slower; responsibilities that small are zero for every purpose.
 _LOG_CLAMP = -700.0
 
 
@@ -21,47 +25,93 @@ class PassResult:
     """What one pass learned.
 
     log_likelihood: sum_n w_n log p(x_n) under the pass's parameters.
-    acc: kernel accumulator of M-step statistics (None when not requested).
-    worst: (log-density, row) of the worst-explained row of each block.
-    n_changed: rows whose label changed (when previous labels were given).
+    acc: accumulated M-step statistics (None when not requested).
+    worst: (log-density, row) of the worst-explained row of each block
+    (k-means: minus the squared distance to the nearest centre).
+    n_changed: rows whose label changed (when a labels array was given).
+    sumsq: k-means only, per-cluster weighted sums of |x|^2 (K,).
     """
 
-    log_likelihood: float
-    acc: np.ndarray | None
+    log_likelihood: float = 0.0
+    acc: np.ndarray | None = None
     worst: list[tuple[float, int]] = field(default_factory=list)
     n_changed: int = 0
-    sse: float = 0.0
     sumsq: np.ndarray | None = None
+
+    def add(self, other: PassResult) -> None:
+        """Fold another block's partial result into this one."""
+        self.log_likelihood += other.log_likelihood
+        self.worst.extend(other.worst)
+        self.n_changed += other.n_changed
+        if other.acc is not None:
+            self.acc = other.acc.copy() if self.acc is None else self.acc + other.acc
+        if other.sumsq is not None:
+            self.sumsq = other.sumsq.copy() if self.sumsq is None else self.sumsq + other.sumsq
 
 
 class Workspace:
-    """Reusable block buffers for one kernel (one per thread)."""
+    """Per-thread reusable buffers, keyed by name and shape."""
 
-    def __init__(self, block: int, n_features: int, n_feat: int, n_components: int, dtype):
-        self.x = np.empty((block, n_features), dtype=dtype)
-        self.feats = np.empty((block, n_feat), dtype=dtype)
-        self.wlp = np.empty((block, n_components), dtype=dtype)
+    def __init__(self, dtype) -> None:
+        self.dtype = dtype
+        self.local = threading.local()
+
+    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A buffer of ``shape`` owned by the calling thread."""
+        store = self.local.__dict__.setdefault("buffers", {})
+        key = (name, shape)
+        if key not in store:
+            store[key] = np.empty(shape, dtype=self.dtype)
+        return store[key]
 
 
 def normalise_log_prob(wlp: np.ndarray) -> np.ndarray:
-    """Turn weighted log-probs (B, K) into responsibilities in place.
+    """Turn weighted log-probs (K, B) into responsibilities in place.
 
     Returns log p(x) per row (B,) in float64.
     """
-    top = wlp.max(axis=1)
-    wlp -= top[:, None]
+    top = wlp.max(axis=0)
+    wlp -= top
     np.maximum(wlp, _LOG_CLAMP, out=wlp)
     np.exp(wlp, out=wlp)
-    total = wlp.sum(axis=1)
-    wlp /= total[:, None]
+    total = wlp.sum(axis=0)
+    wlp /= total
     return top.astype(np.float64) + np.log(total, dtype=np.float64)
 
 
 def one_hot(labels: np.ndarray, n_components: int, out: np.ndarray) -> np.ndarray:
-    """Hard responsibilities (B, K) for ``labels`` written into ``out``."""
+    """Hard responsibilities (K, B) for ``labels`` (B,) written into ``out``."""
     out[:] = 0.0
-    out[np.arange(len(labels)), labels] = 1.0
+    out[labels, np.arange(len(labels))] = 1.0
     return out
+
+
+def _weighted_sum(values: np.ndarray, w: np.ndarray | None) -> float:
+    return float(values.sum() if w is None else w @ values)
+
+
+def _update_labels(labels, start, stop, block_labels, part: PassResult) -> None:
+    if labels is not None:
+        part.n_changed = int(np.count_nonzero(labels[start:stop] != block_labels))
+        labels[start:stop] = block_labels
+
+
+def block_width(kernel, data: PreparedData) -> int:
+    """Widest per-row buffer of a kernel pass; sets the rows per block."""
+    return max(kernel.n_feat, kernel.k, data.n_features)
+
+
+def run_pass(data: PreparedData, width: int, block_fn) -> PassResult:
+    """Map ``block_fn(start, stop)`` over the blocks and add the partials in order."""
+    def guarded(block):
+        data.check_cancel()
+        return block_fn(*block)
+
+    total = PassResult()
+    for part in map_blocks(guarded, data.blocks(width)):
+        total.add(part)
+    data.check_cancel()
+    return total
 
 
 def em_pass(
@@ -76,33 +126,32 @@ def em_pass(
 
     ``hard`` assigns each row wholly to its most probable component
     (classification EM). ``labels`` (N,) int, when given, receives the most
-    probable component of every row and counts how many changed.
+    probable component of every row and the number that changed is counted.
     """
-    k = kernel.k
-    width = max(kernel.n_feat, k, data.n_features)
-    ws = Workspace(data.block_size(width), data.n_features, kernel.n_feat, k, data.dtype)
-    acc = kernel.new_accumulator() if want_stats else None
-    out = PassResult(0.0, acc)
-    for start, stop in data.blocks(width):
-        xb = data.centred(start, stop, ws.x)
-        feats = kernel.features(xb, ws.feats[: stop - start])
-        wlp = kernel.log_prob(feats, ws.wlp[: stop - start])
-        block_labels = wlp.argmax(axis=1) if (hard or labels is not None) else None
+    k, d = kernel.k, data.n_features
+    ws = Workspace(data.dtype)
+
+    def block(start: int, stop: int) -> PassResult:
+        b = stop - start
+        xt = data.centred(start, stop, ws.get("x", (d, b)))
+        feats = kernel.features(xt, ws.get("feats", (kernel.n_feat, b)))
+        wlp = kernel.log_prob(feats, ws.get("wlp", (k, b)))
+        block_labels = wlp.argmax(axis=0) if (hard or labels is not None) else None
         log_dens = normalise_log_prob(wlp)
         w = data.weights(start, stop)
-        out.log_likelihood += float(log_dens.sum() if w is None else w @ log_dens)
         worst = int(np.argmin(log_dens))
-        out.worst.append((float(log_dens[worst]), start + worst))
-        if labels is not None:
-            out.n_changed += int(np.count_nonzero(labels[start:stop] != block_labels))
-            labels[start:stop] = block_labels
-        if acc is None:
-            continue
-        resp = one_hot(block_labels, k, wlp) if hard else wlp
-        if w is not None:
-            resp *= w[:, None].astype(resp.dtype, copy=False)
-        kernel.accumulate(feats, xb, resp, acc)
-    return out
+        part = PassResult(_weighted_sum(log_dens, w), worst=[(float(log_dens[worst]),
+                                                             start + worst)])
+        _update_labels(labels, start, stop, block_labels, part)
+        if want_stats:
+            resp = one_hot(block_labels, k, wlp) if hard else wlp
+            if w is not None:
+                resp *= w.astype(resp.dtype, copy=False)
+            part.acc = kernel.new_accumulator()
+            kernel.accumulate(feats, xt, resp, part.acc, ws.get("scratch", (d, b)))
+        return part
+
+    return run_pass(data, block_width(kernel, data), block)
 
 
 def kmeans_pass(
@@ -119,64 +168,65 @@ def kmeans_pass(
     when given (standardised k-means, used to initialise EM). When
     ``variance`` is given, also computes the log-likelihood of the mixture
     that k-means implicitly fits: equal weights, covariance ``variance * I``.
-    acc holds [nk, sums] per cluster; sumsq (K,) the weighted sums of |x|^2.
+    acc holds [nk, sums] per cluster (K, 1 + D).
     """
     k, d = centres.shape
-    ws = Workspace(data.block_size(max(k, d)), d, 0, k, np.float64)
-    acc = np.zeros((k, 1 + d))
-    sumsq = np.zeros(k)
-    out = PassResult(0.0, acc, sumsq=sumsq)
-    sq_centres = np.einsum("kd,kd->k", centres, centres)
-    for start, stop in data.blocks(max(k, d)):
-        xb = data.centred(start, stop, ws.x)
+    ws = Workspace(np.float64)
+    sq_centres = np.einsum("kd,kd->k", centres, centres)[:, None]
+
+    def block(start: int, stop: int) -> PassResult:
+        b = stop - start
+        xt = data.centred(start, stop, ws.get("x", (d, b))).astype(np.float64, copy=False)
         if scale is not None:
-            xb /= scale
-        dist = np.matmul(xb, centres.T, out=ws.wlp[: stop - start])
+            xt /= scale[:, None]
+        dist = np.matmul(centres, xt, out=ws.get("dist", (k, b)))
         dist *= -2.0
         dist += sq_centres
-        block_labels = dist.argmin(axis=1)
-        sq_rows = np.einsum("nd,nd->n", xb, xb)
-        rows = np.arange(stop - start)
-        d2 = np.maximum(dist[rows, block_labels] + sq_rows, 0.0)
+        block_labels = dist.argmin(axis=0)
+        sq_rows = np.einsum("db,db->b", xt, xt)
+        d2 = np.maximum(dist[block_labels, np.arange(b)] + sq_rows, 0.0)
         w = data.weights(start, stop)
-        out.sse += float(d2.sum() if w is None else w @ d2)
-        worst = int(np.argmax(d2))
-        out.worst.append((-float(d2[worst]), start + worst))
-        if labels is not None:
-            out.n_changed += int(np.count_nonzero(labels[start:stop] != block_labels))
-            labels[start:stop] = block_labels
+        far = int(np.argmax(d2))
+        part = PassResult(worst=[(-float(d2[far]), start + far)])
+        _update_labels(labels, start, stop, block_labels, part)
         if variance is not None:
-            dist += sq_rows[:, None]
+            dist += sq_rows
             dist *= -0.5 / variance
             log_dens = normalise_log_prob(dist)
             log_dens -= np.log(k) + 0.5 * d * np.log(2 * np.pi * variance)
-            out.log_likelihood += float(log_dens.sum() if w is None else w @ log_dens)
-        resp = one_hot(block_labels, k, ws.wlp[: stop - start])
+            part.log_likelihood = _weighted_sum(log_dens, w)
+        resp = one_hot(block_labels, k, dist)
         if w is not None:
-            resp *= w[:, None]
+            resp *= w
             sq_rows *= w
-        acc[:, 0] += resp.sum(axis=0)
-        acc[:, 1:] += resp.T @ xb
-        sumsq += np.bincount(block_labels, weights=sq_rows, minlength=k)
-    return out
+        part.acc = np.empty((k, 1 + d))
+        part.acc[:, 0] = resp.sum(axis=1)
+        part.acc[:, 1:] = resp @ xt.T
+        part.sumsq = np.bincount(block_labels, weights=sq_rows, minlength=k)
+        return part
+
+    return run_pass(data, max(k, d), block)
 
 
 def stats_pass(data: PreparedData, kernel, fill_resp) -> np.ndarray:
     """Accumulate M-step statistics for responsibilities given by a callback.
 
-    ``fill_resp(start, stop, out)`` writes responsibilities (B, K) into ``out``.
-    Used by initialisations (hard labels from k-means, random responsibilities).
+    ``fill_resp(start, stop, out)`` writes responsibilities (K, B) into ``out``
+    and must not depend on the order blocks run in.
     """
-    k = kernel.k
-    width = max(kernel.n_feat, k, data.n_features)
-    ws = Workspace(data.block_size(width), data.n_features, kernel.n_feat, k, np.float64)
-    acc = kernel.new_accumulator()
-    for start, stop in data.blocks(width):
-        xb = data.centred(start, stop, ws.x)
-        feats = kernel.stats_features(xb, ws.feats[: stop - start])
-        resp = fill_resp(start, stop, ws.wlp[: stop - start])
+    k, d = kernel.k, data.n_features
+    ws = Workspace(np.float64)
+
+    def block(start: int, stop: int) -> PassResult:
+        b = stop - start
+        xt = data.centred(start, stop, ws.get("x", (d, b))).astype(np.float64, copy=False)
+        feats = kernel.stats_features(xt, ws.get("feats", (kernel.n_feat, b)))
+        resp = fill_resp(start, stop, ws.get("resp", (k, b)))
         w = data.weights(start, stop)
         if w is not None:
-            resp *= w[:, None]
-        kernel.accumulate(feats, xb, resp, acc)
-    return acc
+            resp *= w
+        acc = kernel.new_accumulator()
+        kernel.accumulate(feats, xt, resp, acc, ws.get("scratch", (d, b)))
+        return PassResult(acc=acc)
+
+    return run_pass(data, block_width(kernel, data), block).acc

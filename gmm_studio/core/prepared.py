@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,19 +50,22 @@ class PreparedData:
         """Rows per block for buffers ``width`` columns wide."""
         return int(max(256, min(self.n_rows, _BLOCK_ELEMENTS // max(width, 1))))
 
-    def blocks(self, width: int) -> Iterator[tuple[int, int]]:
-        """(start, stop) row ranges; checks the cancel event between blocks."""
+    def blocks(self, width: int) -> list[tuple[int, int]]:
+        """(start, stop) row ranges for buffers ``width`` columns wide."""
         size = self.block_size(width)
-        for start in range(0, self.n_rows, size):
-            if self.cancel is not None and self.cancel.is_set():
-                raise Cancelled
-            yield start, min(start + size, self.n_rows)
+        return [(start, min(start + size, self.n_rows)) for start in range(0, self.n_rows, size)]
 
-    def centred(self, start: int, stop: int, out: np.ndarray) -> np.ndarray:
-        """Rows start:stop minus the centre, written into ``out[:stop-start]``."""
-        view = out[: stop - start]
-        np.subtract(self.X[start:stop], self.centre, out=view, casting="same_kind")
-        return view
+    def check_cancel(self) -> None:
+        """Raise Cancelled when the caller's cancel event is set."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled
+
+    def centred(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows start:stop minus the centre, feature-major: (D, B) in ``out``."""
+        if out is None:
+            out = np.empty((self.n_features, stop - start), dtype=self.dtype)
+        np.subtract(self.X[start:stop].T, self.centre[:, None], out=out, casting="same_kind")
+        return out
 
     def weights(self, start: int, stop: int) -> np.ndarray | None:
         """Sample weights of rows start:stop, or None when unweighted."""
@@ -74,11 +76,10 @@ class PreparedData:
         if self._scatter is None:
             d = self.n_features
             scatter = np.zeros((d, d))
-            buf = np.empty((self.block_size(d), d))
             for start, stop in self.blocks(d):
-                xb = self.centred(start, stop, buf)
+                xt = self.centred(start, stop).astype(np.float64, copy=False)
                 w = self.weights(start, stop)
-                scatter += (xb if w is None else xb * w[:, None]).T @ xb
+                scatter += (xt if w is None else xt * w) @ xt.T
             self._scatter = scatter
         return self._scatter
 
@@ -98,10 +99,11 @@ def prepare(
     centre = (X.mean(axis=0) if w is None else (w @ X) / total)
     # A second pass over centred data keeps the variance exact far from 0.
     var = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], 1 << 16):
-        diff = X[start:start + (1 << 16)] - centre
-        sq = diff * diff
-        var += sq.sum(axis=0) if w is None else w[start:start + (1 << 16)] @ sq
+    step = max(256, _BLOCK_ELEMENTS // (4 * X.shape[1]))
+    for start in range(0, X.shape[0], step):
+        diff = X[start:start + step] - centre
+        np.square(diff, out=diff)
+        var += diff.sum(axis=0) if w is None else w[start:start + step] @ diff
     var /= total
     tiny = 1e-24 * np.maximum(centre**2, 1.0)
     constant = tuple(int(j) for j in np.flatnonzero(var <= tiny))

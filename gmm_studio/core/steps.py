@@ -58,7 +58,7 @@ def m_step(
         resp = hard_responsibilities(resp)
     kind = "spherical" if algorithm == "kmeans" else covariance_type
     kernel = make_kernel(data.n_features, resp.shape[1], kind)
-    acc = stats_pass(data, kernel, lambda a, b, out: np.copyto(out, resp[a:b]) or out)
+    acc = stats_pass(data, kernel, lambda a, b, out: np.copyto(out, resp[a:b].T) or out)
     params = estimate_parameters(
         kernel.to_stats(acc), kind, total_weight=data.total_weight, n_rows=data.n_rows,
         scale=data.scale, variance_floor=variance_floor,
