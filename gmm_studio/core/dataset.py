@@ -1,0 +1,193 @@
+"""From a table to the matrix the engine fits: columns, cleaning, scaling."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidDataError, InvalidModelError
+from .tables import read_table
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Optional z-scoring stored with a model: z = (x - centre) / scale, (D,) each."""
+
+    centre: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+    @property
+    def standardize(self) -> bool:
+        """True when a transform is applied."""
+        return self.centre is not None
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """Transform raw rows (N, D) into model coordinates."""
+        return X if self.centre is None else (X - self.centre) / self.scale
+
+    def log_jacobian(self) -> float:
+        """log |dz/dx| per row: add it to a log-density over z to get one over x."""
+        return 0.0 if self.scale is None else float(-np.log(self.scale).sum())
+
+    def to_dict(self) -> dict:
+        """JSON-safe form."""
+        if self.centre is None:
+            return {"standardize": False}
+        return {"standardize": True, "centre": self.centre.tolist(),
+                "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict, n_features: int) -> Preprocessing:
+        """Validate and build from ``to_dict`` output."""
+        if not isinstance(data, dict) or not data.get("standardize"):
+            return cls()
+        try:
+            centre = np.asarray(data["centre"], dtype=float)
+            scale = np.asarray(data["scale"], dtype=float)
+        except (KeyError, TypeError, ValueError):
+            raise InvalidModelError("preprocessing needs numeric 'centre' and 'scale'.") from None
+        if centre.shape != (n_features,) or scale.shape != (n_features,):
+            raise InvalidModelError(f"preprocessing centre and scale must have {n_features} values.")
+        if not (np.all(np.isfinite(centre)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
+            raise InvalidModelError("preprocessing values must be finite with positive scale.")
+        return cls(centre, scale)
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Rows ready for the engine, and how they relate to the file.
+
+    frame: the whole table as read; rows (N,) positions in ``frame`` of the
+    rows used; raw (N, D) the chosen columns of those rows; X (N, D) what
+    the engine fits (raw, or standardised); weights (N,) or None.
+    """
+
+    frame: pd.DataFrame
+    feature_names: tuple[str, ...]
+    rows: np.ndarray
+    raw: np.ndarray
+    X: np.ndarray
+    weights: np.ndarray | None
+    preprocessing: Preprocessing
+    weight_column: str | None = None
+    label_column: str | None = None
+    n_dropped: int = 0
+    drop_note: str = ""
+    source: str | None = None
+    sha256: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows used."""
+        return int(len(self.rows))
+
+    def labels(self) -> np.ndarray | None:
+        """The label column's values for the rows used, or None."""
+        if self.label_column is None:
+            return None
+        return self.frame[self.label_column].to_numpy()[self.rows]
+
+
+def numeric_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns usable as features (numeric, not boolean)."""
+    return [c for c in frame.columns
+            if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_columns(frame: pd.DataFrame, names: list[str], what: str) -> None:
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise InvalidDataError(
+            f"unknown {what} column(s) {', '.join(map(repr, missing))}; the file has: "
+            f"{', '.join(map(str, frame.columns))}."
+        )
+
+
+def make_dataset(
+    frame: pd.DataFrame,
+    columns: list[str] | None = None,
+    *,
+    weights: str | None = None,
+    label: str | None = None,
+    standardize: bool = False,
+    preprocessing: Preprocessing | None = None,
+    source: str | None = None,
+    sha256: str | None = None,
+) -> Dataset:
+    """Pick feature columns, drop rows with missing values, optionally z-score.
+
+    ``preprocessing`` (from a saved model) overrides ``standardize``.
+    """
+    for what, names in (("feature", columns or []), ("weights", [weights] if weights else []),
+                        ("label", [label] if label else [])):
+        _check_columns(frame, names, what)
+    if columns is None:
+        columns = [c for c in numeric_columns(frame) if c != weights]
+        if not columns:
+            raise InvalidDataError(
+                "the file has no numeric column to fit; check the delimiter and decimal mark "
+                f"(columns read: {', '.join(map(str, frame.columns))})."
+            )
+    text = [c for c in columns + ([weights] if weights else []) if c not in numeric_columns(frame)]
+    if text:
+        raise InvalidDataError(
+            f"column(s) {', '.join(map(repr, text))} are not numeric; use them as a label "
+            "column or leave them out."
+        )
+    used = columns + ([weights] if weights else [])
+    values = frame[used].to_numpy(dtype=float)
+    missing = np.isnan(values).any(axis=1)
+    _reject_inf(values, used)
+    rows = np.flatnonzero(~missing)
+    if len(rows) == 0:
+        raise InvalidDataError(
+            f"every row has a missing value in {', '.join(map(repr, used))}; choose other columns."
+        )
+    raw = values[rows, : len(columns)]
+    w = values[rows, len(columns)] if weights else None
+    prep = preprocessing if preprocessing is not None else (
+        _fit_standardization(raw) if standardize else Preprocessing())
+    X = np.ascontiguousarray(prep.apply(raw))
+    for arr in (raw, X):
+        arr.setflags(write=False)
+    note = "" if not missing.any() else (
+        f"{int(missing.sum())} row(s) dropped for missing values in {', '.join(used)}")
+    return Dataset(frame, tuple(columns), rows, raw, X, w, prep, weights, label,
+                   int(missing.sum()), note, source, sha256)
+
+
+def _reject_inf(values: np.ndarray, names: list[str]) -> None:
+    bad = np.isinf(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise InvalidDataError(
+            f"infinite value in column {names[col]!r} at row {row + 1} (counting data rows "
+            "from 1); fix or remove it."
+        )
+
+
+def _fit_standardization(raw: np.ndarray) -> Preprocessing:
+    centre = raw.mean(axis=0)
+    scale = raw.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    return Preprocessing(centre, scale)
+
+
+def load_dataset(path: str | Path, columns: list[str] | None = None, **options) -> Dataset:
+    """read_table + make_dataset, recording the file's path and SHA-256."""
+    frame = read_table(path)
+    return make_dataset(frame, columns, source=str(path), sha256=file_sha256(path), **options)

@@ -1,0 +1,136 @@
+"""The versioned model JSON format (docs/model-format.md). No pickle, ever."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from .config import FitConfig
+from .dataset import Dataset, Preprocessing
+from .errors import GMMStudioError, InvalidModelError
+from .export import atomic_write
+from .model import MixtureModel
+from .results import FitResult
+
+FORMAT = "gmm-studio-model"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A model with what is needed to apply it to new data by column name."""
+
+    model: MixtureModel
+    feature_names: tuple[str, ...]
+    preprocessing: Preprocessing = Preprocessing()
+    fit: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    anomaly: dict[str, Any] = field(default_factory=dict)
+
+
+def summarise_fit(result: FitResult, dataset: Dataset) -> dict[str, Any]:
+    """The fit's figures in the units of the data file.
+
+    A fit on z-scores has a likelihood over z; adding the transform's Jacobian
+    makes log-likelihood, BIC and AIC comparable with unstandardised fits.
+    """
+    ll = result.log_likelihood + dataset.preprocessing.log_jacobian() * result.n_samples
+    penalty_bic = result.n_parameters * math.log(result.n_samples)
+    summary = result.summary()
+    summary.update(
+        log_likelihood=ll, bic=-2 * ll + penalty_bic, aic=-2 * ll + 2 * result.n_parameters,
+        n_parameters=result.n_parameters, n_rows_used=dataset.n_rows,
+        n_rows_dropped=dataset.n_dropped, features=list(dataset.feature_names))
+    return summary
+
+
+def saved_from_fit(result: FitResult, dataset: Dataset) -> SavedModel:
+    """Bundle a fit and its data description."""
+    summary = summarise_fit(result, dataset)
+    keep = ("log_likelihood", "bic", "aic", "n_parameters", "n_iter", "converged", "status",
+            "warnings")
+    return SavedModel(
+        model=result.model,
+        feature_names=dataset.feature_names,
+        preprocessing=dataset.preprocessing,
+        fit=result.config.to_dict(),
+        result={k: summary[k] for k in keep},
+        data={"path": dataset.source, "sha256": dataset.sha256, "n_rows_used": dataset.n_rows,
+              "n_rows_dropped": dataset.n_dropped, "weights_column": dataset.weight_column},
+    )
+
+
+def to_json_dict(saved: SavedModel) -> dict[str, Any]:
+    """The document written to disk."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "software": f"gmm-studio {__version__}",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "features": list(saved.feature_names),
+        "preprocessing": saved.preprocessing.to_dict(),
+        "model": saved.model.to_dict(),
+        "fit": saved.fit,
+        "result": _finite_or_none(saved.result),
+        "data": saved.data,
+        "anomaly": saved.anomaly,
+    }
+
+
+def _finite_or_none(values: dict) -> dict:
+    # JSON has no NaN or Infinity; null says "not available".
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in values.items()}
+
+
+def save_model(path: str | Path, saved: SavedModel, *, protect=()) -> Path:
+    """Write the model JSON atomically."""
+    text = json.dumps(to_json_dict(saved), indent=2, allow_nan=False)
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), protect=protect)
+
+
+def from_json_dict(doc: Any) -> SavedModel:
+    """Validate a parsed document and build the SavedModel."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InvalidModelError(f"not a GMM Studio model file (expected \"format\": \"{FORMAT}\").")
+    if doc.get("version") != VERSION:
+        raise InvalidModelError(
+            f"model file version {doc.get('version')!r} is not supported (this GMM Studio "
+            f"reads version {VERSION}); upgrade GMM Studio or re-export the model.")
+    model = MixtureModel.from_dict(doc.get("model"))
+    names = doc.get("features")
+    if (not isinstance(names, list) or len(names) != model.n_features
+            or not all(isinstance(n, str) for n in names)):
+        raise InvalidModelError(
+            f"'features' must list {model.n_features} column names, one per model feature.")
+    prep = Preprocessing.from_dict(doc.get("preprocessing", {}), model.n_features)
+    fit = doc.get("fit") or {}
+    if fit:
+        try:
+            FitConfig.from_dict(fit)
+        except GMMStudioError as exc:
+            raise InvalidModelError(f"model file has invalid fit settings: {exc}") from None
+    return SavedModel(model, tuple(names), prep, fit, doc.get("result") or {},
+                      doc.get("data") or {}, doc.get("anomaly") or {})
+
+
+def load_model(path: str | Path) -> SavedModel:
+    """Read and validate a model JSON file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidModelError(f"model file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidModelError(f"cannot read model file {path}: {exc}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidModelError(f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno}).")
+    return from_json_dict(doc)
