@@ -51,7 +51,8 @@ class Preprocessing:
         except (KeyError, TypeError, ValueError):
             raise InvalidModelError("preprocessing needs numeric 'centre' and 'scale'.") from None
         if centre.shape != (n_features,) or scale.shape != (n_features,):
-            raise InvalidModelError(f"preprocessing centre and scale must have {n_features} values.")
+            raise InvalidModelError(
+                f"preprocessing centre and scale must have {n_features} values.")
         if not (np.all(np.isfinite(centre)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
             raise InvalidModelError("preprocessing values must be finite with positive scale.")
         return cls(centre, scale)

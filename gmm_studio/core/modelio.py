@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ def to_json_dict(saved: SavedModel) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "software": f"gmm-studio {__version__}",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "features": list(saved.feature_names),
         "preprocessing": saved.preprocessing.to_dict(),
         "model": saved.model.to_dict(),
@@ -132,5 +132,6 @@ def load_model(path: str | Path) -> SavedModel:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidModelError(f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno}).")
+        raise InvalidModelError(
+            f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno}).") from None
     return from_json_dict(doc)
