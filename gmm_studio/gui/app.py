@@ -1,0 +1,39 @@
+"""Start the window: ``gmm-studio [DATA]``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")  # pyqtgraph would prefer PyQt6
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from .main_window import MainWindow  # noqa: E402
+
+
+def create_window(argv: list[str]) -> MainWindow:
+    """The main window on argv[0], or on the Old Faithful sample."""
+    window = MainWindow()
+    # The sample first: if DATA cannot be read, its error shows over the sample.
+    window.open_sample("old_faithful.csv")
+    if argv:
+        window.open_path(argv[0])
+    window.show()
+    return window
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the window on DATA (or Old Faithful) and run the event loop."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setApplicationName("GMM Studio")
+    app.setOrganizationName("GMM Studio")
+    window = create_window(argv)
+    code = app.exec()
+    del window
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

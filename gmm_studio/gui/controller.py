@@ -1,0 +1,115 @@
+"""Owns the fit thread: start, cancel, stale-run filtering and redraw throttling."""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
+from ..core import FitConfig, MixtureModel
+from .worker import FitWorker, Progress
+
+REDRAW_MS = 33  # ~30 redraws per second; the last snapshot is always drawn
+
+# Every QThread this module starts, so tests can fail any that is left running.
+LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+
+class FitController(QObject):
+    """Start fits in the background and hand throttled progress to the views."""
+
+    progress = Signal(object)          # Progress of the current run
+    finished = Signal(object)          # FitResult of the current run
+    failed = Signal(str)
+    running_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.run_id = 0
+        self._thread: QThread | None = None
+        self._worker: FitWorker | None = None
+        self._pending: Progress | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._flush)
+
+    @property
+    def running(self) -> bool:
+        """True while a fit thread is alive."""
+        return self._thread is not None
+
+    def start(self, X: np.ndarray, weights: np.ndarray | None, config: FitConfig,
+              initial_model: MixtureModel | None = None) -> int:
+        """Cancel any run in progress and start a new one; returns its run id."""
+        self.stop(wait=True)
+        self.run_id += 1
+        thread = QThread()
+        worker = FitWorker(self.run_id, X, weights, config, initial_model)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.done.connect(thread.quit)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker = thread, worker
+        LIVE_THREADS.add(thread)
+        thread.start()
+        self._timer.start()
+        self.running_changed.emit(True)
+        return self.run_id
+
+    def stop(self, wait: bool = False) -> None:
+        """Ask the current run to stop; with ``wait``, block until its thread ends."""
+        if self._worker is not None:
+            self._worker.cancel.set()
+        if wait and self._thread is not None:
+            self._thread.quit()
+            self._thread.wait()
+            self._release()
+
+    def shutdown(self) -> None:
+        """Cancel and join: call before the window closes."""
+        self.stop(wait=True)
+        self._timer.stop()
+
+    def _on_progress(self, run_id: int, progress: Progress) -> None:
+        if run_id != self.run_id:
+            return  # a stale run: its results must not be drawn
+        self._pending = progress
+        if progress.snapshot.done:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self.progress.emit(pending)
+
+    def _on_finished(self, run_id: int, result) -> None:
+        if run_id == self.run_id:
+            self._flush()
+            self.finished.emit(result)
+
+    def _on_failed(self, run_id: int, message: str) -> None:
+        if run_id == self.run_id:
+            self._flush()
+            self.failed.emit(message)
+
+    def _on_thread_finished(self) -> None:
+        thread = self.sender()
+        if thread is not None and thread is self._thread:
+            thread.wait()
+            self._release()
+
+    def _release(self) -> None:
+        if self._thread is None:
+            return
+        for signal in (self._worker.progress, self._worker.finished, self._worker.failed):
+            with contextlib.suppress(RuntimeError, TypeError):  # already disconnected
+                signal.disconnect()
+        self._thread, self._worker = None, None
+        self._timer.stop()
+        self._flush()
+        self.running_changed.emit(False)

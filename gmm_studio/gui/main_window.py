@@ -1,0 +1,377 @@
+"""The studio window: composes panels and views and wires signals. No maths here."""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import __version__
+from ..core import GMMStudioError
+from ..core.dataset import Dataset, file_sha256, make_dataset, numeric_columns
+from ..core.export import atomic_write, write_labels_csv
+from ..core.modelio import SavedModel, save_model, saved_from_fit
+from ..core.stepping import StepSession
+from ..core.tables import read_table
+from .controller import FitController
+from .menus import build_menus, fill_recent
+from .panels import ALGORITHM_LABELS, DataPanel, FitPanel
+from .plots import LikelihoodPlot, MainPlot
+from .settings import add_recent, load_config, make_settings, recent_files, save_config
+from .widgets import MessageBar, ParameterTable
+
+FILE_FILTER = ("Data files (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;"
+               "CSV / TSV (*.csv *.tsv *.txt);;Excel (*.xlsx);;Parquet (*.parquet *.pq);;All (*)")
+
+
+def sample_path(name: str) -> Path:
+    """Path of a bundled sample data file."""
+    return Path(str(importlib.resources.files("gmm_studio.assets") / name))
+
+
+class MainWindow(QMainWindow):
+    """Data and Fit docks, the main plot, tabs below it and a status line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("GMM Studio")
+        self.setAcceptDrops(True)
+        self.settings = make_settings()
+        self.frame: pd.DataFrame | None = None
+        self.source: str | None = None
+        self.sha256: str | None = None
+        self.dataset: Dataset | None = None
+        self.result = None
+        self.model = None
+        self.stepper: StepSession | None = None
+        self.last_status = ""
+        self._histories: dict[int, tuple[float, ...]] = {}
+        self._build()
+        self.controller = FitController(self)
+        self.controller.progress.connect(self._on_progress)
+        self.controller.finished.connect(self._on_finished)
+        self.controller.failed.connect(self._on_failed)
+        self.controller.running_changed.connect(self._on_running)
+        self.fit_panel.set_config(load_config(self.settings))
+        self._restore_layout()
+
+    # -- construction ----------------------------------------------------------
+    def _build(self) -> None:
+        self.messages = MessageBar()
+        self.plot = MainPlot()
+        self.ll_plot = LikelihoodPlot()
+        self.params = ParameterTable()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.ll_plot, "Log-likelihood")
+        self.tabs.addTab(self.params, "Parameters")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.plot)
+        splitter.addWidget(self.tabs)
+        splitter.setSizes([560, 260])
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.messages)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.data_panel, self.fit_panel = DataPanel(), FitPanel()
+        self.acts = build_menus(self)
+        for title, panel in (("Data", self.data_panel), ("Fit", self.fit_panel)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"{title.lower()}_dock")
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(panel)
+            dock.setWidget(scroll)
+            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+            self.view_menu.addAction(dock.toggleViewAction())
+        self.status = QLabel("")
+        self.statusBar().addWidget(self.status, 1)
+        fp = self.fit_panel
+        fp.run_button.clicked.connect(self.run_fit)
+        fp.step_button.clicked.connect(self.step)
+        fp.stop_button.clicked.connect(self.stop_fit)
+        fp.reset_button.clicked.connect(self.reset)
+        self.data_panel.selection_changed.connect(self._rebuild_dataset)
+        self.data_panel.plot_axes_changed.connect(self._redraw_data)
+        fill_recent(self.recent_menu, recent_files(self.settings), self.open_path)
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 860)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+
+    # -- data ------------------------------------------------------------------
+    def open_sample(self, name: str) -> bool:
+        """Open a bundled sample by file name."""
+        return self.open_path(sample_path(name), remember=False)
+
+    def open_dialog(self) -> None:
+        """File ▸ Open."""
+        folder = self.settings.value("files/last_folder", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Open data", folder, FILE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path, remember: bool = True) -> bool:
+        """Load a file; on any error keep the current data and say why."""
+        try:
+            frame = read_table(path)
+            numeric = numeric_columns(frame)
+            if not numeric:
+                raise GMMStudioError(
+                    f"{Path(path).name} has no numeric column; check its delimiter and "
+                    "decimal mark.")
+            sha = file_sha256(path)
+        except (GMMStudioError, OSError) as exc:
+            self.messages.show_messages("error", [f"could not open {Path(path).name}: {exc}"])
+            return False
+        self.stop_fit(wait=True)
+        self.frame, self.source, self.sha256 = frame, str(path), sha
+        others = [c for c in frame.columns if c not in numeric]
+        self.data_panel.file_label.setText(f"<b>{Path(path).name}</b> — {len(frame)} rows, "
+                                           f"{frame.shape[1]} columns")
+        self.data_panel.set_columns(numeric, others, numeric)
+        self.messages.clear()
+        if remember:
+            self.settings.setValue("files/last_folder", str(Path(path).parent))
+            fill_recent(self.recent_menu, add_recent(self.settings, str(path)), self.open_path)
+        self._rebuild_dataset()
+        return True
+
+    def _rebuild_dataset(self) -> None:
+        if self.frame is None:
+            return
+        try:
+            dataset = make_dataset(
+                self.frame, self.data_panel.checked_features() or [],
+                label=self.data_panel.label_column(),
+                standardize=self.data_panel.standardize.isChecked(),
+                source=self.source, sha256=self.sha256)
+            if not dataset.feature_names:
+                raise GMMStudioError("tick at least one feature column.")
+        except GMMStudioError as exc:
+            self.messages.show_messages("error", [str(exc)])
+            return
+        self.stop_fit(wait=True)
+        self.dataset = dataset
+        note = dataset.drop_note or "no rows dropped"
+        self.data_panel.rows_label.setText(f"{dataset.n_rows} rows used; {note}.")
+        self.reset()
+
+    def _redraw_data(self) -> None:
+        ds = self.dataset
+        if ds is None or len(ds.feature_names) != len(self.data_panel.checked_features()):
+            return
+        self.plot.set_data(ds.X, ds.raw, list(ds.feature_names), self.data_panel.plot_dims(),
+                           ds.preprocessing, ds.weights)
+        self._draw_model(self.model)
+
+    # -- fitting ---------------------------------------------------------------
+    def _config(self):
+        try:
+            config = self.fit_panel.config()
+        except GMMStudioError as exc:
+            self.messages.show_messages("error", [str(exc)])
+            return None
+        save_config(self.settings, config)
+        return config
+
+    def run_fit(self) -> None:
+        """Fit ▸ Run: fit in the background, drawing as it goes."""
+        config = self._config()
+        if config is None or self.dataset is None or self.controller.running:
+            return
+        self.stepper = None
+        self.messages.clear()
+        self.ll_plot.clear_curves()
+        self.controller.start(self.dataset.X, self.dataset.weights, config)
+        self._set_status("fitting…")
+
+    def stop_fit(self, wait: bool = False) -> None:
+        """Fit ▸ Stop."""
+        self.controller.stop(wait=wait)
+
+    def reset(self) -> None:
+        """Forget the model; redraw the data."""
+        self.stop_fit(wait=True)
+        self.result, self.model, self.stepper = None, None, None
+        self.ll_plot.clear_curves()
+        self._redraw_data()
+        self.params.show_model(None, None, [])
+        if self.dataset is not None:
+            self._set_status(f"ready: {self.dataset.n_rows} rows, "
+                             f"{len(self.dataset.feature_names)} features — press Run or Step")
+
+    def step(self) -> None:
+        """Fit ▸ Step: the next half-step (E, then M)."""
+        config = self._config()
+        if config is None or self.dataset is None or self.controller.running:
+            return
+        if self.stepper is None or self.stepper.config != config:
+            self.stepper = StepSession(self.dataset.X, config, self.dataset.weights)
+            self.ll_plot.clear_curves()
+        try:
+            phase = self.stepper.step()
+        except GMMStudioError as exc:
+            self.messages.show_messages("error", [str(exc)])
+            return
+        s = self.stepper
+        if phase == "E":
+            self.plot.set_responsibilities(s.resp[self.plot.rows])
+            self._set_status(f"iteration {s.iteration} · E-step: points coloured by their new "
+                             "responsibilities · next: M-step (ellipses move)")
+            return
+        self.model = s.model
+        resp = None if s.resp is None else s.resp[self.plot.rows]
+        self._draw_model(s.model, resp)
+        self.ll_plot.add_step_value(s.history[-1])
+        what = "initial model" if phase == "init" else "M-step: parameters re-estimated"
+        delta = "" if len(s.history) < 2 else f" · Δ {s.history[-1] - s.history[-2]:.3g}"
+        self._set_status(f"iteration {s.iteration} · {what} · log L {s.history[-1]:.6g}"
+                         f"{delta} · next: E-step")
+
+    def _draw_model(self, model, resp=None) -> None:
+        if model is None or self.dataset is None:
+            return
+        if model.n_features != len(self.dataset.feature_names):
+            return
+        self.plot.set_model(model, resp)
+        self.params.show_model(model, self.dataset.preprocessing,
+                               list(self.dataset.feature_names))
+
+    def _on_progress(self, progress) -> None:
+        snap = progress.snapshot
+        self.model, self._histories = snap.model, progress.histories
+        self._draw_model(snap.model)
+        self.ll_plot.set_histories(progress.histories, None)
+        history = progress.histories.get(snap.restart, ())
+        delta = f" · Δ {history[-1] - history[-2]:.3g}" if len(history) > 1 else ""
+        restarts = self.fit_panel.restarts.value()
+        where = f"restart {snap.restart + 1}/{restarts} · " if restarts > 1 else ""
+        self._set_status(f"{where}iteration {snap.iteration} · log L "
+                         f"{snap.log_likelihood:.6g}{delta} · {snap.elapsed:.2f} s · "
+                         f"{'running' if not snap.done else snap.status.replace('_', ' ')}")
+
+    def _on_finished(self, result) -> None:
+        self.result, self.model = result, result.model
+        self._draw_model(result.model)
+        self.ll_plot.set_histories(self._histories, result.best_restart)
+        state = {"converged": "converged", "max_iter": "max iterations reached",
+                 "cancelled": "stopped"}.get(result.status, result.status)
+        delta = ""
+        if len(result.log_likelihood_history) > 1:
+            delta = f" · Δ {np.diff(result.log_likelihood_history)[-1]:.3g}"
+        algo = ALGORITHM_LABELS[result.config.algorithm]
+        self._set_status(f"{algo} · iteration {result.n_iter} · log L "
+                         f"{result.log_likelihood:.6g}{delta} · {result.elapsed:.2f} s · {state}")
+        if result.warnings:
+            self.messages.show_messages("warning", list(result.warnings))
+
+    def _on_failed(self, message: str) -> None:
+        self.messages.show_messages("error", [message])
+        self.model = self.result.model if self.result is not None else None
+        self.plot.clear_model()
+        self._draw_model(self.model)
+        self._set_status("fit failed — previous results kept")
+
+    def _on_running(self, running: bool) -> None:
+        self.fit_panel.set_running(running)
+        for key in ("run", "step", "reset"):
+            self.acts[key].setEnabled(not running)
+        self.acts["stop"].setEnabled(running)
+
+    def _set_status(self, text: str) -> None:
+        self.last_status = text
+        self.status.setText(text)
+
+    # -- export ----------------------------------------------------------------
+    def _ask_save_path(self, title: str, file_filter: str, default_name: str) -> str | None:
+        folder = self.settings.value("files/last_folder", str(Path.home()))
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / default_name),
+                                              file_filter)
+        return path or None
+
+    def _export(self, title, file_filter, default_name, write) -> None:
+        if self.model is None or self.dataset is None:
+            self.messages.show_messages("info", ["fit a model first (Run or Step)."])
+            return
+        path = self._ask_save_path(title, file_filter, default_name)
+        if not path:
+            return
+        try:
+            write(path)
+        except GMMStudioError as exc:
+            self.messages.show_messages("error", [str(exc)])
+            return
+        self.messages.show_messages("info", [f"wrote {path}"])
+
+    def export_labels(self) -> None:
+        """Export ▸ Labels CSV."""
+        self._export("Export labels", "CSV (*.csv)", "labels.csv",
+                     lambda p: write_labels_csv(p, self.dataset, self.model))
+
+    def export_model(self) -> None:
+        """Export ▸ Model JSON."""
+        def write(path):
+            if self.result is not None and self.result.model is self.model:
+                saved = saved_from_fit(self.result, self.dataset)
+            else:
+                saved = SavedModel(self.model, self.dataset.feature_names,
+                                   self.dataset.preprocessing, self.fit_panel.config().to_dict())
+            save_model(path, saved, protect=[self.source or ""])
+        self._export("Export model", "Model JSON (*.json)", "model.json", write)
+
+    def export_plot(self) -> None:
+        """Export ▸ Plot PNG."""
+        def write(path):
+            pixmap = self.plot.grab()
+
+            def save_png(tmp):
+                if not pixmap.save(str(tmp), "PNG"):
+                    raise GMMStudioError(f"could not write the image {path}.")
+            atomic_write(path, save_png, protect=[self.source or ""])
+        self._export("Export plot", "PNG image (*.png)", "plot.png", write)
+
+    # -- window ----------------------------------------------------------------
+    def about(self) -> None:
+        """Help ▸ About."""
+        QMessageBox.about(self, "About GMM Studio",
+                          f"<b>GMM Studio</b> {__version__}<br>Exploratory clustering with "
+                          "Gaussian mixtures fitted by EM.<br>MIT licence.")
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(urls[0].toLocalFile())
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.controller.shutdown()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,61 @@
+"""Actions, menus and shortcuts of the main window."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+SAMPLES = {"Old Faithful": "old_faithful.csv", "Iris": "iris.csv"}
+
+
+def _action(window: QMainWindow, text: str, slot, shortcut: str | None = None) -> QAction:
+    action = QAction(text, window)
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+    action.triggered.connect(lambda _checked=False: slot())
+    window.addAction(action)  # shortcuts work even when the menu bar is hidden
+    return action
+
+
+def build_menus(window) -> dict[str, QAction]:
+    """Create the menu bar of ``window`` (a MainWindow); returns the actions by name."""
+    bar = window.menuBar()
+    acts: dict[str, QAction] = {}
+    file_menu = bar.addMenu("&File")
+    acts["open"] = _action(window, "&Open…", window.open_dialog, "Ctrl+O")
+    file_menu.addAction(acts["open"])
+    samples = file_menu.addMenu("&Samples")
+    for title, name in SAMPLES.items():
+        samples.addAction(_action(window, title, lambda n=name: window.open_sample(n)))
+    window.recent_menu = file_menu.addMenu("&Recent")
+    export = file_menu.addMenu("&Export")
+    acts["export_labels"] = _action(window, "&Labels CSV…", window.export_labels, "Ctrl+E")
+    acts["export_model"] = _action(window, "&Model JSON…", window.export_model)
+    acts["export_plot"] = _action(window, "&Plot PNG…", window.export_plot)
+    for key in ("export_labels", "export_model", "export_plot"):
+        export.addAction(acts[key])
+    file_menu.addSeparator()
+    acts["quit"] = _action(window, "&Quit", window.close, "Ctrl+Q")
+    file_menu.addAction(acts["quit"])
+
+    fit_menu = bar.addMenu("F&it")
+    acts["run"] = _action(window, "&Run", window.run_fit, "Ctrl+R")
+    acts["step"] = _action(window, "&Step (E, then M)", window.step, "Space")
+    acts["stop"] = _action(window, "S&top", window.stop_fit, "Esc")
+    acts["reset"] = _action(window, "R&eset", window.reset)
+    for key in ("run", "step", "stop", "reset"):
+        fit_menu.addAction(acts[key])
+
+    window.view_menu = bar.addMenu("&View")
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(_action(window, "&About GMM Studio", window.about))
+    return acts
+
+
+def fill_recent(menu: QMenu, paths: list[str], open_path) -> None:
+    """Rebuild the Recent menu from ``paths`` (newest first)."""
+    menu.clear()
+    for path in paths:
+        action = menu.addAction(path)
+        action.triggered.connect(lambda _checked=False, p=path: open_path(p))
+    menu.setEnabled(bool(paths))

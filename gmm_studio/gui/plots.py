@@ -1,0 +1,194 @@
+"""Long-lived plots: items are created once and updated with setData."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+
+from ..core import MixtureModel
+from ..core.dataset import Preprocessing
+from ..core.geometry import data_space, density_curves, ellipse_paths, project, subsample_rows
+from .palette import component_color
+
+MAX_DRAWN_POINTS = 20_000
+_LEVELS = 5  # opacity steps for "how sure" a point's component is
+_NEUTRAL = QColor(110, 110, 110, 140)
+
+
+def _configure(widget: pg.PlotWidget) -> None:
+    widget.setBackground("w")
+    widget.showGrid(x=True, y=True, alpha=0.15)
+    for axis in ("left", "bottom"):
+        widget.getAxis(axis).setTextPen("k")
+        widget.getAxis(axis).setPen(pg.mkPen("#444"))
+
+
+class MainPlot(pg.PlotWidget):
+    """Points coloured by component with opacity by certainty, plus 1/2/3-sigma ellipses.
+
+    With one feature: histogram, each weighted component density and the mixture.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        _configure(self)
+        self.scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(_NEUTRAL))
+        self.means = pg.ScatterPlotItem(size=13, symbol="+", pen=pg.mkPen("k", width=2))
+        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0,
+                                    brush=pg.mkBrush(180, 180, 180, 150), pen=pg.mkPen("#888"))
+        self.total = pg.PlotDataItem(pen=pg.mkPen("k", width=2.5))
+        for item in (self.hist, self.scatter, self.total, self.means):
+            self.addItem(item)
+        self.component_items: list[pg.PlotDataItem] = []
+        self._brushes: list[pg.QtGui.QBrush] = []
+        self._codes: np.ndarray | None = None
+        self.rows = np.arange(0)
+        self.X = np.empty((0, 1))
+        self.raw = np.empty((0, 1))
+        self.dims: tuple[int, int | None] = (0, None)
+        self.prep = Preprocessing()
+        self.grid = np.linspace(0, 1, 2)
+
+    # -- data ----------------------------------------------------------------
+    def set_data(self, X: np.ndarray, raw: np.ndarray, names: list[str],
+                 dims: tuple[int, int | None], prep: Preprocessing,
+                 weights: np.ndarray | None = None) -> None:
+        """New points: X (N, D) in model units, raw (N, D) in the file's units."""
+        self.rows = subsample_rows(len(X), MAX_DRAWN_POINTS)
+        self.X, self.raw, self.dims, self.prep = X[self.rows], raw[self.rows], dims, prep
+        self._codes = None
+        x, y = dims
+        self.setLabel("bottom", names[x] if names else "")
+        self.setLabel("left", names[y] if (y is not None and names) else "density")
+        if y is None:
+            self._set_histogram(raw[:, x], weights)
+        else:
+            self.hist.setData([], [])
+            self.total.setData([], [])
+            self.scatter.setData(x=self.raw[:, x], y=self.raw[:, y], brush=pg.mkBrush(_NEUTRAL))
+        self.clear_model()
+        self.enableAutoRange()
+
+    def _set_histogram(self, values: np.ndarray, weights: np.ndarray | None) -> None:
+        self.scatter.setData([], [])
+        bins = min(80, max(10, int(np.sqrt(len(values)))))
+        heights, edges = np.histogram(values, bins=bins, weights=weights, density=True)
+        self.hist.setData(edges, heights)
+        pad = 0.1 * (edges[-1] - edges[0] or 1.0)
+        self.grid = np.linspace(edges[0] - pad, edges[-1] + pad, 400)
+
+    # -- model ---------------------------------------------------------------
+    def clear_model(self) -> None:
+        """Hide ellipses, densities and means; points go neutral."""
+        for item in self.component_items:
+            item.setData([], [])
+        self.means.setData([], [])
+        self.total.setData([], [])
+        if self.dims[1] is not None and len(self.rows):
+            self.scatter.setBrush(pg.mkBrush(_NEUTRAL))
+        self._codes = None
+
+    def _ensure_components(self, k: int) -> None:
+        while len(self.component_items) < k:
+            j = len(self.component_items)
+            item = pg.PlotDataItem(pen=pg.mkPen(component_color(j), width=2), connect="finite")
+            self.addItem(item)
+            self.component_items.append(item)
+        if len(self._brushes) < k * _LEVELS:
+            self._brushes = []
+            for j in range(k):
+                for level in range(_LEVELS):
+                    c = QColor(component_color(j))
+                    c.setAlpha(int(60 + 195 * level / (_LEVELS - 1)))
+                    self._brushes.append(pg.mkBrush(c))
+
+    def set_model(self, model: MixtureModel, resp: np.ndarray | None = None) -> None:
+        """Draw ``model``; colour points by ``resp`` (drawn rows) or the model's own."""
+        k = model.n_components
+        self._ensure_components(k)
+        means, covs = data_space(model, self.prep)
+        x, y = self.dims
+        if y is None:
+            parts, total = density_curves(model, self.prep, x, self.grid)
+            for j in range(k):
+                self.component_items[j].setData(self.grid, parts[j])
+            self.total.setData(self.grid, total)
+            self.means.setData([], [])
+        else:
+            m2, c2 = project(means, covs, (x, y))
+            for j in range(k):
+                path = ellipse_paths(m2[j], c2[j])
+                self.component_items[j].setData(path[:, 0], path[:, 1])
+            self.means.setData(x=m2[:, 0], y=m2[:, 1])
+            if resp is None and len(self.X):
+                resp = model.predict_proba(self.X)
+            if resp is not None:
+                self.set_responsibilities(resp)
+        for item in self.component_items[k:]:
+            item.setData([], [])
+
+    def set_responsibilities(self, resp: np.ndarray) -> None:
+        """Colour drawn points by most probable component, opacity by its probability."""
+        if self.dims[1] is None or not len(resp):
+            return
+        k = resp.shape[1]
+        self._ensure_components(k)
+        top = resp.argmax(axis=1)
+        sure = resp[np.arange(len(resp)), top]
+        floor = 1.0 / k
+        level = np.clip(((sure - floor) / max(1 - floor, 1e-12) * _LEVELS).astype(int),
+                        0, _LEVELS - 1)
+        codes = top * _LEVELS + level
+        if self._codes is not None and np.array_equal(codes, self._codes):
+            return  # nothing visible changed: skip the costly brush update
+        self._codes = codes
+        table = np.empty(len(self._brushes), dtype=object)
+        table[:] = self._brushes
+        self.scatter.setBrush(list(table[codes]))
+
+
+class LikelihoodPlot(pg.PlotWidget):
+    """Log-likelihood per iteration, one curve per restart, the kept one highlighted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _configure(self)
+        self.setLabel("bottom", "iteration")
+        self.setLabel("left", "log-likelihood")
+        self.curves: dict[int, pg.PlotDataItem] = {}
+        self._thin = pg.mkPen(QColor(150, 150, 150), width=1)
+        self._thick = pg.mkPen(QColor("#0072B2"), width=3)
+        self.step_curve = pg.PlotDataItem(pen=self._thick, symbol="o", symbolSize=6,
+                                          symbolBrush="#0072B2")
+        self.addItem(self.step_curve)
+        self.step_values: list[float] = []
+
+    def clear_curves(self) -> None:
+        """Forget every curve (a new run or a reset)."""
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self.step_values = []
+        self.step_curve.setData([], [])
+
+    def set_histories(self, histories: dict[int, tuple[float, ...]], kept: int | None) -> None:
+        """Show every restart's history; ``kept`` (or the best so far) highlighted."""
+        if kept is None and histories:
+            kept = max(histories, key=lambda r: histories[r][-1])
+        for restart, values in histories.items():
+            curve = self.curves.get(restart)
+            if curve is None:
+                curve = self.curves[restart] = pg.PlotDataItem()
+                self.addItem(curve)
+            curve.setData(np.arange(len(values)), np.asarray(values))
+            curve.setPen(self._thick if restart == kept else self._thin)
+            curve.setZValue(1 if restart == kept else 0)
+        for restart, curve in self.curves.items():
+            if restart not in histories:
+                curve.setData([], [])
+
+    def add_step_value(self, value: float) -> None:
+        """Step mode: one more point on the step curve."""
+        self.step_values.append(value)
+        self.step_curve.setData(np.arange(len(self.step_values)), np.array(self.step_values))
+

@@ -1,0 +1,103 @@
+"""Small widgets: the message bar (the one place errors show) and the parameter table."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+)
+
+from ..core import MixtureModel
+from ..core.dataset import Preprocessing
+from ..core.geometry import data_space
+from .palette import component_color
+
+_STYLES = {
+    "info": "background:#e8f1fb; border:1px solid #9cc3ea; color:#0b3d6b;",
+    "warning": "background:#fff6d6; border:1px solid #e8c34a; color:#5a4500;",
+    "error": "background:#fde4e1; border:1px solid #e58f84; color:#7a1206;",
+}
+
+
+class MessageBar(QFrame):
+    """Non-modal messages for the user: info, warnings and errors, dismissable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.clear)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.level = ""
+        self.messages: list[str] = []
+        self.hide()
+
+    def show_messages(self, level: str, messages: list[str]) -> None:
+        """Replace what is shown; an empty list hides the bar."""
+        self.level, self.messages = level, list(messages)
+        if not messages:
+            self.clear()
+            return
+        prefix = {"error": "Error: ", "warning": "Warning: ", "info": ""}[level]
+        self.label.setText("\n".join(prefix + m for m in messages))
+        self.setStyleSheet(f"MessageBar {{{_STYLES[level]} border-radius:4px;}}")
+        self.show()
+
+    def clear(self) -> None:
+        """Hide and forget."""
+        self.level, self.messages = "", []
+        self.label.clear()
+        self.hide()
+
+
+class ParameterTable(QTableWidget):
+    """Weights, means and standard deviations (data units), one row per component."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.verticalHeader().setVisible(False)
+        self.setAlternatingRowColors(True)
+
+    def show_model(self, model: MixtureModel | None, prep: Preprocessing,
+                   names: list[str]) -> None:
+        """Fill the table from ``model`` (None empties it)."""
+        if model is None:
+            self.setRowCount(0)
+            return
+        means, covs = data_space(model, prep)
+        sds = np.sqrt(np.diagonal(covs, axis1=1, axis2=2))
+        headers = (["component", "weight"] + [f"mean {n}" for n in names]
+                   + [f"sd {n}" for n in names])
+        if len(names) == 2:
+            headers.append("correlation")
+        self.setColumnCount(len(headers))
+        self.setHorizontalHeaderLabels(headers)
+        self.setRowCount(model.n_components)
+        for k in range(model.n_components):
+            values = [model.weights[k], *means[k], *sds[k]]
+            if len(names) == 2:
+                values.append(covs[k, 0, 1] / (sds[k, 0] * sds[k, 1]))
+            swatch = QTableWidgetItem(f"  {k}")
+            swatch.setBackground(QBrush(component_color(k)))
+            self.setItem(k, 0, swatch)
+            for col, value in enumerate(values, start=1):
+                item = QTableWidgetItem(f"{value:.5g}")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(k, col, item)
+        self.resizeColumnsToContents()

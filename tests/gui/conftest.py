@@ -1,0 +1,34 @@
+"""pytest-qt fixtures: isolated settings, and no QThread may outlive a test."""
+
+import pytest
+
+from gmm_studio.gui.controller import LIVE_THREADS
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("GMM_STUDIO_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads(qapp):
+    yield
+    running = [t for t in list(LIVE_THREADS) if t.isRunning()]
+    for thread in running:  # clean up so one leak does not cascade into other tests
+        thread.quit()
+        thread.wait(2000)
+    assert not running, f"{len(running)} QThread(s) still running after the test"
+
+
+@pytest.fixture
+def window(qtbot):
+    from gmm_studio.gui.app import create_window
+
+    win = create_window([])
+    qtbot.addWidget(win)
+    yield win
+    win.controller.shutdown()
+
+
+def wait_fit(qtbot, win, timeout=20_000):
+    qtbot.waitUntil(lambda: not win.controller.running, timeout=timeout)

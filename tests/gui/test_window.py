@@ -1,0 +1,173 @@
+"""The studio window, driven through its real widgets (offscreen)."""
+
+import time
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
+
+from gmm_studio.core import FitConfig
+
+from .conftest import wait_fit
+
+
+def ellipse_groups(win):
+    return [item for item in win.plot.component_items if item.getData()[0] is not None
+            and len(item.getData()[0])]
+
+
+def test_a_real_font_is_available(qapp):
+    assert QFontDatabase.families(), "no fonts: every label would render as empty boxes"
+
+
+def test_default_window_shows_old_faithful(window):
+    assert "old_faithful.csv" in window.data_panel.file_label.text()
+    assert window.dataset.n_rows == 272
+    assert window.data_panel.checked_features() == ["eruptions", "waiting"]
+    assert len(window.plot.scatter.data) == 272
+    assert "ready" in window.last_status
+
+
+def test_run_draws_k_ellipse_groups_and_one_point_per_iteration(window, qtbot):
+    window.fit_panel.set_config(FitConfig(n_components=3, n_init=2))
+    qtbot.mouseClick(window.fit_panel.run_button, Qt.MouseButton.LeftButton)
+    wait_fit(qtbot, window)
+    result = window.result
+    assert result is not None and result.converged
+    assert len(ellipse_groups(window)) == 3
+    kept = window.ll_plot.curves[result.best_restart]
+    x, y = kept.getData()
+    assert len(x) == result.n_iter + 1
+    np.testing.assert_allclose(y, result.log_likelihood_history)
+    assert "converged" in window.last_status
+    assert window.params.rowCount() == 3
+
+
+def test_stop_during_a_long_fit_stops_quickly(window, qtbot, tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "big.csv"
+    pd.DataFrame(rng.normal(size=(200_000, 2)), columns=["a", "b"]).to_csv(path, index=False)
+    assert window.open_path(path)
+    window.fit_panel.set_config(FitConfig(n_components=8, max_iter=100_000, tol=0.0))
+    window.run_fit()
+    qtbot.waitUntil(lambda: window.model is not None, timeout=20_000)
+    started = time.perf_counter()
+    qtbot.mouseClick(window.fit_panel.stop_button, Qt.MouseButton.LeftButton)
+    wait_fit(qtbot, window, timeout=5_000)
+    assert time.perf_counter() - started < 0.5
+    assert window.result is not None and window.result.status == "cancelled"
+
+
+def test_closing_during_a_fit_leaves_no_thread(qtbot, tmp_path):
+    from gmm_studio.gui.app import create_window
+
+    win = create_window([])
+    qtbot.addWidget(win)
+    rng = np.random.default_rng(1)
+    path = tmp_path / "big.csv"
+    pd.DataFrame(rng.normal(size=(100_000, 3)), columns=list("abc")).to_csv(path, index=False)
+    win.open_path(path)
+    win.fit_panel.set_config(FitConfig(max_iter=100_000, tol=0.0))
+    win.run_fit()
+    qtbot.waitUntil(lambda: win.model is not None, timeout=20_000)
+    win.close()
+    assert not win.controller.running  # the fixture also fails any live QThread
+
+
+def test_step_alternates_e_and_m_and_likelihood_climbs(window, qtbot):
+    statuses = []
+    for _ in range(13):
+        qtbot.mouseClick(window.fit_panel.step_button, Qt.MouseButton.LeftButton)
+        statuses.append(window.last_status)
+    assert "initial model" in statuses[0]
+    assert all("E-step" in s.split("·")[1] for s in statuses[1::2])
+    assert all("M-step" in s.split("·")[1] for s in statuses[2::2])
+    values = window.ll_plot.step_values
+    assert len(values) == 7
+    assert np.all(np.diff(values) >= -1e-9 * abs(values[-1]))
+
+
+def test_broken_file_shows_error_and_keeps_data(window, tmp_path):
+    before = window.dataset
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\x00\x01\x02binary")
+    assert not window.open_path(bad)
+    assert window.messages.isVisible() or window.messages.level == "error"
+    assert window.messages.level == "error" and "bad.csv" in window.messages.messages[0]
+    assert window.dataset is before
+
+
+def test_impossible_setting_keeps_results(window, qtbot, tmp_path):
+    small = tmp_path / "small.csv"
+    pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0) ** 2}).to_csv(small, index=False)
+    assert window.open_path(small)
+    window.fit_panel.k.setValue(2)
+    window.run_fit()
+    wait_fit(qtbot, window)
+    kept = window.result
+    assert kept is not None
+    window.fit_panel.k.setValue(50)
+    window.run_fit()
+    wait_fit(qtbot, window)
+    assert window.messages.level == "error" and "n_components=50" in window.messages.messages[0]
+    assert window.result is kept and window.model is kept.model
+    assert window.dataset.n_rows == 10
+    assert len(ellipse_groups(window)) == 2
+
+
+def test_one_feature_shows_histogram_and_densities(window, qtbot):
+    window.data_panel.set_checked(["waiting"])
+    assert window.plot.dims == (0, None)
+    window.run_fit()
+    wait_fit(qtbot, window)
+    x, heights = window.plot.hist.getData()
+    assert len(heights) > 5
+    gx, total = window.plot.total.getData()
+    assert np.all(total > 0) and len(ellipse_groups(window)) == 3
+
+
+def test_iris_four_features_plots_chosen_pair(window, qtbot):
+    window.open_sample("iris.csv")
+    assert len(window.dataset.feature_names) == 4
+    window.data_panel.x_box.setCurrentText("petal_length")
+    window.data_panel.y_box.setCurrentText("petal_width")
+    window.run_fit()
+    wait_fit(qtbot, window)
+    assert window.plot.dims == (2, 3)
+    assert len(ellipse_groups(window)) == 3
+
+
+def test_exports_write_files(window, qtbot, tmp_path, monkeypatch):
+    window.run_fit()
+    wait_fit(qtbot, window)
+    targets = iter([tmp_path / "l.csv", tmp_path / "m.json", tmp_path / "p.png"])
+    monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(next(targets)))
+    window.export_labels()
+    window.export_model()
+    window.export_plot()
+    assert len(pd.read_csv(tmp_path / "l.csv")) == 272
+    assert '"gmm-studio-model"' in (tmp_path / "m.json").read_text()
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_stale_run_progress_is_dropped(window, qtbot):
+    seen = []
+    window.controller.progress.connect(seen.append)
+    window.controller.run_id = 5
+    window.controller._on_progress(4, object())
+    window.controller._flush()
+    assert seen == []
+
+
+def test_settings_are_remembered(qtbot, window):
+    window.fit_panel.k.setValue(5)
+    window.run_fit()
+    wait_fit(qtbot, window)
+    window.close()
+    from gmm_studio.gui.app import create_window
+
+    again = create_window([])
+    qtbot.addWidget(again)
+    assert again.fit_panel.k.value() == 5
+    again.close()
