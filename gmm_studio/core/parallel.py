@@ -9,6 +9,7 @@ they do not depend on the number of threads.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,6 +20,31 @@ from threadpoolctl import ThreadpoolController
 T = TypeVar("T")
 _pool: ThreadPoolExecutor | None = None
 _controller: ThreadpoolController | None = None
+_niceness = 0
+
+
+def run_in_background(niceness: int = 10) -> None:
+    """Make engine threads yield the CPU to an interactive thread (the window's).
+
+    Applies to pool threads started afterwards and to the calling thread via
+    ``lower_current_thread``. A no-op where the OS has no per-thread priority.
+    """
+    global _niceness, _pool
+    _niceness = niceness
+    if _pool is not None:
+        _pool.shutdown(wait=False)
+        _pool = None
+
+
+def lower_current_thread() -> None:
+    """Lower the calling thread's priority by the configured niceness (Linux)."""
+    if _niceness and hasattr(os, "setpriority"):
+        try:
+            tid = threading.get_native_id()
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, max(current, _niceness))
+        except OSError:
+            pass
 
 
 def n_threads() -> int:
@@ -47,5 +73,6 @@ def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, i
         if threads == 1 or len(blocks) == 1:
             return [fn(b) for b in blocks]
         if _pool is None or _pool._max_workers != threads:
-            _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmm-block")
+            _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmm-block",
+                                       initializer=lower_current_thread)
         return list(_pool.map(fn, blocks))

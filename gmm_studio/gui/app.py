@@ -9,6 +9,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")  # pyqtgraph would prefer P
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from ..core.parallel import run_in_background  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 
 
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("GMM Studio")
     app.setOrganizationName("GMM Studio")
+    run_in_background()
     window = create_window(argv)
     code = app.exec()
     del window

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import time
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.stepper: StepSession | None = None
         self.last_status = ""
         self._histories: dict[int, tuple[float, ...]] = {}
+        self._drawn_at, self._draw_cost = 0.0, 0.0
         self._build()
         self.controller = FitController(self)
         self.controller.progress.connect(self._on_progress)
@@ -263,7 +265,14 @@ class MainWindow(QMainWindow):
     def _on_progress(self, progress) -> None:
         snap = progress.snapshot
         self.model, self._histories = snap.model, progress.histories
+        now = time.perf_counter()
+        # Adaptive throttle: with big data a redraw costs more, so draw less often
+        # and leave the event loop free; a restart's last snapshot is always drawn.
+        if not snap.done and now - self._drawn_at < 3 * (self._draw_cost + self.plot.paint_cost):
+            return
         self._draw_model(snap.model)
+        self._drawn_at = time.perf_counter()
+        self._draw_cost = self._drawn_at - now
         self.ll_plot.set_histories(progress.histories, None)
         history = progress.histories.get(snap.restart, ())
         delta = f" · Δ {history[-1] - history[-2]:.3g}" if len(history) > 1 else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
@@ -10,8 +12,9 @@ from ..core import MixtureModel
 from ..core.dataset import Preprocessing
 from ..core.geometry import data_space, density_curves, ellipse_paths, project, subsample_rows
 from .palette import component_color
+from .pointcloud import PointCloud, point_pen
 
-MAX_DRAWN_POINTS = 20_000
+MAX_DRAWN_POINTS = 10000
 _LEVELS = 5  # opacity steps for "how sure" a point's component is
 _NEUTRAL = QColor(110, 110, 110, 140)
 
@@ -33,7 +36,8 @@ class MainPlot(pg.PlotWidget):
     def __init__(self) -> None:
         super().__init__()
         _configure(self)
-        self.scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(_NEUTRAL))
+        self.scatter = PointCloud()
+        self._neutral = point_pen(_NEUTRAL, 5)
         self.means = pg.ScatterPlotItem(size=13, symbol="+", pen=pg.mkPen("k", width=2))
         self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0,
                                     brush=pg.mkBrush(180, 180, 180, 150), pen=pg.mkPen("#888"))
@@ -41,7 +45,8 @@ class MainPlot(pg.PlotWidget):
         for item in (self.hist, self.scatter, self.total, self.means):
             self.addItem(item)
         self.component_items: list[pg.PlotDataItem] = []
-        self._brushes: list[pg.QtGui.QBrush] = []
+        # One pen per (component, opacity level).
+        self.pens: list = []
         self._codes: np.ndarray | None = None
         self.rows = np.arange(0)
         self.X = np.empty((0, 1))
@@ -49,6 +54,12 @@ class MainPlot(pg.PlotWidget):
         self.dims: tuple[int, int | None] = (0, None)
         self.prep = Preprocessing()
         self.grid = np.linspace(0, 1, 2)
+        self.paint_cost = 0.0  # seconds the last repaint took; the window throttles on it
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        start = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_cost = time.perf_counter() - start
 
     # -- data ----------------------------------------------------------------
     def set_data(self, X: np.ndarray, raw: np.ndarray, names: list[str],
@@ -59,6 +70,8 @@ class MainPlot(pg.PlotWidget):
         self.X, self.raw, self.dims, self.prep = X[self.rows], raw[self.rows], dims, prep
         self._codes = None
         x, y = dims
+        # "density (x0.001)" reads badly; data axes keep their SI prefixes.
+        self.getAxis("left").enableAutoSIPrefix(y is not None)
         self.setLabel("bottom", names[x] if names else "")
         self.setLabel("left", names[y] if (y is not None and names) else "density")
         if y is None:
@@ -66,12 +79,10 @@ class MainPlot(pg.PlotWidget):
         else:
             self.hist.setData([], [])
             self.total.setData([], [])
-            self.scatter.setData(x=self.raw[:, x], y=self.raw[:, y], brush=pg.mkBrush(_NEUTRAL))
         self.clear_model()
         self.enableAutoRange()
 
     def _set_histogram(self, values: np.ndarray, weights: np.ndarray | None) -> None:
-        self.scatter.setData([], [])
         bins = min(80, max(10, int(np.sqrt(len(values)))))
         heights, edges = np.histogram(values, bins=bins, weights=weights, density=True)
         self.hist.setData(edges, heights)
@@ -85,23 +96,26 @@ class MainPlot(pg.PlotWidget):
             item.setData([], [])
         self.means.setData([], [])
         self.total.setData([], [])
-        if self.dims[1] is not None and len(self.rows):
-            self.scatter.setBrush(pg.mkBrush(_NEUTRAL))
+        x, y = self.dims
+        if y is None:
+            self.scatter.clear_points()
+        else:
+            everything = np.arange(len(self.raw))
+            self.scatter.set_points(self.raw[:, x], self.raw[:, y], [(self._neutral, everything)])
         self._codes = None
 
     def _ensure_components(self, k: int) -> None:
         while len(self.component_items) < k:
             j = len(self.component_items)
             item = pg.PlotDataItem(pen=pg.mkPen(component_color(j), width=2), connect="finite")
+            item.setZValue(2)
             self.addItem(item)
             self.component_items.append(item)
-        if len(self._brushes) < k * _LEVELS:
-            self._brushes = []
-            for j in range(k):
-                for level in range(_LEVELS):
-                    c = QColor(component_color(j))
-                    c.setAlpha(int(60 + 195 * level / (_LEVELS - 1)))
-                    self._brushes.append(pg.mkBrush(c))
+        while len(self.pens) < k * _LEVELS:
+            j, level = divmod(len(self.pens), _LEVELS)
+            c = QColor(component_color(j))
+            c.setAlpha(int(60 + 195 * level / (_LEVELS - 1)))
+            self.pens.append(point_pen(c, 5))
 
     def set_model(self, model: MixtureModel, resp: np.ndarray | None = None) -> None:
         """Draw ``model``; colour points by ``resp`` (drawn rows) or the model's own."""
@@ -141,19 +155,30 @@ class MainPlot(pg.PlotWidget):
                         0, _LEVELS - 1)
         codes = top * _LEVELS + level
         if self._codes is not None and np.array_equal(codes, self._codes):
-            return  # nothing visible changed: skip the costly brush update
+            return  # nothing visible changed
         self._codes = codes
-        table = np.empty(len(self._brushes), dtype=object)
-        table[:] = self._brushes
-        self.scatter.setBrush(list(table[codes]))
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(self.pens) + 1))
+        groups = [(pen, order[bounds[c]:bounds[c + 1]]) for c, pen in enumerate(self.pens)]
+        self.scatter.set_points(self.raw[:, self.dims[0]], self.raw[:, self.dims[1]], groups)
+
+
+class IntegerAxis(pg.AxisItem):
+    """An axis that only labels whole numbers (iterations)."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph override
+        levels = super().tickValues(minVal, maxVal, size)
+        return [(spacing, [v for v in values if float(v).is_integer()])
+                for spacing, values in levels if spacing >= 1]
 
 
 class LikelihoodPlot(pg.PlotWidget):
     """Log-likelihood per iteration, one curve per restart, the kept one highlighted."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(axisItems={"bottom": IntegerAxis("bottom")})
         _configure(self)
+        self.getAxis("left").enableAutoSIPrefix(False)
         self.setLabel("bottom", "iteration")
         self.setLabel("left", "log-likelihood")
         self.curves: dict[int, pg.PlotDataItem] = {}

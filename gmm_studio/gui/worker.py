@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ..core import FitConfig, GMMStudioError, MixtureModel, fit
+from ..core.parallel import lower_current_thread
 from ..core.results import Snapshot
 
 # The worker forwards at most this many snapshots per second (plus every
@@ -55,6 +56,7 @@ class FitWorker(QObject):
     @Slot()
     def run(self) -> None:
         """Fit; emit finished or failed, then done."""
+        lower_current_thread()  # the window's thread must win the CPU
         try:
             result = fit(self.X, self.config, sample_weight=self.weights,
                          initial_model=self.initial_model, callback=self._on_snapshot,

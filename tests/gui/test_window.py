@@ -25,7 +25,7 @@ def test_default_window_shows_old_faithful(window):
     assert "old_faithful.csv" in window.data_panel.file_label.text()
     assert window.dataset.n_rows == 272
     assert window.data_panel.checked_features() == ["eruptions", "waiting"]
-    assert len(window.plot.scatter.data) == 272
+    assert len(window.plot.scatter) == 272
     assert "ready" in window.last_status
 
 

@@ -1,0 +1,95 @@
+"""Render the window's main states to docs/screenshots/*.png.
+
+Run under a real X server so fonts and widgets look as users see them:
+
+    xvfb-run -a -s "-screen 0 1280x1024x24" env QT_QPA_PLATFORM=xcb \\
+        python tools/screenshots.py
+
+States: default, mid-fit, converged, step mode, 1-D data, 4-D Iris.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+os.environ.setdefault("GMM_STUDIO_CONFIG_DIR", tempfile.mkdtemp(prefix="gmm-shots-"))
+
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from gmm_studio.core import FitConfig, fit  # noqa: E402
+from gmm_studio.gui.app import create_window  # noqa: E402
+from gmm_studio.gui.worker import Progress  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def settle(ms: int = 300) -> None:
+    """Let Qt lay out and paint."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def wait_fit(window) -> None:
+    while window.controller.running:
+        settle(50)
+    settle()
+
+
+def shoot(window, name: str) -> None:
+    settle()
+    path = OUT / f"{name}.png"
+    window.grab().save(str(path))
+    print(path)
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    OUT.mkdir(parents=True, exist_ok=True)
+    window = create_window([])
+    window.resize(1280, 860)
+    window.fit_panel.set_config(FitConfig(n_components=3, n_init=3, random_state=1))
+    shoot(window, "default")
+
+    # Mid-fit: exactly what the window draws when the worker reports iteration 4.
+    snaps = []
+    fit(window.dataset.X, window.fit_panel.config().replace(n_init=1), callback=snaps.append)
+    mid = snaps[4]
+    histories = {0: tuple(s.log_likelihood for s in snaps[:5])}
+    window._on_progress(Progress(mid, histories))
+    shoot(window, "mid-fit")
+
+    window.run_fit()
+    wait_fit(window)
+    shoot(window, "converged")
+
+    window.reset()
+    for _ in range(8):
+        window.step()
+    shoot(window, "step-mode")
+
+    window.data_panel.set_checked(["waiting"])
+    window.run_fit()
+    wait_fit(window)
+    shoot(window, "one-feature")
+
+    window.open_sample("iris.csv")
+    window.data_panel.label_box.setCurrentText("species")
+    window.data_panel.x_box.setCurrentText("petal_length")
+    window.data_panel.y_box.setCurrentText("sepal_width")
+    window.run_fit()
+    wait_fit(window)
+    window.tabs.setCurrentIndex(1)
+    shoot(window, "iris-4d")
+    window.close()
+    app.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
