@@ -3,6 +3,7 @@
     gmm-studio [DATA]              open the window (Old Faithful when no DATA)
     gmm-studio fit DATA [...]      fit a mixture, write labels / model
     gmm-studio score MODEL DATA    apply a saved model to new data
+    gmm-studio select DATA [...]   choose K and the covariance type
 
 Exit status: 0 on success, 2 on bad usage or bad data (one line on stderr).
 """
@@ -15,15 +16,18 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from . import __version__
 from .core import FitConfig, GMMStudioError
 from .core.config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR, INITS
 from .core.dataset import load_dataset
 from .core.engine import fit
-from .core.export import log_density, write_labels_csv
+from .core.export import log_density, write_csv, write_labels_csv
 from .core.modelio import load_model, save_model, saved_from_fit, summarise_fit
+from .core.selection import CRITERIA, parse_k_range, select
 
-SUBCOMMANDS = ("fit", "score")
+SUBCOMMANDS = ("fit", "score", "select")
 
 
 class UsageError(Exception):
@@ -67,6 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("data", help="data file with the model's feature columns")
     s.add_argument("--labels", metavar="OUT.csv")
     s.add_argument("--json", action="store_true")
+    c = sub.add_parser("select", help="choose K and the covariance type")
+    c.add_argument("data")
+    c.add_argument("--columns")
+    c.add_argument("--weights")
+    c.add_argument("-k", "--components", default="1-9", dest="k", help="e.g. 1-9 or 2,3,5")
+    c.add_argument("--covariance", default="all", help="comma list, or all")
+    c.add_argument("--criterion", choices=CRITERIA, default="bic")
+    c.add_argument("--folds", type=int, default=None,
+                   help="v-fold cross-validation (default 5 with --criterion cv, else off)")
+    c.add_argument("--n-init", type=int, default=3)
+    c.add_argument("--variance-floor", type=float, default=DEFAULT_VARIANCE_FLOOR)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--standardize", action="store_true")
+    c.add_argument("--out", metavar="TABLE.csv", help="write the table as CSV")
+    c.add_argument("--json", action="store_true")
     return parser
 
 
@@ -79,10 +98,13 @@ class _Progress:
         self.enabled = sys.stderr.isatty()
 
     def __call__(self, snap) -> None:
+        self.line(f"restart {snap.restart + 1}  iteration {snap.iteration}  "
+                  f"log L {snap.log_likelihood:.6g}")
+
+    def line(self, text: str) -> None:
         if self.enabled and time.perf_counter() - self.start > 0.5:
             self.shown = True
-            print(f"\rrestart {snap.restart + 1}  iteration {snap.iteration}  "
-                  f"log L {snap.log_likelihood:.6g}   ", end="", file=sys.stderr, flush=True)
+            print(f"\r{text}   ", end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.shown:
@@ -131,9 +153,54 @@ def cmd_score(args) -> dict:
     }
 
 
+def cmd_select(args) -> dict:
+    """Sweep K x covariance types; return the table and the choice."""
+    dataset = load_dataset(args.data, _columns(args.columns), weights=args.weights,
+                           standardize=args.standardize)
+    ks = parse_k_range(args.k)
+    types = list(COVARIANCE_TYPES) if args.covariance == "all" else _columns(args.covariance)
+    unknown = [t for t in types or [] if t not in COVARIANCE_TYPES]
+    if unknown or not types:
+        raise UsageError(f"--covariance: unknown type(s) {unknown}; use "
+                         f"{','.join(COVARIANCE_TYPES)} or all.")
+    _check_outputs(args, dataset.source)
+    base = FitConfig(n_init=args.n_init, variance_floor=args.variance_floor,
+                     random_state=args.seed)
+    folds = args.folds if args.folds is not None else (5 if args.criterion == "cv" else 0)
+    progress = _Progress()
+    rows, best = select(
+        dataset.X, ks, types, criterion=args.criterion, base=base, folds=folds,
+        sample_weight=dataset.weights, log_jacobian=dataset.preprocessing.log_jacobian(),
+        callback=lambda row: progress.line(f"K={row.k} {row.covariance_type} done"))
+    progress.close()
+    table = [row.to_dict() for row in rows]
+    if args.out:
+        write_csv(args.out, pd.DataFrame(table), protect=[dataset.source])
+    return {"criterion": args.criterion, "folds": folds, "table": table,
+            "best": None if best is None else best.to_dict(),
+            "n_rows_used": dataset.n_rows, "n_rows_dropped": dataset.n_dropped,
+            "features": list(dataset.feature_names)}
+
+
+def print_selection(summary: dict) -> None:
+    """The sweep as a text table and the choice."""
+    frame = pd.DataFrame(summary["table"])
+    cols = ["k", "covariance_type", "log_likelihood", "bic", "aic", "icl", "degenerate"]
+    if summary["folds"]:
+        cols[-1:-1] = ["cv_mean", "cv_std"]
+    print(frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    best = summary["best"]
+    direction = "largest" if summary["criterion"] == "cv" else "smallest"
+    if best is None:
+        print(f"no non-degenerate model to choose by {summary['criterion']}")
+    else:
+        print(f"best by {summary['criterion']} ({direction} is better): K={best['k']}, "
+              f"{best['covariance_type']}")
+
+
 def _check_outputs(args, source: str | None) -> None:
     """Fail before fitting when an output cannot be written."""
-    for option in ("labels", "model"):
+    for option in ("labels", "model", "out"):
         out = getattr(args, option, None)
         if not out:
             continue
@@ -172,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             build_parser().print_help()
             return 0
-        summary = cmd_fit(args) if args.command == "fit" else cmd_score(args)
+        command = {"fit": cmd_fit, "score": cmd_score, "select": cmd_select}[args.command]
+        summary = command(args)
     except (UsageError, GMMStudioError) as exc:
         print(f"gmm-studio: error: {exc}", file=sys.stderr)
         return 2
@@ -181,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     if args.json:
         print(json.dumps(summary, allow_nan=False, default=str))
+    elif args.command == "select":
+        print_selection(summary)
     else:
         print_summary(summary, args.command)
     return 0

@@ -9,8 +9,6 @@ same shape.
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
-
 from .errors import InvalidModelError
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -29,14 +27,24 @@ def precision_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndar
             raise InvalidModelError(_not_pd_message(np.flatnonzero(~positive)))
         return 1.0 / np.sqrt(covariances)
     stack = covariances[None] if covariance_type == "tied" else covariances
-    out = np.empty_like(stack)
-    for k, cov in enumerate(stack):
-        try:
-            cov_chol = linalg.cholesky(cov, lower=True)
-        except linalg.LinAlgError:
-            raise InvalidModelError(_not_pd_message([k])) from None
-        out[k] = linalg.solve_triangular(cov_chol, np.eye(cov.shape[0]), lower=True).T
+    # Batched numpy calls: per-component scipy calls cost more than the maths
+    # for the small matrices of a mixture.
+    try:
+        cov_chol = np.linalg.cholesky(stack)
+    except np.linalg.LinAlgError:
+        bad = [k for k, c in enumerate(stack) if not _is_pd(c)]
+        raise InvalidModelError(_not_pd_message(bad)) from None
+    eye = np.broadcast_to(np.eye(stack.shape[-1]), stack.shape)
+    out = np.swapaxes(np.linalg.solve(cov_chol, eye), 1, 2)
     return out[0] if covariance_type == "tied" else out
+
+
+def _is_pd(matrix: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(matrix)
+        return True
+    except np.linalg.LinAlgError:
+        return False
 
 
 def _not_pd_message(components) -> str:

@@ -52,7 +52,10 @@ def n_threads() -> int:
     env = os.environ.get("GMM_STUDIO_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
-    return os.cpu_count() or 1
+    return _CORES
+
+
+_CORES = os.cpu_count() or 1
 
 
 @contextmanager
@@ -69,8 +72,10 @@ def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, i
     """``[fn(b) for b in blocks]``, run on the thread pool, results in order."""
     global _pool
     threads = n_threads()
+    if len(blocks) == 1:
+        return [fn(blocks[0])]  # small data: BLAS does not thread tiny products anyway
     with single_threaded_blas():
-        if threads == 1 or len(blocks) == 1:
+        if threads == 1:
             return [fn(b) for b in blocks]
         if _pool is None or _pool._max_workers != threads:
             _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmm-block",

@@ -165,3 +165,21 @@ def test_usage_error_is_one_line():
     done = run("fit", FAITHFUL, "--covariance", "banana")
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_select_json_and_table(tmp_path):
+    out = tmp_path / "table.csv"
+    done = run("select", FAITHFUL, "-k", "1-3", "--covariance", "full,tied", "--criterion",
+               "cv", "--folds", "3", "--out", out, "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert len(doc["table"]) == 6 and doc["best"]["k"] in (2, 3)
+    assert {"k", "covariance_type", "bic", "aic", "icl", "log_likelihood", "degenerate",
+            "cv_mean"} <= set(doc["table"][0])
+    assert len(pd.read_csv(out)) == 6
+
+
+def test_select_human_output_says_which_direction_is_better():
+    done = run("select", FAITHFUL, "-k", "2-3", "--covariance", "tied")
+    assert done.returncode == 0, done.stderr
+    assert "best by bic (smallest is better): K=3, tied" in done.stdout

@@ -1,0 +1,75 @@
+"""k-means vs hard EM vs soft EM on the same data, K and seed."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import FitConfig
+from .engine import fit
+from .metrics import adjusted_rand_index, classification_entropy, icl
+from .results import FitResult, Snapshot
+
+METHODS = ("kmeans", "hard_em", "em")
+
+
+@dataclass(frozen=True, eq=False)
+class MethodRow:
+    """One method's fit and its figures (criteria in the data's units)."""
+
+    algorithm: str
+    result: FitResult
+    log_likelihood: float
+    bic: float
+    aic: float
+    icl: float
+    seconds: float
+    cluster_sizes: tuple[int, ...]
+    ari_truth: float  # NaN without a label column
+
+
+def compare_methods(
+    X: np.ndarray,
+    config: FitConfig,
+    *,
+    truth: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
+    log_jacobian: float = 0.0,
+    callback: Callable[[str, Snapshot], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[list[MethodRow], np.ndarray]:
+    """Fit the three methods with ``config``'s K, init, restarts and seed.
+
+    Returns the rows and the (3, 3) matrix of adjusted Rand indices between
+    the methods' labels. ``callback(algorithm, snapshot)`` sees every iteration.
+    """
+    rows = []
+    for algorithm in METHODS:
+        if cancel is not None and cancel.is_set():
+            break
+        started = time.perf_counter()
+        result = fit(X, config.replace(algorithm=algorithm), sample_weight=sample_weight,
+                     cancel=cancel,
+                     callback=None if callback is None else (lambda s, a=algorithm: callback(a, s)))
+        seconds = time.perf_counter() - started
+        rows.append(_row(algorithm, result, X, sample_weight, log_jacobian, truth, seconds))
+    agreement = np.array([[adjusted_rand_index(a.result.labels, b.result.labels) for b in rows]
+                          for a in rows])
+    return rows, agreement
+
+
+def _row(algorithm, result, X, sample_weight, log_jacobian, truth, seconds) -> MethodRow:
+    n = result.n_samples
+    ll = result.log_likelihood + log_jacobian * n
+    p = result.n_parameters
+    bic = -2 * ll + p * math.log(n)
+    entropy = classification_entropy(result.model, X, sample_weight)
+    sizes = tuple(int(c) for c in np.bincount(result.labels, minlength=result.model.n_components))
+    ari = float("nan") if truth is None else adjusted_rand_index(truth, result.labels)
+    return MethodRow(algorithm, result, ll, bic, -2 * ll + 2 * p, icl(bic, entropy), seconds,
+                     sizes, ari)

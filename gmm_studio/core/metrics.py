@@ -1,0 +1,66 @@
+"""Clustering criteria: adjusted Rand index, ICL, degenerate components."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import comb
+
+from .gaussian import full_covariances
+from .model import MixtureModel
+
+_CHUNK = 1 << 16
+
+
+def adjusted_rand_index(labels_a: np.ndarray, labels_b: np.ndarray) -> float:
+    """Hubert & Arabie (1985) adjusted Rand index of two labelings (N,) each.
+
+    1 for identical partitions (up to renaming), about 0 for independent ones.
+    """
+    a = np.unique(np.asarray(labels_a), return_inverse=True)[1]
+    b = np.unique(np.asarray(labels_b), return_inverse=True)[1]
+    n = len(a)
+    if n != len(b):
+        raise ValueError("the two labelings must have the same length.")
+    table = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(table, (a, b), 1)
+    pairs = comb(table, 2).sum()
+    rows, cols = comb(table.sum(axis=1), 2).sum(), comb(table.sum(axis=0), 2).sum()
+    total = comb(n, 2)
+    expected = rows * cols / total if total else 0.0
+    maximum = 0.5 * (rows + cols)
+    if maximum == expected:
+        return 1.0
+    return float((pairs - expected) / (maximum - expected))
+
+
+def classification_entropy(model: MixtureModel, X: np.ndarray,
+                           sample_weight: np.ndarray | None = None) -> float:
+    """-sum_n w_n sum_k r_nk log r_nk, computed in chunks of rows."""
+    total = 0.0
+    for start in range(0, len(X), _CHUNK):
+        resp = model.predict_proba(X[start:start + _CHUNK])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ent = -np.where(resp > 0, resp * np.log(resp), 0.0).sum(axis=1)
+        w = None if sample_weight is None else sample_weight[start:start + _CHUNK]
+        total += float(ent.sum() if w is None else w @ ent)
+    return total
+
+
+def icl(bic: float, entropy: float) -> float:
+    """Integrated completed likelihood (Biernacki et al. 2000), smaller is better."""
+    return bic + 2.0 * entropy
+
+
+def components_at_floor(model: MixtureModel, scale: np.ndarray, floor: float) -> np.ndarray:
+    """Bool (K,): components whose narrowest direction sits on the variance floor.
+
+    Such a component is held up by the floor rather than by the data: typically
+    it sits on repeated values. ``scale`` (D,) is each feature's std.
+    """
+    if floor <= 0:
+        return np.zeros(model.n_components, dtype=bool)
+    covs = full_covariances(model.covariances, model.covariance_type, model.n_components,
+                            model.n_features)
+    z = covs / np.outer(scale, scale)
+    smallest = np.linalg.eigvalsh(0.5 * (z + np.swapaxes(z, 1, 2)))[:, 0]
+    return smallest <= floor * (1 + 1e-6)

@@ -1,0 +1,160 @@
+"""Choosing K and the covariance type: BIC, AIC, ICL and held-out likelihood."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .config import COVARIANCE_TYPES, FitConfig
+from .engine import fit
+from .errors import FitError, InvalidConfigError
+from .metrics import classification_entropy, components_at_floor, icl
+from .prepared import prepare
+
+CRITERIA = ("bic", "aic", "icl", "cv")
+
+
+@dataclass(frozen=True)
+class SelectionRow:
+    """One (K, covariance type) fit of a sweep; criteria in the data's units.
+
+    bic, aic, icl: smaller is better. cv_mean / cv_std: held-out mean
+    log-likelihood per row over the folds (larger is better; NaN without CV).
+    degenerate: a component sits on the variance floor, or the fit failed.
+    """
+
+    k: int
+    covariance_type: str
+    log_likelihood: float
+    n_parameters: int
+    bic: float
+    aic: float
+    icl: float
+    cv_mean: float
+    cv_std: float
+    converged: bool
+    degenerate: bool
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict (NaN becomes None)."""
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in asdict(self).items()}
+
+
+def parse_k_range(text: str) -> list[int]:
+    """'1-9' or '2,3,5' or '4' into a sorted list of K values."""
+    values: set[int] = set()
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            values.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise InvalidConfigError(f"cannot read K range {text!r}; write e.g. 1-9 or 2,3,5.") from None
+    if not values or min(values) < 1:
+        raise InvalidConfigError(f"K range {text!r} must hold whole numbers >= 1.")
+    return sorted(values)
+
+
+def fold_ids(n_rows: int, folds: int, seed: int | None) -> np.ndarray:
+    """A seeded assignment of rows to ``folds`` near-equal folds: (N,) ints."""
+    ids = np.arange(n_rows) % folds
+    np.random.default_rng(seed).shuffle(ids)
+    return ids
+
+
+def cross_validate(X, config: FitConfig, folds: int, sample_weight=None,
+                   log_jacobian: float = 0.0) -> tuple[float, float]:
+    """Mean and std over folds of the held-out mean log-likelihood per row."""
+    ids = fold_ids(len(X), folds, config.random_state)
+    scores = []
+    for f in range(folds):
+        train, test = ids != f, ids == f
+        w_train = None if sample_weight is None else sample_weight[train]
+        w_test = None if sample_weight is None else sample_weight[test]
+        model = fit(X[train], config, sample_weight=w_train).model
+        dens = model.score_samples(X[test]) + log_jacobian
+        scores.append(float(dens.mean() if w_test is None else w_test @ dens / w_test.sum()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def sweep(
+    X: np.ndarray,
+    ks: list[int],
+    covariance_types: list[str] | tuple[str, ...] = COVARIANCE_TYPES,
+    *,
+    base: FitConfig | None = None,
+    folds: int = 0,
+    sample_weight: np.ndarray | None = None,
+    log_jacobian: float = 0.0,
+    cancel: threading.Event | None = None,
+) -> Iterator[SelectionRow]:
+    """Fit every (K, covariance type) with soft EM and yield its row as it completes.
+
+    ``base`` carries restarts, seed, floor and tolerances; ``folds`` >= 2 adds
+    v-fold cross-validation; ``log_jacobian`` (per row) converts likelihoods of
+    standardised data back to the file's units.
+    """
+    base = (base or FitConfig(n_init=3)).replace(algorithm="em")
+    if folds == 1 or folds < 0:
+        raise InvalidConfigError("folds must be 0 (no cross-validation) or at least 2.")
+    data = prepare(X, sample_weight)
+    n = data.total_weight
+    for covariance_type in covariance_types:
+        for k in ks:
+            if cancel is not None and cancel.is_set():
+                return
+            config = base.replace(n_components=k, covariance_type=covariance_type)
+            yield _row(X, config, folds, sample_weight, log_jacobian, data.scale, n, cancel)
+
+
+def _row(X, config, folds, sample_weight, log_jacobian, scale, n, cancel) -> SelectionRow:
+    nan = float("nan")
+    try:
+        result = fit(X, config, sample_weight=sample_weight, cancel=cancel)
+    except FitError as exc:
+        return SelectionRow(config.n_components, config.covariance_type, nan, 0, nan, nan, nan,
+                            nan, nan, False, True, str(exc))
+    ll = result.log_likelihood + log_jacobian * n
+    p = result.n_parameters
+    bic = -2 * ll + p * math.log(n)
+    entropy = classification_entropy(result.model, X, sample_weight)
+    floored = components_at_floor(result.model, scale, config.variance_floor)
+    cv_mean = cv_std = nan
+    if folds >= 2 and not (cancel is not None and cancel.is_set()):
+        cv_mean, cv_std = cross_validate(X, config, folds, sample_weight, log_jacobian)
+    note = ("component(s) on the variance floor: " + ", ".join(map(str, np.flatnonzero(floored)))
+            if floored.any() else "")
+    return SelectionRow(config.n_components, config.covariance_type, ll, p, bic,
+                        -2 * ll + 2 * p, icl(bic, entropy), cv_mean, cv_std, result.converged,
+                        bool(floored.any()), note)
+
+
+def best_row(rows: list[SelectionRow], criterion: str = "bic") -> SelectionRow | None:
+    """The best non-degenerate row by ``criterion`` (cv: largest mean)."""
+    if criterion not in CRITERIA:
+        raise InvalidConfigError(f"unknown criterion {criterion!r}; choose {', '.join(CRITERIA)}.")
+    usable = [r for r in rows if not r.degenerate and math.isfinite(getattr(
+        r, "cv_mean" if criterion == "cv" else criterion))]
+    if not usable:
+        return None
+    if criterion == "cv":
+        return max(usable, key=lambda r: r.cv_mean)
+    return min(usable, key=lambda r: getattr(r, criterion))
+
+
+def select(X, ks, covariance_types=COVARIANCE_TYPES, *, criterion: str = "bic",
+           callback: Callable[[SelectionRow], None] | None = None, **options):
+    """Run the whole sweep: (rows, best row)."""
+    if criterion == "cv" and options.get("folds", 0) < 2:
+        options["folds"] = 5
+    rows = []
+    for row in sweep(X, ks, covariance_types, **options):
+        rows.append(row)
+        if callback is not None:
+            callback(row)
+    return rows, best_row(rows, criterion)

@@ -1,0 +1,75 @@
+"""Comparing methods and choosing K."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from gmm_studio.core import FitConfig
+from gmm_studio.core.compare import compare_methods
+from gmm_studio.core.metrics import adjusted_rand_index
+from gmm_studio.core.samples import GENERATED, generate
+from gmm_studio.core.selection import best_row, parse_k_range, select
+
+from .helpers import faithful
+
+MCLUST_EEE3_LOGLIK = -1126.326  # mclust 6.x vignette, densityMclust(faithful)
+
+
+def test_ari_matches_sklearn():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a, b = rng.integers(0, 4, 200), rng.integers(0, 5, 200)
+        b[:120] = a[:120]
+        assert adjusted_rand_index(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+    assert adjusted_rand_index([0, 0, 1, 1], [5, 5, 2, 2]) == 1.0
+
+
+@pytest.mark.parametrize("name, em_at_least, kmeans_at_most", [
+    ("anisotropic", 0.99, 0.80),
+    ("unequal_variance", 0.93, 0.80),
+    ("uneven_sizes", 0.93, 0.50),
+])
+def test_soft_em_beats_kmeans_where_it_should(name, em_at_least, kmeans_at_most):
+    frame = generate(name)
+    rows, agreement = compare_methods(frame[["x", "y"]].to_numpy(),
+                                      FitConfig(n_components=3, n_init=5, random_state=0),
+                                      truth=frame["truth"].to_numpy())
+    ari = {r.algorithm: r.ari_truth for r in rows}
+    assert ari["em"] >= em_at_least and ari["kmeans"] <= kmeans_at_most
+    assert ari["em"] > ari["kmeans"]
+    assert agreement.shape == (3, 3) and np.allclose(np.diag(agreement), 1.0)
+
+
+def test_samples_are_seeded():
+    for name in GENERATED:
+        a, b = generate(name, seed=3), generate(name, seed=3)
+        assert a.equals(b) and not a.equals(generate(name, seed=4))
+
+
+def test_sweep_is_reproducible_with_a_seed():
+    X = faithful()
+    kwargs = dict(base=FitConfig(n_init=2, random_state=7), folds=3)
+    first, _ = select(X, [1, 2, 3], ["full", "diag"], **kwargs)
+    second, _ = select(X, [1, 2, 3], ["full", "diag"], **kwargs)
+    assert [r.to_dict() for r in first] == [r.to_dict() for r in second]
+
+
+def test_old_faithful_bic_choice_is_sound():
+    rows, best = select(faithful(), [1, 2, 3, 4], base=FitConfig(n_init=5, random_state=0))
+    assert (best.k, best.covariance_type) == (3, "tied")
+    assert not best.degenerate
+    assert best.log_likelihood >= MCLUST_EEE3_LOGLIK - 1e-6
+    assert best.n_parameters == 11
+
+
+def test_degenerate_rows_are_never_chosen():
+    rows, _ = select(faithful(), [8], ["full"], base=FitConfig(variance_floor=0.05))
+    assert rows[0].degenerate and "variance floor" in rows[0].note
+    assert best_row(rows, "bic") is None
+
+
+def test_k_range_parsing():
+    assert parse_k_range("1-4") == [1, 2, 3, 4]
+    assert parse_k_range("2,5, 7-8") == [2, 5, 7, 8]
+    with pytest.raises(ValueError, match="K range"):
+        parse_k_range("0-3")
