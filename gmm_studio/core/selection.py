@@ -54,7 +54,8 @@ def parse_k_range(text: str) -> list[int]:
             lo, _, hi = part.strip().partition("-")
             values.update(range(int(lo), int(hi or lo) + 1))
     except ValueError:
-        raise InvalidConfigError(f"cannot read K range {text!r}; write e.g. 1-9 or 2,3,5.") from None
+        raise InvalidConfigError(
+            f"cannot read K range {text!r}; write e.g. 1-9 or 2,3,5.") from None
     if not values or min(values) < 1:
         raise InvalidConfigError(f"K range {text!r} must hold whole numbers >= 1.")
     return sorted(values)
