@@ -5,7 +5,8 @@ Run under a real X server so fonts and widgets look as users see them:
     xvfb-run -a -s "-screen 0 1280x1024x24" env QT_QPA_PLATFORM=xcb \\
         python tools/screenshots.py
 
-States: default, mid-fit, converged, step mode, 1-D data, 4-D Iris.
+States: default, mid-fit, converged, step mode, 1-D data, 4-D Iris, the
+comparison on each sample and Choose K on Old Faithful and Iris.
 """
 
 from __future__ import annotations
@@ -86,6 +87,28 @@ def main() -> int:
     wait_fit(window)
     window.tabs.setCurrentIndex(1)
     shoot(window, "iris-4d")
+
+    window.tabs.setCurrentWidget(window.compare_view)
+    for key in ("anisotropic", "unequal_variance", "uneven_sizes", "iris.csv"):
+        if key.endswith(".csv"):
+            window.open_sample(key)
+            window.data_panel.x_box.setCurrentText("petal_length")
+            window.data_panel.y_box.setCurrentText("petal_width")
+        else:
+            window.open_generated(key)
+        window.compare_view.run()
+        while window.compare_view.controller.running:
+            settle(50)
+        shoot(window, f"compare-{key.removesuffix('.csv').replace('_', '-')}")
+
+    window.tabs.setCurrentWidget(window.select_view)
+    for name in ("old_faithful.csv", "iris.csv"):
+        window.open_sample(name)
+        window.select_view.max_k.setValue(6)
+        window.select_view.run()
+        while window.select_view.controller.running:
+            settle(100)
+        shoot(window, f"choose-k-{name.removesuffix('.csv').replace('_', '-')}")
     window.close()
     app.quit()
     return 0

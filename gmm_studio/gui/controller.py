@@ -1,15 +1,13 @@
-"""Owns the fit thread: start, cancel, stale-run filtering and redraw throttling."""
+"""Owns a job's thread: start, cancel, stale-run filtering and redraw throttling."""
 
 from __future__ import annotations
 
 import contextlib
 import weakref
 
-import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from ..core import FitConfig, MixtureModel
-from .worker import FitWorker, Progress
+from .worker import Job, JobWorker
 
 REDRAW_MS = 33  # ~30 redraws per second; the last snapshot is always drawn
 
@@ -17,11 +15,11 @@ REDRAW_MS = 33  # ~30 redraws per second; the last snapshot is always drawn
 LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 
 
-class FitController(QObject):
-    """Start fits in the background and hand throttled progress to the views."""
+class JobController(QObject):
+    """Run one job at a time in the background; hand throttled progress to the views."""
 
-    progress = Signal(object)          # Progress of the current run
-    finished = Signal(object)          # FitResult of the current run
+    progress = Signal(object)          # progress of the current run
+    finished = Signal(object)          # result of the current run
     failed = Signal(str)
     running_changed = Signal(bool)
 
@@ -29,8 +27,8 @@ class FitController(QObject):
         super().__init__(parent)
         self.run_id = 0
         self._thread: QThread | None = None
-        self._worker: FitWorker | None = None
-        self._pending: Progress | None = None
+        self._worker: JobWorker | None = None
+        self._pending: object | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._flush)
@@ -40,13 +38,12 @@ class FitController(QObject):
         """True while a fit thread is alive."""
         return self._thread is not None
 
-    def start(self, X: np.ndarray, weights: np.ndarray | None, config: FitConfig,
-              initial_model: MixtureModel | None = None) -> int:
-        """Cancel any run in progress and start a new one; returns its run id."""
+    def start(self, job: Job) -> int:
+        """Cancel any run in progress and start ``job``; returns its run id."""
         self.stop(wait=True)
         self.run_id += 1
         thread = QThread()
-        worker = FitWorker(self.run_id, X, weights, config, initial_model)
+        worker = JobWorker(self.run_id, job)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self._on_progress)
@@ -75,11 +72,11 @@ class FitController(QObject):
         self.stop(wait=True)
         self._timer.stop()
 
-    def _on_progress(self, run_id: int, progress: Progress) -> None:
+    def _on_progress(self, run_id: int, progress: object) -> None:
         if run_id != self.run_id:
             return  # a stale run: its results must not be drawn
         self._pending = progress
-        if progress.snapshot.done:
+        if getattr(progress, "urgent", False):
             self._flush()
 
     def _flush(self) -> None:

@@ -25,16 +25,19 @@ from PySide6.QtWidgets import (
 from .. import __version__
 from ..core import GMMStudioError
 from ..core.dataset import Dataset, file_sha256, make_dataset, numeric_columns
-from ..core.export import atomic_write, write_labels_csv
-from ..core.modelio import SavedModel, save_model, saved_from_fit
+from ..core.samples import GENERATED, generate
 from ..core.stepping import StepSession
 from ..core.tables import read_table
-from .controller import FitController
+from .compare_view import CompareInput, CompareView
+from .controller import JobController
+from .exports import ExportActions
 from .menus import build_menus, fill_recent
 from .panels import ALGORITHM_LABELS, DataPanel, FitPanel
 from .plots import LikelihoodPlot, MainPlot
+from .select_view import SelectView
 from .settings import add_recent, load_config, make_settings, recent_files, save_config
 from .widgets import MessageBar, ParameterTable
+from .worker import fit_job
 
 FILE_FILTER = ("Data files (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;"
                "CSV / TSV (*.csv *.tsv *.txt);;Excel (*.xlsx);;Parquet (*.parquet *.pq);;All (*)")
@@ -45,7 +48,7 @@ def sample_path(name: str) -> Path:
     return Path(str(importlib.resources.files("gmm_studio.assets") / name))
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ExportActions, QMainWindow):
     """Data and Fit docks, the main plot, tabs below it and a status line."""
 
     def __init__(self) -> None:
@@ -64,7 +67,7 @@ class MainWindow(QMainWindow):
         self._histories: dict[int, tuple[float, ...]] = {}
         self._drawn_at, self._draw_cost = 0.0, 0.0
         self._build()
-        self.controller = FitController(self)
+        self.controller = JobController(self)
         self.controller.progress.connect(self._on_progress)
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(self._on_failed)
@@ -79,12 +82,18 @@ class MainWindow(QMainWindow):
         self.ll_plot = LikelihoodPlot()
         self.params = ParameterTable()
         self.tabs = QTabWidget()
+        self.compare_view = CompareView(self._compare_inputs)
+        self.select_view = SelectView(self._select_inputs)
+        self.select_view.adopt.connect(self.adopt)
         self.tabs.addTab(self.ll_plot, "Log-likelihood")
         self.tabs.addTab(self.params, "Parameters")
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.tabs.addTab(self.compare_view, "Compare")
+        self.tabs.addTab(self.select_view, "Choose K")
+        splitter = self.splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.plot)
         splitter.addWidget(self.tabs)
         splitter.setSizes([560, 260])
+        self.tabs.currentChanged.connect(self._tab_changed)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -99,6 +108,7 @@ class MainWindow(QMainWindow):
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setWidget(panel)
+            scroll.setMinimumWidth(min(panel.sizeHint().width() + 24, 330))
             dock.setWidget(scroll)
             self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
             self.view_menu.addAction(dock.toggleViewAction())
@@ -112,6 +122,13 @@ class MainWindow(QMainWindow):
         self.data_panel.selection_changed.connect(self._rebuild_dataset)
         self.data_panel.plot_axes_changed.connect(self._redraw_data)
         fill_recent(self.recent_menu, recent_files(self.settings), self.open_path)
+
+    def _tab_changed(self, index: int) -> None:
+        # Side-by-side plots and sweep curves need room; the live curve does not.
+        wide = self.tabs.widget(index) in (self.compare_view, self.select_view)
+        total = sum(self.splitter.sizes())
+        self.splitter.setSizes([int(total * (0.3 if wide else 0.68)),
+                                int(total * (0.7 if wide else 0.32))])
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -148,18 +165,31 @@ class MainWindow(QMainWindow):
         except (GMMStudioError, OSError) as exc:
             self.messages.show_messages("error", [f"could not open {Path(path).name}: {exc}"])
             return False
-        self.stop_fit(wait=True)
-        self.frame, self.source, self.sha256 = frame, str(path), sha
-        others = [c for c in frame.columns if c not in numeric]
-        self.data_panel.file_label.setText(f"<b>{Path(path).name}</b> — {len(frame)} rows, "
-                                           f"{frame.shape[1]} columns")
-        self.data_panel.set_columns(numeric, others, numeric)
-        self.messages.clear()
         if remember:
             self.settings.setValue("files/last_folder", str(Path(path).parent))
             fill_recent(self.recent_menu, add_recent(self.settings, str(path)), self.open_path)
-        self._rebuild_dataset()
+        self.set_frame(frame, Path(path).name, str(path), sha)
         return True
+
+    def open_generated(self, key: str) -> None:
+        """Samples ▸ a generated data set (with its true labels)."""
+        self.set_frame(generate(key), f"{GENERATED[key]} (generated, seed 0)", None, None)
+
+    def set_frame(self, frame: pd.DataFrame, title: str, source: str | None,
+                  sha: str | None) -> None:
+        """Show a new table; numeric columns become the features."""
+        self.stop_fit(wait=True)
+        numeric = numeric_columns(frame)
+        self.frame, self.source, self.sha256 = frame, source, sha
+        others = [c for c in frame.columns if c not in numeric]
+        self.data_panel.file_label.setText(f"<b>{title}</b> — {len(frame)} rows, "
+                                           f"{frame.shape[1]} columns")
+        self.data_panel.set_columns(numeric, others, numeric)
+        for label in ("truth", "species"):  # the samples' known labels
+            if label in others:
+                self.data_panel.label_box.setCurrentText(label)
+        self.messages.clear()
+        self._rebuild_dataset()
 
     def _rebuild_dataset(self) -> None:
         if self.frame is None:
@@ -207,7 +237,7 @@ class MainWindow(QMainWindow):
         self.stepper = None
         self.messages.clear()
         self.ll_plot.clear_curves()
-        self.controller.start(self.dataset.X, self.dataset.weights, config)
+        self.controller.start(fit_job(self.dataset.X, self.dataset.weights, config))
         self._set_status("fitting…")
 
     def stop_fit(self, wait: bool = False) -> None:
@@ -252,6 +282,24 @@ class MainWindow(QMainWindow):
         delta = "" if len(s.history) < 2 else f" · Δ {s.history[-1] - s.history[-2]:.3g}"
         self._set_status(f"iteration {s.iteration} · {what} · log L {s.history[-1]:.6g}"
                          f"{delta} · next: E-step")
+
+    def adopt(self, k: int, covariance_type: str) -> None:
+        """Use K and the covariance type picked in Choose K."""
+        config = self.fit_panel.config().replace(n_components=k,
+                                                 covariance_type=covariance_type,
+                                                 algorithm="em")
+        self.fit_panel.set_config(config)
+        self._set_status(f"adopted K={k}, {covariance_type} — press Run to fit it")
+
+    def _compare_inputs(self) -> CompareInput:
+        if self.dataset is None:
+            raise GMMStudioError("open a data set first.")
+        return CompareInput(self.dataset, self.fit_panel.config(), self.data_panel.plot_dims())
+
+    def _select_inputs(self):
+        if self.dataset is None:
+            raise GMMStudioError("open a data set first.")
+        return self.dataset, self.fit_panel.config()
 
     def _draw_model(self, model, resp=None) -> None:
         if model is None or self.dataset is None:
@@ -314,54 +362,6 @@ class MainWindow(QMainWindow):
         self.last_status = text
         self.status.setText(text)
 
-    # -- export ----------------------------------------------------------------
-    def _ask_save_path(self, title: str, file_filter: str, default_name: str) -> str | None:
-        folder = self.settings.value("files/last_folder", str(Path.home()))
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / default_name),
-                                              file_filter)
-        return path or None
-
-    def _export(self, title, file_filter, default_name, write) -> None:
-        if self.model is None or self.dataset is None:
-            self.messages.show_messages("info", ["fit a model first (Run or Step)."])
-            return
-        path = self._ask_save_path(title, file_filter, default_name)
-        if not path:
-            return
-        try:
-            write(path)
-        except GMMStudioError as exc:
-            self.messages.show_messages("error", [str(exc)])
-            return
-        self.messages.show_messages("info", [f"wrote {path}"])
-
-    def export_labels(self) -> None:
-        """Export ▸ Labels CSV."""
-        self._export("Export labels", "CSV (*.csv)", "labels.csv",
-                     lambda p: write_labels_csv(p, self.dataset, self.model))
-
-    def export_model(self) -> None:
-        """Export ▸ Model JSON."""
-        def write(path):
-            if self.result is not None and self.result.model is self.model:
-                saved = saved_from_fit(self.result, self.dataset)
-            else:
-                saved = SavedModel(self.model, self.dataset.feature_names,
-                                   self.dataset.preprocessing, self.fit_panel.config().to_dict())
-            save_model(path, saved, protect=[self.source or ""])
-        self._export("Export model", "Model JSON (*.json)", "model.json", write)
-
-    def export_plot(self) -> None:
-        """Export ▸ Plot PNG."""
-        def write(path):
-            pixmap = self.plot.grab()
-
-            def save_png(tmp):
-                if not pixmap.save(str(tmp), "PNG"):
-                    raise GMMStudioError(f"could not write the image {path}.")
-            atomic_write(path, save_png, protect=[self.source or ""])
-        self._export("Export plot", "PNG image (*.png)", "plot.png", write)
-
     # -- window ----------------------------------------------------------------
     def about(self) -> None:
         """Help ▸ About."""
@@ -379,7 +379,9 @@ class MainWindow(QMainWindow):
             self.open_path(urls[0].toLocalFile())
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.controller.shutdown()
+        for controller in (self.controller, self.compare_view.controller,
+                           self.select_view.controller):
+            controller.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from ..core.samples import GENERATED
+
 SAMPLES = {"Old Faithful": "old_faithful.csv", "Iris": "iris.csv"}
 
 
@@ -27,6 +29,9 @@ def build_menus(window) -> dict[str, QAction]:
     samples = file_menu.addMenu("&Samples")
     for title, name in SAMPLES.items():
         samples.addAction(_action(window, title, lambda n=name: window.open_sample(n)))
+    samples.addSeparator()
+    for key, title in GENERATED.items():
+        samples.addAction(_action(window, title, lambda k=key: window.open_generated(k)))
     window.recent_menu = file_menu.addMenu("&Recent")
     export = file_menu.addMenu("&Export")
     acts["export_labels"] = _action(window, "&Labels CSV…", window.export_labels, "Ctrl+E")

@@ -2,8 +2,9 @@
 
 pyqtgraph's ScatterPlotItem looks up every point's symbol in Python on each
 update (about 1.7 us a point: 34 ms for 20,000), too slow to recolour live while
-a fit runs. Here each colour group is one QPolygonF built from numpy arrays and
-painted with a single ``drawPoints`` call using a wide, round, cosmetic pen.
+a fit runs. Here each colour group is mapped to device pixels with numpy and
+painted with a single ``drawPoints`` call using a wide, round pen. (Drawing in
+data coordinates would stretch the round caps with the view's aspect ratio.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ def point_pen(color: QColor, size: float) -> QPen:
     pen = QPen(color)
     pen.setWidthF(size)
     pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-    pen.setCosmetic(True)
     return pen
 
 
@@ -32,7 +32,7 @@ class PointCloud(pg.GraphicsObject):
         self.size = size
         self.x = np.empty(0)
         self.y = np.empty(0)
-        self._groups: list[tuple[QPen, object]] = []
+        self._groups: list[tuple[QPen, np.ndarray]] = []
         self._rect = QRectF()
 
     def __len__(self) -> int:
@@ -42,8 +42,7 @@ class PointCloud(pg.GraphicsObject):
         """Show points; ``groups`` pairs a pen with the indices (into x, y) it draws."""
         self.prepareGeometryChange()
         self.x, self.y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        self._groups = [(pen, fn.arrayToQPolygonF(self.x[idx], self.y[idx]))
-                        for pen, idx in groups if len(idx)]
+        self._groups = [(pen, np.asarray(idx)) for pen, idx in groups if len(idx)]
         if len(self.x):
             x0, x1 = float(np.nanmin(self.x)), float(np.nanmax(self.x))
             y0, y1 = float(np.nanmin(self.y)), float(np.nanmax(self.y))
@@ -70,6 +69,12 @@ class PointCloud(pg.GraphicsObject):
         return self.size / 2 + 1
 
     def paint(self, painter, *args) -> None:
-        for pen, polygon in self._groups:
+        t = painter.transform()
+        dev_x = t.m11() * self.x + t.m21() * self.y + t.dx()
+        dev_y = t.m12() * self.x + t.m22() * self.y + t.dy()
+        painter.save()
+        painter.resetTransform()
+        for pen, idx in self._groups:
             painter.setPen(pen)
-            painter.drawPoints(polygon)
+            painter.drawPoints(fn.arrayToQPolygonF(dev_x[idx], dev_y[idx]))
+        painter.restore()

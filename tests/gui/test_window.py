@@ -171,3 +171,58 @@ def test_settings_are_remembered(qtbot, window):
     qtbot.addWidget(again)
     assert again.fit_panel.k.value() == 5
     again.close()
+
+
+def test_compare_view_fits_three_methods_side_by_side(window, qtbot):
+    window.open_generated("anisotropic")
+    assert window.data_panel.label_column() == "truth"
+    view = window.compare_view
+    qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 3, timeout=30_000)
+    ari = {r.algorithm: r.ari_truth for r in view.rows}
+    assert ari["em"] > ari["kmeans"]
+    assert view.table.rowCount() == 3 and view.agreement.rowCount() == 3
+    assert view.table.item(2, 8).text() == f"{ari['em']:.3f}"
+    assert all(len(p.points) > 0 for p in view.panels)
+    linked = view.panels[1].plot.getViewBox().linkedView(0)
+    assert linked is view.panels[0].plot.getViewBox()
+
+
+def test_compare_can_be_cancelled(window, qtbot, tmp_path):
+    path = tmp_path / "big.csv"
+    pd.DataFrame(np.random.default_rng(0).normal(size=(150_000, 2)), columns=["a", "b"]).to_csv(
+        path, index=False)
+    window.open_path(path)
+    window.fit_panel.set_config(FitConfig(n_components=6, max_iter=100_000, tol=0.0))
+    view = window.compare_view
+    view.run()
+    qtbot.waitUntil(lambda: view.progress.format() != "", timeout=20_000)
+    view.cancel_button.click()
+    qtbot.waitUntil(lambda: not view.controller.running, timeout=5_000)
+
+
+def test_choose_k_sweep_progress_and_click_to_adopt(window, qtbot):
+    view = window.select_view
+    view.max_k.setValue(4)
+    view.folds.setValue(3)
+    for kind, box in view.types.items():
+        box.setChecked(kind in ("full", "tied"))
+    qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 8,
+                    timeout=60_000)
+    assert view.progress.value() == 8
+    assert "Best by BIC: K=3, tied" in view.status.text()
+    points = view.crit_curves["tied"].scatter.points()
+    view._clicked("tied", [points[1]])
+    assert window.fit_panel.k.value() == 2
+    assert window.fit_panel.covariance.currentData() == "tied"
+
+
+def test_choose_k_cancel(window, qtbot):
+    view = window.select_view
+    view.max_k.setValue(12)
+    view.run()
+    qtbot.waitUntil(lambda: view.progress.value() >= 1, timeout=30_000)
+    view.cancel_button.click()
+    qtbot.waitUntil(lambda: not view.controller.running, timeout=10_000)
+    assert len(view.rows) < 48

@@ -1,0 +1,62 @@
+"""File ▸ Export: labels CSV, model JSON and plot PNG, through the core exporters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog
+
+from ..core import GMMStudioError
+from ..core.export import atomic_write, write_labels_csv
+from ..core.modelio import SavedModel, save_model, saved_from_fit
+
+
+class ExportActions:
+    """Export slots of the main window (a mixin: uses its dataset, model and messages)."""
+
+    def _ask_save_path(self, title: str, file_filter: str, default_name: str) -> str | None:
+        folder = self.settings.value("files/last_folder", str(Path.home()))
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / default_name),
+                                              file_filter)
+        return path or None
+
+    def _export(self, title, file_filter, default_name, write) -> None:
+        if self.model is None or self.dataset is None:
+            self.messages.show_messages("info", ["fit a model first (Run or Step)."])
+            return
+        path = self._ask_save_path(title, file_filter, default_name)
+        if not path:
+            return
+        try:
+            write(path)
+        except GMMStudioError as exc:
+            self.messages.show_messages("error", [str(exc)])
+            return
+        self.messages.show_messages("info", [f"wrote {path}"])
+
+    def export_labels(self) -> None:
+        """Export ▸ Labels CSV."""
+        self._export("Export labels", "CSV (*.csv)", "labels.csv",
+                     lambda p: write_labels_csv(p, self.dataset, self.model))
+
+    def export_model(self) -> None:
+        """Export ▸ Model JSON."""
+        def write(path):
+            if self.result is not None and self.result.model is self.model:
+                saved = saved_from_fit(self.result, self.dataset)
+            else:
+                saved = SavedModel(self.model, self.dataset.feature_names,
+                                   self.dataset.preprocessing, self.fit_panel.config().to_dict())
+            save_model(path, saved, protect=[self.source or ""])
+        self._export("Export model", "Model JSON (*.json)", "model.json", write)
+
+    def export_plot(self) -> None:
+        """Export ▸ Plot PNG."""
+        def write(path):
+            pixmap = self.plot.grab()
+
+            def save_png(tmp):
+                if not pixmap.save(str(tmp), "PNG"):
+                    raise GMMStudioError(f"could not write the image {path}.")
+            atomic_write(path, save_png, protect=[self.source or ""])
+        self._export("Export plot", "PNG image (*.png)", "plot.png", write)

@@ -1,0 +1,208 @@
+"""Choose K tab: BIC / AIC / ICL and held-out likelihood against K; click to adopt."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import COVARIANCE_TYPES
+from ..core.selection import best_row, sweep
+from .controller import JobController
+from .widgets import MessageBar
+
+# Covariance types get line colours distinct from the component palette.
+TYPE_COLORS = {"full": "#222222", "tied": "#0072B2", "diag": "#D55E00", "spherical": "#009E73"}
+CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "icl": "ICL"}
+
+
+def _job(X, ks, types, base, folds, weights, log_jacobian, total):
+    def job(cancel, report):
+        rows = []
+        for row in sweep(X, ks, types, base=base, folds=folds, sample_weight=weights,
+                         log_jacobian=log_jacobian, cancel=cancel):
+            rows.append(row)
+            report((len(rows), total, list(rows)))
+        return rows
+    return job
+
+
+class SelectView(QWidget):
+    """Sweep K and covariance types in the background; plot criteria; adopt a point."""
+
+    adopt = Signal(int, str)  # K, covariance type
+
+    def __init__(self, get_inputs) -> None:
+        super().__init__()
+        self.get_inputs = get_inputs  # () -> (dataset, base FitConfig)
+        self.controller = JobController(self)
+        self.messages = MessageBar()
+        self.max_k = QSpinBox()
+        self.max_k.setRange(1, 30)
+        self.max_k.setValue(6)
+        self.types = {t: QCheckBox(t) for t in COVARIANCE_TYPES}
+        for box in self.types.values():
+            box.setChecked(True)
+        self.criterion = QComboBox()
+        for key, text in CRITERION_LABELS.items():
+            self.criterion.addItem(f"{text} (smaller is better)", key)
+        self.folds = QSpinBox()
+        self.folds.setRange(0, 20)
+        self.folds.setValue(5)
+        self.folds.setSpecialValueText("off")
+        self.run_button, self.cancel_button = QPushButton("Run sweep"), QPushButton("Cancel")
+        self.progress = QProgressBar()
+        bar, bar2 = QHBoxLayout(), QHBoxLayout()
+        for widget in (QLabel("K from 1 to"), self.max_k, QLabel("  covariance:"),
+                       *self.types.values()):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        for widget in (QLabel("criterion"), self.criterion, QLabel("CV folds"), self.folds,
+                       self.progress, self.run_button, self.cancel_button):
+            bar2.addWidget(widget)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.crit_plot = self.graphics.addPlot(row=0, col=0)
+        self.cv_plot = self.graphics.addPlot(
+            row=0, col=1, title="held-out log-likelihood per row (larger is better)")
+        for plot in (self.crit_plot, self.cv_plot):
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setLabel("bottom", "K")
+            plot.addLegend(offset=(-10, 10))
+        self._build_items()
+        self.status = QLabel("Click a point to use that K and covariance type in the main fit.")
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addLayout(bar2)
+        layout.addWidget(self.messages)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.status)
+        self.rows = []
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button.clicked.connect(lambda: self.controller.stop())
+        self.criterion.currentIndexChanged.connect(lambda _: self.redraw())
+        self.controller.progress.connect(self._on_progress)
+        self.controller.finished.connect(self._on_finished)
+        self.controller.failed.connect(lambda m: self.messages.show_messages("error", [m]))
+        self.controller.running_changed.connect(self._on_running)
+        self._on_running(False)
+
+    def run(self) -> None:
+        """Start the sweep with the window's data and the Fit panel's restarts/seed/floor."""
+        try:
+            dataset, base = self.get_inputs()
+        except ValueError as exc:
+            self.messages.show_messages("error", [str(exc)])
+            return
+        types = [t for t, box in self.types.items() if box.isChecked()]
+        if not types:
+            self.messages.show_messages("error", ["tick at least one covariance type."])
+            return
+        ks = list(range(1, self.max_k.value() + 1))
+        total = len(ks) * len(types)
+        self.messages.clear()
+        self.rows = []
+        self.redraw()
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.controller.start(_job(dataset.X, ks, types, base, self.folds.value(),
+                                   dataset.weights, dataset.preprocessing.log_jacobian(),
+                                   total))
+
+    def _on_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    def _on_progress(self, progress) -> None:
+        done, total, rows = progress
+        self.progress.setValue(done)
+        self.rows = rows
+        self.redraw()
+
+    def _on_finished(self, rows) -> None:
+        self.rows = rows
+        self.progress.setValue(len(rows))
+        self.redraw()
+
+    def _build_items(self) -> None:
+        # Created once and updated with setData: removing items that a legend
+        # still references crashes pyqtgraph.
+        self.crit_curves, self.cv_curves, self.cv_bars = {}, {}, {}
+        for kind in COVARIANCE_TYPES:
+            color = QColor(TYPE_COLORS[kind])
+            for plot, store in ((self.crit_plot, self.crit_curves), (self.cv_plot, self.cv_curves)):
+                curve = pg.PlotDataItem([], [], pen=pg.mkPen(color, width=2), symbol="o",
+                                        symbolBrush=color, symbolSize=9, name=kind)
+                curve.sigPointsClicked.connect(
+                    lambda _item, points, _ev, kind=kind: self._clicked(kind, points))
+                plot.addItem(curve)
+                store[kind] = curve
+            bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0),
+                                   pen=pg.mkPen(color))
+            self.cv_plot.addItem(bars)
+            self.cv_bars[kind] = bars
+        star = {"symbol": "star", "size": 22, "brush": pg.mkBrush("#F0E442"), "pen": pg.mkPen("k")}
+        self.crit_star, self.cv_star = pg.ScatterPlotItem(**star), pg.ScatterPlotItem(**star)
+        # Degenerate fits get a cross on top: a per-point symbol list on the curve
+        # itself would also reach its legend sample, which crashes pyqtgraph.
+        self.crosses = pg.ScatterPlotItem(symbol="x", size=16, brush=pg.mkBrush("#C00000"),
+                                          pen=pg.mkPen("#C00000"))
+        self.crit_plot.addItem(self.crosses)
+        self.crit_plot.addItem(self.crit_star)
+        self.cv_plot.addItem(self.cv_star)
+
+    def redraw(self) -> None:
+        """Update the criterion and CV curves from ``self.rows``."""
+        criterion = self.criterion.currentData()
+        self.crit_plot.setTitle(f"{CRITERION_LABELS[criterion]} against K "
+                                "(smaller is better; × = degenerate)")
+        for kind in COVARIANCE_TYPES:
+            self._draw_type(kind, [r for r in self.rows if r.covariance_type == kind], criterion)
+        bad = [r for r in self.rows if r.degenerate and np.isfinite(getattr(r, criterion))]
+        self.crosses.setData([r.k for r in bad], [getattr(r, criterion) for r in bad])
+        best = best_row(self.rows, criterion)
+        self.crit_star.setData([], [])
+        if best is not None:
+            self.crit_star.setData([best.k], [getattr(best, criterion)])
+            self.status.setText(f"Best by {CRITERION_LABELS[criterion]}: K={best.k}, "
+                                f"{best.covariance_type}. Click a point to use it in the main fit.")
+        cv_best = best_row(self.rows, "cv")
+        self.cv_star.setData([], [])
+        if cv_best is not None:
+            self.cv_star.setData([cv_best.k], [cv_best.cv_mean])
+
+    def _draw_type(self, kind: str, rows, criterion: str) -> None:
+        ks = np.array([r.k for r in rows], dtype=float)
+        values = np.array([getattr(r, criterion) for r in rows], dtype=float)
+        self.crit_curves[kind].setData(ks, values)
+        cv = np.array([r.cv_mean for r in rows], dtype=float)
+        spread = np.array([r.cv_std for r in rows], dtype=float)
+        shown = ~np.isnan(cv)
+        self.cv_curves[kind].setData(ks[shown], cv[shown])
+        self.cv_bars[kind].setData(x=ks[shown], y=cv[shown], height=2 * spread[shown])
+
+    def _clicked(self, kind: str, points) -> None:
+        if not len(points):
+            return
+        k = int(round(points[0].pos().x()))
+        row = next((r for r in self.rows if r.k == k and r.covariance_type == kind), None)
+        if row is not None and row.degenerate:
+            self.messages.show_messages("warning", [
+                f"K={k}, {kind} is degenerate ({row.note or 'the fit failed'}); adopted anyway."])
+        if row is not None and not math.isnan(row.bic):
+            self.status.setText(f"Adopted K={k}, {kind} in the Fit panel.")
+        self.adopt.emit(k, kind)
