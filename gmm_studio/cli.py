@@ -14,12 +14,19 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from . import __version__
 from .core import FitConfig, GMMStudioError
+from .core.anomaly import (
+    DEFAULT_QUANTILE,
+    AnomalyThreshold,
+    anomaly_frame,
+    threshold_from_quantile,
+)
 from .core.config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR, INITS
 from .core.dataset import load_dataset
 from .core.engine import fit
@@ -65,11 +72,22 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--standardize", action="store_true", help="fit z-scores of the columns")
     f.add_argument("--labels", metavar="OUT.csv", help="write rows with cluster and p_<k>")
     f.add_argument("--model", metavar="OUT.json", help="write the fitted model")
+    f.add_argument("--anomalies", metavar="OUT.csv",
+                   help="write the lowest-density rows, most anomalous first")
+    f.add_argument("--anomaly-quantile", type=float, metavar="Q",
+                   help=f"flag the lowest Q fraction (default {DEFAULT_QUANTILE}); "
+                        "stored in the model")
     f.add_argument("--json", action="store_true", help="print one JSON object")
     s = sub.add_parser("score", help="apply a saved model to new data")
     s.add_argument("model", help="model JSON written by 'fit --model'")
     s.add_argument("data", help="data file with the model's feature columns")
     s.add_argument("--labels", metavar="OUT.csv")
+    s.add_argument("--anomalies", metavar="OUT.csv")
+    group = s.add_mutually_exclusive_group()
+    group.add_argument("--anomaly-quantile", type=float, metavar="Q",
+                       help="threshold from the lowest Q fraction of THIS data")
+    group.add_argument("--anomaly-logpdf", type=float, metavar="T",
+                       help="flag rows with log p(x) <= T (default: the model's threshold)")
     s.add_argument("--json", action="store_true")
     c = sub.add_parser("select", help="choose K and the covariance type")
     c.add_argument("data")
@@ -127,9 +145,23 @@ def cmd_fit(args) -> dict:
         progress.close()
     if args.labels:
         write_labels_csv(args.labels, dataset, result.model)
+    saved = saved_from_fit(result, dataset)
+    summary = summarise_fit(result, dataset)
+    if args.anomalies or args.anomaly_quantile is not None:
+        q = DEFAULT_QUANTILE if args.anomaly_quantile is None else args.anomaly_quantile
+        threshold = threshold_from_quantile(log_density(dataset, result.model), q)
+        saved = replace(saved, anomaly=threshold.to_dict())
+        summary["anomaly"] = _write_anomalies(args.anomalies, dataset, result.model, threshold)
     if args.model:
-        save_model(args.model, saved_from_fit(result, dataset), protect=[dataset.source])
-    return summarise_fit(result, dataset)
+        save_model(args.model, saved, protect=[dataset.source])
+    return summary
+
+
+def _write_anomalies(path, dataset, model, threshold) -> dict:
+    frame = anomaly_frame(dataset, model, threshold)
+    if path:
+        write_csv(path, frame, protect=[dataset.source])
+    return {**threshold.to_dict(), "n_flagged": int(len(frame))}
 
 
 def cmd_score(args) -> dict:
@@ -143,13 +175,25 @@ def cmd_score(args) -> dict:
         write_labels_csv(args.labels, dataset, model)
     dens = log_density(dataset, model)
     labels = model.predict(dataset.X)
+    anomaly = None
+    if args.anomalies or args.anomaly_quantile is not None or args.anomaly_logpdf is not None:
+        if args.anomaly_quantile is not None:
+            threshold = threshold_from_quantile(dens, args.anomaly_quantile)
+        elif args.anomaly_logpdf is not None:
+            threshold = AnomalyThreshold(args.anomaly_logpdf)
+        else:
+            threshold = AnomalyThreshold.from_dict(saved.anomaly)
+            if threshold is None:
+                raise UsageError("the model stores no anomaly threshold; pass "
+                                 "--anomaly-quantile Q or --anomaly-logpdf T.")
+        anomaly = _write_anomalies(args.anomalies, dataset, model, threshold)
     return {
         "n_components": model.n_components, "covariance_type": model.covariance_type,
         "algorithm": saved.fit.get("algorithm"), "log_likelihood": float(dens.sum()),
         "mean_log_density": float(dens.mean()),
         "cluster_sizes": [int((labels == k).sum()) for k in range(model.n_components)],
         "n_rows_used": dataset.n_rows, "n_rows_dropped": dataset.n_dropped,
-        "features": list(saved.feature_names), "warnings": [],
+        "features": list(saved.feature_names), "warnings": [], "anomaly": anomaly,
     }
 
 
@@ -200,7 +244,7 @@ def print_selection(summary: dict) -> None:
 
 def _check_outputs(args, source: str | None) -> None:
     """Fail before fitting when an output cannot be written."""
-    for option in ("labels", "model", "out"):
+    for option in ("labels", "model", "out", "anomalies"):
         out = getattr(args, option, None)
         if not out:
             continue
@@ -224,6 +268,10 @@ def print_summary(summary: dict, command: str) -> None:
         print(f"log-likelihood {summary['log_likelihood']:.6g}  "
               f"mean log density {summary['mean_log_density']:.6g}  "
               f"cluster sizes {summary['cluster_sizes']}")
+    anomaly = summary.get("anomaly")
+    if anomaly:
+        print(f"anomalies: {anomaly['n_flagged']} row(s) with log p(x) <= "
+              f"{anomaly['log_density_threshold']:.6g}")
     for warning in summary["warnings"]:
         print(f"warning: {warning}")
 

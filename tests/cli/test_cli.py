@@ -183,3 +183,30 @@ def test_select_human_output_says_which_direction_is_better():
     done = run("select", FAITHFUL, "-k", "2-3", "--covariance", "tied")
     assert done.returncode == 0, done.stderr
     assert "best by bic (smallest is better): K=3, tied" in done.stdout
+
+
+def test_fit_anomalies_then_score_with_stored_threshold(tmp_path):
+    model, first, second = tmp_path / "m.json", tmp_path / "a.csv", tmp_path / "b.csv"
+    done = run("fit", FAITHFUL, "-k", "3", "--covariance", "tied", "--model", model,
+               "--anomalies", first, "--anomaly-quantile", "0.02", "--json")
+    assert done.returncode == 0, done.stderr
+    anomaly = json.loads(done.stdout)["anomaly"]
+    assert anomaly["n_flagged"] == 6 and anomaly["quantile"] == 0.02
+    assert json.loads(model.read_text())["anomaly"]["quantile"] == 0.02
+    new_data = tmp_path / "new.csv"
+    pd.DataFrame({"eruptions": [2.0, 4.5, 3.0, 1.0], "waiting": [55, 80, 100, 90]}).to_csv(
+        new_data, index=False)
+    scored = run("score", model, new_data, "--anomalies", second, "--json")
+    assert scored.returncode == 0, scored.stderr
+    flagged = pd.read_csv(second)
+    assert list(flagged["row"]) in ([4, 3], [3, 4])  # the two implausible eruptions
+    assert (flagged["log_density"] <= anomaly["log_density_threshold"]).all()
+    absolute = run("score", model, new_data, "--anomaly-logpdf=-1e9", "--json")
+    assert json.loads(absolute.stdout)["anomaly"]["n_flagged"] == 0
+
+
+def test_score_without_stored_threshold_says_what_to_do(tmp_path):
+    model = tmp_path / "m.json"
+    assert run("fit", FAITHFUL, "--model", model).returncode == 0
+    done = run("score", model, FAITHFUL, "--anomalies", tmp_path / "a.csv")
+    assert done.returncode == 2 and "--anomaly-quantile" in done.stderr

@@ -1,0 +1,81 @@
+"""Anomalies: rows where the fitted density p(x) is low.
+
+Thresholds are log-densities in the data file's units. A quantile q picks the
+threshold on the training data (the lowest q fraction is flagged); the value is
+stored with the model and applies unchanged to new data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .dataset import Dataset
+from .errors import InvalidConfigError, InvalidModelError
+from .export import log_density
+from .model import MixtureModel
+
+DEFAULT_QUANTILE = 0.01
+
+
+@dataclass(frozen=True)
+class AnomalyThreshold:
+    """Flag rows with log p(x) <= ``log_density``; ``quantile`` records how it was chosen."""
+
+    log_density: float
+    quantile: float | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-safe form stored in model and session files."""
+        return {"log_density_threshold": self.log_density, "quantile": self.quantile}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> AnomalyThreshold | None:
+        """Read ``to_dict`` output; None when no threshold is stored."""
+        if not data or data.get("log_density_threshold") is None:
+            return None
+        value, q = data["log_density_threshold"], data.get("quantile")
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidModelError("the stored anomaly threshold must be a finite number.")
+        if q is not None and not (isinstance(q, (int, float)) and 0 < q < 1):
+            raise InvalidModelError("the stored anomaly quantile must be between 0 and 1.")
+        return cls(float(value), None if q is None else float(q))
+
+
+def check_quantile(q: float) -> float:
+    """Validate a quantile in (0, 1)."""
+    if not (isinstance(q, (int, float)) and 0 < q < 1):
+        raise InvalidConfigError(
+            f"anomaly quantile must be between 0 and 1 (e.g. 0.01 for the lowest 1%), got {q!r}.")
+    return float(q)
+
+
+def threshold_from_quantile(log_dens: np.ndarray, q: float) -> AnomalyThreshold:
+    """The threshold that flags the lowest ceil(q N) rows of ``log_dens`` (N,)."""
+    q = check_quantile(q)
+    value = float(np.quantile(log_dens, q, method="inverted_cdf"))
+    return AnomalyThreshold(value, q)
+
+
+def flag(log_dens: np.ndarray, threshold: AnomalyThreshold) -> np.ndarray:
+    """Bool (N,): rows at or below the threshold."""
+    return log_dens <= threshold.log_density
+
+
+def anomaly_frame(dataset: Dataset, model: MixtureModel,
+                  threshold: AnomalyThreshold) -> pd.DataFrame:
+    """Flagged rows, most anomalous first.
+
+    Columns: ``row`` (data row number in the file, from 1), every original
+    column, ``log_density`` and ``cluster``.
+    """
+    dens = log_density(dataset, model)
+    mask = flag(dens, threshold)
+    out = dataset.frame.iloc[dataset.rows[mask]].copy()
+    out.insert(0, "row", dataset.rows[mask] + 1)
+    out["log_density"] = dens[mask]
+    out["cluster"] = model.predict(dataset.X[mask]) if mask.any() else np.zeros(0, dtype=int)
+    return out.sort_values("log_density", kind="stable").reset_index(drop=True)
