@@ -19,6 +19,7 @@ from pathlib import Path
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 os.environ.setdefault("GMM_STUDIO_CONFIG_DIR", tempfile.mkdtemp(prefix="gmm-shots-"))
 
+import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -109,6 +110,17 @@ def main() -> int:
         while window.select_view.controller.running:
             settle(100)
         shoot(window, f"choose-k-{name.removesuffix('.csv').replace('_', '-')}")
+
+    window.open_sample("old_faithful.csv")
+    window.fit_panel.set_config(FitConfig(n_components=3, covariance_type="tied", n_init=3))
+    window.run_fit()
+    wait_fit(window)
+    window.tabs.setCurrentWidget(window.anomaly_view)
+    window.anomaly_view.quantile.setValue(3.0)
+    window.anomaly_view.table.selectRow(0)
+    shoot(window, "anomalies")
+    window.plot.rows_boxed.emit(np.flatnonzero(window.dataset.raw[:, 0] < 2.0))
+    shoot(window, "table-selection")
     window.close()
     app.quit()
     return 0

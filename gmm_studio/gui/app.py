@@ -19,7 +19,11 @@ def create_window(argv: list[str]) -> MainWindow:
     # The sample first: if DATA cannot be read, its error shows over the sample.
     window.open_sample("old_faithful.csv")
     if argv:
-        window.open_path(argv[0])
+        if argv[0].endswith(".gmmstudio"):
+            window.open_session(argv[0])
+        else:
+            window.open_path(argv[0])
+    window.offer_restore()
     window.show()
     return window
 

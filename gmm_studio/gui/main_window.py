@@ -28,14 +28,18 @@ from ..core.dataset import Dataset, file_sha256, make_dataset, numeric_columns
 from ..core.samples import GENERATED, generate
 from ..core.stepping import StepSession
 from ..core.tables import read_table
+from .anomaly_view import AnomalyView
 from .compare_view import CompareInput, CompareView
 from .controller import JobController
 from .exports import ExportActions
+from .linking import LinkedViews
 from .menus import build_menus, fill_recent
 from .panels import ALGORITHM_LABELS, DataPanel, FitPanel
 from .plots import LikelihoodPlot, MainPlot
 from .select_view import SelectView
+from .sessions import SessionActions
 from .settings import add_recent, load_config, make_settings, recent_files, save_config
+from .table_view import DataTableView
 from .widgets import MessageBar, ParameterTable
 from .worker import fit_job
 
@@ -48,7 +52,7 @@ def sample_path(name: str) -> Path:
     return Path(str(importlib.resources.files("gmm_studio.assets") / name))
 
 
-class MainWindow(ExportActions, QMainWindow):
+class MainWindow(SessionActions, LinkedViews, ExportActions, QMainWindow):
     """Data and Fit docks, the main plot, tabs below it and a status line."""
 
     def __init__(self) -> None:
@@ -63,6 +67,8 @@ class MainWindow(ExportActions, QMainWindow):
         self.result = None
         self.model = None
         self.stepper: StepSession | None = None
+        self.data_ref: dict | None = None  # what a session file records about the data
+        self.threshold = None
         self.last_status = ""
         self._histories: dict[int, tuple[float, ...]] = {}
         self._drawn_at, self._draw_cost = 0.0, 0.0
@@ -74,6 +80,8 @@ class MainWindow(ExportActions, QMainWindow):
         self.controller.running_changed.connect(self._on_running)
         self.fit_panel.set_config(load_config(self.settings))
         self._restore_layout()
+        self._link_views()
+        self._start_autosave()
 
     # -- construction ----------------------------------------------------------
     def _build(self) -> None:
@@ -87,8 +95,12 @@ class MainWindow(ExportActions, QMainWindow):
         self.select_view.adopt.connect(self.adopt)
         self.tabs.addTab(self.ll_plot, "Log-likelihood")
         self.tabs.addTab(self.params, "Parameters")
+        self.anomaly_view = AnomalyView()
+        self.table_view = DataTableView()
         self.tabs.addTab(self.compare_view, "Compare")
         self.tabs.addTab(self.select_view, "Choose K")
+        self.tabs.addTab(self.anomaly_view, "Anomalies")
+        self.tabs.addTab(self.table_view, "Table")
         splitter = self.splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.plot)
         splitter.addWidget(self.tabs)
@@ -125,7 +137,11 @@ class MainWindow(ExportActions, QMainWindow):
 
     def _tab_changed(self, index: int) -> None:
         # Side-by-side plots and sweep curves need room; the live curve does not.
-        wide = self.tabs.widget(index) in (self.compare_view, self.select_view)
+        widget = self.tabs.widget(index)
+        if widget in (self.anomaly_view, self.table_view):
+            self.refresh_linked()
+        wide = widget in (self.compare_view, self.select_view, self.anomaly_view,
+                          self.table_view)
         total = sum(self.splitter.sizes())
         self.splitter.setSizes([int(total * (0.3 if wide else 0.68)),
                                 int(total * (0.7 if wide else 0.32))])
@@ -143,7 +159,10 @@ class MainWindow(ExportActions, QMainWindow):
     # -- data ------------------------------------------------------------------
     def open_sample(self, name: str) -> bool:
         """Open a bundled sample by file name."""
-        return self.open_path(sample_path(name), remember=False)
+        opened = self.open_path(sample_path(name), remember=False)
+        if opened:
+            self.data_ref = {"sample": name}
+        return opened
 
     def open_dialog(self) -> None:
         """File ▸ Open."""
@@ -169,11 +188,13 @@ class MainWindow(ExportActions, QMainWindow):
             self.settings.setValue("files/last_folder", str(Path(path).parent))
             fill_recent(self.recent_menu, add_recent(self.settings, str(path)), self.open_path)
         self.set_frame(frame, Path(path).name, str(path), sha)
+        self.data_ref = {"path": str(Path(path).resolve()), "sha256": sha}
         return True
 
     def open_generated(self, key: str) -> None:
         """Samples ▸ a generated data set (with its true labels)."""
         self.set_frame(generate(key), f"{GENERATED[key]} (generated, seed 0)", None, None)
+        self.data_ref = {"generated": key}
 
     def set_frame(self, frame: pd.DataFrame, title: str, source: str | None,
                   sha: str | None) -> None:
@@ -191,7 +212,7 @@ class MainWindow(ExportActions, QMainWindow):
         self.messages.clear()
         self._rebuild_dataset()
 
-    def _rebuild_dataset(self) -> None:
+    def _rebuild_dataset(self, preprocessing=None) -> None:
         if self.frame is None:
             return
         try:
@@ -199,7 +220,7 @@ class MainWindow(ExportActions, QMainWindow):
                 self.frame, self.data_panel.checked_features() or [],
                 label=self.data_panel.label_column(),
                 standardize=self.data_panel.standardize.isChecked(),
-                source=self.source, sha256=self.sha256)
+                preprocessing=preprocessing, source=self.source, sha256=self.sha256)
             if not dataset.feature_names:
                 raise GMMStudioError("tick at least one feature column.")
         except GMMStudioError as exc:
@@ -248,9 +269,11 @@ class MainWindow(ExportActions, QMainWindow):
         """Forget the model; redraw the data."""
         self.stop_fit(wait=True)
         self.result, self.model, self.stepper = None, None, None
+        self.threshold = None
         self.ll_plot.clear_curves()
         self._redraw_data()
         self.params.show_model(None, None, [])
+        self._model_settled()
         if self.dataset is not None:
             self._set_status(f"ready: {self.dataset.n_rows} rows, "
                              f"{len(self.dataset.feature_names)} features — press Run or Step")
@@ -277,6 +300,7 @@ class MainWindow(ExportActions, QMainWindow):
         self.model = s.model
         resp = None if s.resp is None else s.resp[self.plot.rows]
         self._draw_model(s.model, resp)
+        self._model_settled()
         self.ll_plot.add_step_value(s.history[-1])
         what = "initial model" if phase == "init" else "M-step: parameters re-estimated"
         delta = "" if len(s.history) < 2 else f" · Δ {s.history[-1] - s.history[-2]:.3g}"
@@ -333,6 +357,7 @@ class MainWindow(ExportActions, QMainWindow):
     def _on_finished(self, result) -> None:
         self.result, self.model = result, result.model
         self._draw_model(result.model)
+        self._model_settled()
         self.ll_plot.set_histories(self._histories, result.best_restart)
         state = {"converged": "converged", "max_iter": "max iterations reached",
                  "cancelled": "stopped"}.get(result.status, result.status)
@@ -382,6 +407,7 @@ class MainWindow(ExportActions, QMainWindow):
         for controller in (self.controller, self.compare_view.controller,
                            self.select_view.controller):
             controller.shutdown()
+        self._discard_autosave()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

@@ -6,7 +6,9 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
 
 from ..core import MixtureModel
 from ..core.dataset import Preprocessing
@@ -15,6 +17,8 @@ from .palette import component_color
 from .pointcloud import PointCloud, point_pen
 
 MAX_DRAWN_POINTS = 10000
+MAX_HALO_POINTS = 50_000
+PICK_RADIUS_PX = 8
 _LEVELS = 5  # opacity steps for "how sure" a point's component is
 _NEUTRAL = QColor(110, 110, 110, 140)
 
@@ -27,15 +31,60 @@ def _configure(widget: pg.PlotWidget) -> None:
         widget.getAxis(axis).setPen(pg.mkPen("#444"))
 
 
+class SelectViewBox(pg.ViewBox):
+    """A ViewBox where Shift + drag draws a selection box instead of panning."""
+
+    box_selected = Signal(object)  # QRectF in data coordinates
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.box = QGraphicsRectItem()
+        pen = QPen(QColor("#0072B2"))
+        pen.setStyle(Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self.box.setPen(pen)
+        self.box.setBrush(QColor(0, 114, 178, 30))
+        self.box.hide()
+        self.addItem(self.box, ignoreBounds=True)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph override
+        shift = ev.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        if ev.button() != Qt.MouseButton.LeftButton or not shift:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        rect = QRectF(self.mapSceneToView(ev.buttonDownScenePos()),
+                      self.mapSceneToView(ev.scenePos())).normalized()
+        if ev.isFinish():
+            self.box.hide()
+            self.box_selected.emit(rect)
+        else:
+            self.box.setRect(rect)
+            self.box.show()
+
+
 class MainPlot(pg.PlotWidget):
     """Points coloured by component with opacity by certainty, plus 1/2/3-sigma ellipses.
 
     With one feature: histogram, each weighted component density and the mixture.
+    Flagged anomalies get a red halo, selected rows a blue one.
     """
 
+    point_clicked = Signal(int)      # position in the dataset's rows
+    rows_boxed = Signal(object)      # np.ndarray of positions inside a Shift + drag box
+
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(viewBox=SelectViewBox())
         _configure(self)
+        self.flagged_halo = PointCloud(size=11)
+        self.selected_halo = PointCloud(size=15)
+        self.flagged_halo.setZValue(-1)
+        self.selected_halo.setZValue(-2)
+        self.addItem(self.flagged_halo)
+        self.addItem(self.selected_halo)
+        self.full_raw = np.empty((0, 1))
+        self.getViewBox().box_selected.connect(self._boxed)
+        self.scene().sigMouseClicked.connect(self._clicked)
         self.scatter = PointCloud()
         self._neutral = point_pen(_NEUTRAL, 5)
         self.means = pg.ScatterPlotItem(size=13, symbol="+", pen=pg.mkPen("k", width=2))
@@ -68,6 +117,9 @@ class MainPlot(pg.PlotWidget):
         """New points: X (N, D) in model units, raw (N, D) in the file's units."""
         self.rows = subsample_rows(len(X), MAX_DRAWN_POINTS)
         self.X, self.raw, self.dims, self.prep = X[self.rows], raw[self.rows], dims, prep
+        self.full_raw = raw
+        self.set_highlight(self.flagged_halo, np.zeros(0, dtype=int), "#C00000")
+        self.set_highlight(self.selected_halo, np.zeros(0, dtype=int), "#0072B2")
         self._codes = None
         x, y = dims
         # "density (x0.001)" reads badly; data axes keep their SI prefixes.
@@ -161,6 +213,48 @@ class MainPlot(pg.PlotWidget):
         bounds = np.searchsorted(codes[order], np.arange(len(self.pens) + 1))
         groups = [(pen, order[bounds[c]:bounds[c + 1]]) for c, pen in enumerate(self.pens)]
         self.scatter.set_points(self.raw[:, self.dims[0]], self.raw[:, self.dims[1]], groups)
+
+
+    # -- highlights and picking ------------------------------------------------
+    def set_highlight(self, layer: PointCloud, positions: np.ndarray, color: str) -> None:
+        """Halo ``positions`` (into the dataset's rows, all of them, not just drawn ones)."""
+        x, y = self.dims
+        positions = np.asarray(positions, dtype=int)[:MAX_HALO_POINTS]
+        if y is None or not len(positions):
+            layer.clear_points()
+            return
+        pen = point_pen(QColor(color), layer.size)
+        layer.set_points(self.full_raw[positions, x], self.full_raw[positions, y],
+                         [(pen, np.arange(len(positions)))])
+
+    def set_flagged(self, positions: np.ndarray) -> None:
+        """Red halo on flagged anomalies."""
+        self.set_highlight(self.flagged_halo, positions, "#C00000")
+
+    def set_selected(self, positions: np.ndarray) -> None:
+        """Blue halo on selected rows."""
+        self.set_highlight(self.selected_halo, positions, "#0072B2")
+
+    def _boxed(self, rect: QRectF) -> None:
+        x, y = self.dims
+        if y is None or not len(self.full_raw):
+            return
+        px, py = self.full_raw[:, x], self.full_raw[:, y]
+        inside = ((px >= rect.left()) & (px <= rect.right())
+                  & (py >= rect.top()) & (py <= rect.bottom()))
+        self.rows_boxed.emit(np.flatnonzero(inside))
+
+    def _clicked(self, ev) -> None:
+        x, y = self.dims
+        if ev.button() != Qt.MouseButton.LeftButton or y is None or not len(self.raw):
+            return
+        vb = self.getViewBox()
+        pos = vb.mapSceneToView(ev.scenePos())
+        pw, ph = vb.viewPixelSize()
+        d2 = ((self.raw[:, x] - pos.x()) / pw) ** 2 + ((self.raw[:, y] - pos.y()) / ph) ** 2
+        nearest = int(np.argmin(d2))
+        if d2[nearest] <= PICK_RADIUS_PX**2:
+            self.point_clicked.emit(int(self.rows[nearest]))
 
 
 class IntegerAxis(pg.AxisItem):

@@ -34,6 +34,10 @@ class MessageBar(QFrame):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action_button = QToolButton()
+        self.action_button.hide()
+        self._action = None
+        self.action_button.clicked.connect(self._run_action)
         close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
@@ -42,14 +46,22 @@ class MessageBar(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.level = ""
         self.messages: list[str] = []
         self.hide()
 
-    def show_messages(self, level: str, messages: list[str]) -> None:
-        """Replace what is shown; an empty list hides the bar."""
+    def show_messages(self, level: str, messages: list[str], action=None) -> None:
+        """Replace what is shown; an empty list hides the bar.
+
+        ``action`` is an optional (button text, callback) offered next to the text.
+        """
         self.level, self.messages = level, list(messages)
+        self._action = action
+        self.action_button.setVisible(action is not None)
+        if action is not None:
+            self.action_button.setText(action[0])
         if not messages:
             self.clear()
             return
@@ -58,9 +70,17 @@ class MessageBar(QFrame):
         self.setStyleSheet(f"MessageBar {{{_STYLES[level]} border-radius:4px;}}")
         self.show()
 
+    def _run_action(self) -> None:
+        action, self._action = self._action, None
+        self.clear()
+        if action is not None:
+            action[1]()
+
     def clear(self) -> None:
         """Hide and forget."""
         self.level, self.messages = "", []
+        self._action = None
+        self.action_button.hide()
         self.label.clear()
         self.hide()
 

@@ -1,0 +1,164 @@
+"""Anomalies tab: log-density histogram with a draggable threshold, flagged rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import MixtureModel
+from ..core.anomaly import DEFAULT_QUANTILE, AnomalyThreshold, anomaly_frame, flag
+from ..core.dataset import Dataset
+from ..core.export import log_density
+from .frame_model import FrameModel
+
+
+class AnomalyView(QWidget):
+    """Threshold by dragging or by quantile (kept in sync); the flagged rows in a table."""
+
+    threshold_changed = Signal(object)   # AnomalyThreshold, or None when cleared
+    row_selected = Signal(int)           # position in the dataset's rows
+    export_requested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plot = pg.PlotWidget()
+        self.plot.setBackground("w")
+        self.plot.setLabel("bottom", "log density log p(x)")
+        self.plot.setLabel("left", "rows")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0,
+                                    brush=pg.mkBrush(150, 150, 150, 160), pen=pg.mkPen("#777"))
+        self.plot.addItem(self.hist)
+        self.line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#C00000", width=3),
+                                    hoverPen=pg.mkPen("#FF3030", width=4), label="threshold",
+                                    labelOpts={"position": 0.9, "color": "#C00000"})
+        self.plot.addItem(self.line)
+        self.quantile = QDoubleSpinBox()
+        self.quantile.setDecimals(2)
+        self.quantile.setRange(0.01, 50.0)
+        self.quantile.setSuffix(" %")
+        self.quantile.setValue(DEFAULT_QUANTILE * 100)
+        self.count = QLabel("")
+        self.export_button = QPushButton("Export flagged rows…")
+        self.table = QTableView()
+        self.model = FrameModel()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        bar = QHBoxLayout()
+        for widget in (QLabel("Flag the lowest"), self.quantile, self.count):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        bar.addWidget(self.export_button)
+        split = QSplitter()
+        split.addWidget(self.plot)
+        split.addWidget(self.table)
+        split.setSizes([400, 600])
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(split, 1)
+        self.dataset: Dataset | None = None
+        self.mixture: MixtureModel | None = None
+        self.log_dens = np.zeros(0)
+        self.threshold: AnomalyThreshold | None = None
+        self._syncing = False
+        self.line.sigPositionChangeFinished.connect(self._line_moved)
+        self.line.sigPositionChanged.connect(self._line_dragging)
+        self.quantile.valueChanged.connect(self._quantile_changed)
+        self.export_button.clicked.connect(self.export_requested)
+        self.table.selectionModel().selectionChanged.connect(self._table_selected)
+
+    def set_model(self, dataset: Dataset | None, model: MixtureModel | None,
+                  threshold: AnomalyThreshold | None = None) -> None:
+        """Score ``dataset`` under ``model``; keep the quantile unless a threshold is given."""
+        self.dataset, self.mixture = dataset, model
+        if dataset is None or model is None or model.n_features != dataset.X.shape[1]:
+            self.log_dens = np.zeros(0)
+            self.hist.setData([], [])
+            self.model.set_frame(self.model.frame.iloc[0:0], np.zeros(0, dtype=int))
+            self.threshold = None
+            self.count.setText("fit a model to score rows")
+            self.threshold_changed.emit(None)
+            return
+        self.log_dens = log_density(dataset, model)
+        finite = self.log_dens[np.isfinite(self.log_dens)]
+        heights, edges = np.histogram(finite, bins=min(100, max(10, len(finite) // 5)))
+        self.hist.setData(edges, heights)
+        if threshold is not None:
+            self._apply(threshold, from_line=False)
+        else:
+            self._quantile_changed(self.quantile.value())
+
+    def _quantile_changed(self, percent: float) -> None:
+        if self._syncing or not len(self.log_dens):
+            return
+        q = percent / 100.0
+        value = float(np.quantile(self.log_dens, q, method="inverted_cdf"))
+        self._apply(AnomalyThreshold(value, q), from_line=False)
+
+    def _line_dragging(self) -> None:
+        if not self._syncing and len(self.log_dens):
+            self._show_count(flag(self.log_dens, AnomalyThreshold(self.line.value())).sum())
+
+    def _line_moved(self) -> None:
+        if self._syncing or not len(self.log_dens):
+            return
+        value = float(self.line.value())
+        q = float(np.mean(self.log_dens <= value))
+        self._apply(AnomalyThreshold(value, q if 0 < q < 1 else None), from_line=True)
+
+    def _apply(self, threshold: AnomalyThreshold, from_line: bool) -> None:
+        self.threshold = threshold
+        self._syncing = True
+        if not from_line:
+            self.line.setValue(threshold.log_density)
+        q = float(np.mean(self.log_dens <= threshold.log_density))
+        self.quantile.setValue(max(self.quantile.minimum(), min(100 * q, 50.0)))
+        self._syncing = False
+        frame = anomaly_frame(self.dataset, self.mixture, threshold)
+        positions = np.searchsorted(self.dataset.rows, frame["row"].to_numpy() - 1)
+        self.model.set_frame(frame, positions)
+        self.table.resizeColumnsToContents()
+        self._show_count(len(frame))
+        self.threshold_changed.emit(threshold)
+
+    def _show_count(self, n: int) -> None:
+        total = max(len(self.log_dens), 1)
+        self.count.setText(f"{n} row(s) flagged ({100 * n / total:.2f}%) at log p(x) ≤ "
+                           f"{self.line.value():.4g}")
+
+    def flagged_positions(self) -> np.ndarray:
+        """Positions (into the dataset's rows) of the flagged rows."""
+        if self.threshold is None or not len(self.log_dens):
+            return np.zeros(0, dtype=int)
+        return np.flatnonzero(flag(self.log_dens, self.threshold))
+
+    def _table_selected(self, *_args) -> None:
+        if self._syncing:
+            return
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.row_selected.emit(int(self.model.positions[rows[0].row()]))
+
+    def select_position(self, position: int) -> bool:
+        """Select the table row of dataset row ``position``; False if it is not flagged."""
+        row = self.model.row_of_position(position)
+        if row is None:
+            return False
+        self._syncing = True
+        self.table.selectRow(row)
+        self._syncing = False
+        return True

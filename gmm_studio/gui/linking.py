@@ -1,0 +1,73 @@
+"""Linked views: anomalies, the data table and the main plot select together."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.anomaly import anomaly_frame
+from ..core.export import write_csv
+
+
+class LinkedViews:
+    """Mixin for the main window: wires the Anomalies and Table tabs to the plot."""
+
+    def _link_views(self) -> None:
+        av, tv, plot = self.anomaly_view, self.table_view, self.plot
+        av.threshold_changed.connect(self._threshold_changed)
+        av.row_selected.connect(self._select_one)
+        av.export_requested.connect(self.export_anomalies)
+        tv.rows_selected.connect(plot.set_selected)
+        plot.point_clicked.connect(self._select_one)
+        plot.rows_boxed.connect(self._boxed)
+
+    def _model_settled(self, threshold=None) -> None:
+        """A model is final (fit done, M-step, session restored).
+
+        Scoring every row is costly with big data, so the Anomalies and Table
+        tabs refresh when shown (or now, when a restored threshold must show).
+        """
+        self._linked_stale = True
+        if threshold is not None or self.tabs.currentWidget() in (self.anomaly_view,
+                                                                  self.table_view):
+            self.refresh_linked(threshold)
+        else:
+            self.plot.set_flagged([])
+
+    def refresh_linked(self, threshold=None) -> None:
+        """Score every row for the Anomalies and Table tabs if the model changed."""
+        if not getattr(self, "_linked_stale", True):
+            return
+        self._linked_stale = False
+        model = self.model if self.dataset is not None else None
+        self.anomaly_view.set_model(self.dataset, model, threshold or self.threshold)
+        self.table_view.set_model(self.dataset, model)
+        self.table_view.set_flagged(self.anomaly_view.flagged_positions())
+
+    def _threshold_changed(self, threshold) -> None:
+        self.threshold = threshold
+        flagged = self.anomaly_view.flagged_positions()
+        self.plot.set_flagged(flagged)
+        self.table_view.set_flagged(flagged)
+
+    def _select_one(self, position: int) -> None:
+        self.plot.set_selected(np.array([position]))
+        self.anomaly_view.select_position(position)
+        self.table_view.select_position(position)
+        row = self.dataset.rows[position] + 1 if self.dataset is not None else position + 1
+        self._set_status(f"row {row} selected")
+
+    def _boxed(self, positions: np.ndarray) -> None:
+        self.plot.set_selected(positions)
+        self.table_view.set_selection(positions)
+        self.tabs.setCurrentWidget(self.table_view)
+        self._set_status(f"{len(positions)} row(s) selected in the box")
+
+    def export_anomalies(self) -> None:
+        """Anomalies ▸ Export flagged rows (most anomalous first)."""
+        if self.threshold is None:
+            self.messages.show_messages("info", ["fit a model first (Run or Step)."])
+            return
+        self._export("Export anomalies", "CSV (*.csv)", "anomalies.csv",
+                     lambda p: write_csv(p, anomaly_frame(self.dataset, self.model,
+                                                          self.threshold),
+                                         protect=[self.source or ""]))
