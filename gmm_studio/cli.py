@@ -4,6 +4,7 @@
     gmm-studio fit DATA [...]      fit a mixture, write labels / model
     gmm-studio score MODEL DATA    apply a saved model to new data
     gmm-studio select DATA [...]   choose K and the covariance type
+    gmm-studio --self-test         open the window offscreen, fit the sample, exit
 
 Exit status: 0 on success, 2 on bad usage or bad data (one line on stderr).
 """
@@ -279,6 +280,9 @@ def print_summary(summary: dict, command: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gmm-studio`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--self-test"]:
+        from .gui.selftest import run_self_test
+        return run_self_test()
     if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
         from .gui.app import main as gui_main  # Qt only when the window is wanted
         return gui_main(argv)

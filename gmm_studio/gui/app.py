@@ -7,15 +7,26 @@ import sys
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")  # pyqtgraph would prefer PyQt6
 
+from PySide6.QtGui import QIcon  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from ..core.parallel import run_in_background  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
+from .resources import sample_path  # noqa: E402
+
+
+def app_icon() -> QIcon:
+    """The application icon in every bundled size."""
+    icon = QIcon()
+    for size in (16, 32, 48, 64, 128, 256, 512):
+        icon.addFile(str(sample_path(f"gmm-studio-{size}.png")))
+    return icon
 
 
 def create_window(argv: list[str]) -> MainWindow:
     """The main window on argv[0], or on the Old Faithful sample."""
     window = MainWindow()
+    window.setWindowIcon(app_icon())
     # The sample first: if DATA cannot be read, its error shows over the sample.
     window.open_sample("old_faithful.csv")
     if argv:
@@ -34,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("GMM Studio")
     app.setOrganizationName("GMM Studio")
+    app.setDesktopFileName("io.github.gmm_studio.GMMStudio")
+    app.setWindowIcon(app_icon())
     run_in_background()
     window = create_window(argv)
     code = app.exec()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -34,22 +32,19 @@ from .controller import JobController
 from .exports import ExportActions
 from .linking import LinkedViews
 from .menus import build_menus, fill_recent
-from .panels import ALGORITHM_LABELS, DataPanel, FitPanel
+from .panels import DataPanel, FitPanel
 from .plots import LikelihoodPlot, MainPlot
+from .resources import ABOUT_TEXT, sample_path
 from .select_view import SelectView
 from .sessions import SessionActions
 from .settings import add_recent, load_config, make_settings, recent_files, save_config
+from .status import finished_status, progress_status, step_status
 from .table_view import DataTableView
 from .widgets import MessageBar, ParameterTable
 from .worker import fit_job
 
 FILE_FILTER = ("Data files (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;"
                "CSV / TSV (*.csv *.tsv *.txt);;Excel (*.xlsx);;Parquet (*.parquet *.pq);;All (*)")
-
-
-def sample_path(name: str) -> Path:
-    """Path of a bundled sample data file."""
-    return Path(str(importlib.resources.files("gmm_studio.assets") / name))
 
 
 class MainWindow(SessionActions, LinkedViews, ExportActions, QMainWindow):
@@ -292,20 +287,15 @@ class MainWindow(SessionActions, LinkedViews, ExportActions, QMainWindow):
             self.messages.show_messages("error", [str(exc)])
             return
         s = self.stepper
+        self._set_status(step_status(phase, s))
         if phase == "E":
             self.plot.set_responsibilities(s.resp[self.plot.rows])
-            self._set_status(f"iteration {s.iteration} · E-step: points coloured by their new "
-                             "responsibilities · next: M-step (ellipses move)")
             return
         self.model = s.model
         resp = None if s.resp is None else s.resp[self.plot.rows]
         self._draw_model(s.model, resp)
         self._model_settled()
         self.ll_plot.add_step_value(s.history[-1])
-        what = "initial model" if phase == "init" else "M-step: parameters re-estimated"
-        delta = "" if len(s.history) < 2 else f" · Δ {s.history[-1] - s.history[-2]:.3g}"
-        self._set_status(f"iteration {s.iteration} · {what} · log L {s.history[-1]:.6g}"
-                         f"{delta} · next: E-step")
 
     def adopt(self, k: int, covariance_type: str) -> None:
         """Use K and the covariance type picked in Choose K."""
@@ -346,27 +336,14 @@ class MainWindow(SessionActions, LinkedViews, ExportActions, QMainWindow):
         self._drawn_at = time.perf_counter()
         self._draw_cost = self._drawn_at - now
         self.ll_plot.set_histories(progress.histories, None)
-        history = progress.histories.get(snap.restart, ())
-        delta = f" · Δ {history[-1] - history[-2]:.3g}" if len(history) > 1 else ""
-        restarts = self.fit_panel.restarts.value()
-        where = f"restart {snap.restart + 1}/{restarts} · " if restarts > 1 else ""
-        self._set_status(f"{where}iteration {snap.iteration} · log L "
-                         f"{snap.log_likelihood:.6g}{delta} · {snap.elapsed:.2f} s · "
-                         f"{'running' if not snap.done else snap.status.replace('_', ' ')}")
+        self._set_status(progress_status(progress, self.fit_panel.restarts.value()))
 
     def _on_finished(self, result) -> None:
         self.result, self.model = result, result.model
         self._draw_model(result.model)
         self._model_settled()
         self.ll_plot.set_histories(self._histories, result.best_restart)
-        state = {"converged": "converged", "max_iter": "max iterations reached",
-                 "cancelled": "stopped"}.get(result.status, result.status)
-        delta = ""
-        if len(result.log_likelihood_history) > 1:
-            delta = f" · Δ {np.diff(result.log_likelihood_history)[-1]:.3g}"
-        algo = ALGORITHM_LABELS[result.config.algorithm]
-        self._set_status(f"{algo} · iteration {result.n_iter} · log L "
-                         f"{result.log_likelihood:.6g}{delta} · {result.elapsed:.2f} s · {state}")
+        self._set_status(finished_status(result))
         if result.warnings:
             self.messages.show_messages("warning", list(result.warnings))
 
@@ -390,9 +367,7 @@ class MainWindow(SessionActions, LinkedViews, ExportActions, QMainWindow):
     # -- window ----------------------------------------------------------------
     def about(self) -> None:
         """Help ▸ About."""
-        QMessageBox.about(self, "About GMM Studio",
-                          f"<b>GMM Studio</b> {__version__}<br>Exploratory clustering with "
-                          "Gaussian mixtures fitted by EM.<br>MIT licence.")
+        QMessageBox.about(self, "About GMM Studio", ABOUT_TEXT.format(version=__version__))
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
         if event.mimeData().hasUrls():

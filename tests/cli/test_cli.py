@@ -210,3 +210,9 @@ def test_score_without_stored_threshold_says_what_to_do(tmp_path):
     assert run("fit", FAITHFUL, "--model", model).returncode == 0
     done = run("score", model, FAITHFUL, "--anomalies", tmp_path / "a.csv")
     assert done.returncode == 2 and "--anomaly-quantile" in done.stderr
+
+
+def test_self_test_flag():
+    done = run("--self-test")
+    assert done.returncode == 0, done.stderr
+    assert "self-test passed" in done.stdout
