@@ -1,4 +1,4 @@
-"""Engine vs scikit-learn GaussianMixture: seconds per soft-EM iteration and memory.
+"""Engine vs scikit-learn: seconds per iteration, memory, time to convergence.
 
 Same data, same starting parameters, one process, runs alternating between the
 two libraries. Seconds per iteration are measured by difference,
@@ -6,13 +6,18 @@ two libraries. Seconds per iteration are measured by difference,
 scikit-learn's own initialisation, final labelling) cancel. Peak extra memory
 is tracemalloc's peak during a fit, which sees every NumPy allocation.
 
-Not a test: run it by hand, e.g. ``python benchmarks/bench_engine.py``.
+Sections (``--section``): ``em`` soft EM per iteration (all threads, one
+thread, float32); ``kmeans`` a Lloyd iteration against scikit-learn's compiled
+KMeans; ``converge`` time to convergence from the same start; ``big`` a
+1e7 x 2, K=10 fit's peak memory. Not a test: run it by hand, e.g.
+``python benchmarks/bench_engine.py --section all``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import platform
 import time
 import tracemalloc
@@ -44,10 +49,22 @@ def make_case(n, d, k, covariance_type, seed=0):
     return X, MixtureModel(np.full(k, 1.0 / k), means, cov, covariance_type)
 
 
-def run_ours(X, start, n_iter):
+def run_ours(X, start, n_iter, dtype="float64"):
     config = FitConfig(n_components=start.n_components, covariance_type=start.covariance_type,
-                       max_iter=n_iter, tol=0.0, variance_floor=0.0)
+                       max_iter=n_iter, tol=0.0, variance_floor=0.0, dtype=dtype)
     return fit(X, config, initial_model=start)
+
+
+def run_ours_f32(X, start, n_iter):
+    return run_ours(X, start, n_iter, "float32")
+
+
+def run_ours_1t(X, start, n_iter):
+    os.environ["GMM_STUDIO_THREADS"] = "1"
+    try:
+        return run_ours(X, start, n_iter)
+    finally:
+        del os.environ["GMM_STUDIO_THREADS"]
 
 
 def run_sklearn(X, start, n_iter):
@@ -78,37 +95,105 @@ def peak_memory(fn, *args):
     return peak / 2**20
 
 
-def per_iteration(X, start, m0, m1, repeats):
-    """Best-of-repeats seconds per iteration for (ours, sklearn), alternating."""
-    ours, theirs = [], []
+def per_iteration(X, start, m0, m1, repeats, runners):
+    """Best-of-repeats seconds per iteration for each runner, alternating."""
+    times = {fn: [] for fn in runners}
     for _ in range(repeats):
-        for name, fn in (("ours", run_ours), ("sklearn", run_sklearn)):
-            t = (timed(fn, X, start, m1) - timed(fn, X, start, m0)) / (m1 - m0)
-            (ours if name == "ours" else theirs).append(t)
-    return min(ours), min(theirs)
+        for fn in runners:
+            times[fn].append((timed(fn, X, start, m1) - timed(fn, X, start, m0)) / (m1 - m0))
+    return [min(times[fn]) for fn in runners]
+
+
+def section_em(args) -> None:
+    print("\n## Soft EM, seconds per iteration and peak extra memory\n")
+    print("| N | D | K | cov | ours (all cores) | ours (1 thread) | ours float32 | "
+          "scikit-learn | ratio | ratio f32 | ours MB | sklearn MB | MB ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for n, d, k, kind in CASES:
+        n = max(int(n * args.scale), 100 * k)
+        X, start = make_case(n, d, k, kind)
+        m0, m1 = (1, 6) if n >= 100_000 else (5, 45)
+        ours, one, f32, sk = per_iteration(X, start, m0, m1, args.repeats,
+                                           [run_ours, run_ours_1t, run_ours_f32, run_sklearn])
+        ours_m, sk_m = peak_memory(run_ours, X, start, m0), peak_memory(run_sklearn, X, start, m0)
+        print(f"| {n:,} | {d} | {k} | {kind} | {ours:.4f} | {one:.4f} | {f32:.4f} | {sk:.4f} | "
+              f"{ours / sk:.3f} | {f32 / sk:.3f} | {ours_m:.1f} | {sk_m:.1f} | "
+              f"{ours_m / sk_m:.3f} |", flush=True)
+
+
+def section_kmeans(args) -> None:
+    from sklearn.cluster import KMeans
+    n = int(1_000_000 * args.scale)
+    X, start = make_case(n, 8, 10, "diag")
+    km_start = MixtureModel(start.weights, start.means, np.ones(10), "spherical")
+
+    def ours(X, _start, n_iter):
+        return fit(X, FitConfig(algorithm="kmeans", n_components=10, max_iter=n_iter),
+                   initial_model=km_start)
+
+    def theirs(X, _start, n_iter):
+        return KMeans(10, init=start.means, n_init=1, max_iter=n_iter, tol=0.0,
+                      algorithm="lloyd").fit(X)
+
+    a, b = per_iteration(X, start, 1, 6, args.repeats, [ours, theirs])
+    print(f"\n## k-means (Lloyd), seconds per iteration, N={n:,}, D=8, K=10\n")
+    print("| ours | scikit-learn KMeans (compiled) | ratio |\n|---|---|---|")
+    print(f"| {a:.4f} | {b:.4f} | {a / b:.2f} |", flush=True)
+
+
+def section_converge(args) -> None:
+    print("\n## Soft EM to convergence from the same start (tol 1e-3 per row, as sklearn)\n")
+    print("| N | D | K | ours s | iterations | sklearn s | iterations | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n, d, k in ((int(1_000_000 * args.scale), 2, 10), (int(1_000_000 * args.scale), 8, 5)):
+        X, start = make_case(n, d, k, "full")
+        config = FitConfig(n_components=k, max_iter=300, tol=1e-3, variance_floor=0.0)
+        t0 = time.perf_counter()
+        ours = fit(X, config, initial_model=start)
+        t1 = time.perf_counter()
+        gm = GaussianMixture(k, weights_init=start.weights, means_init=start.means,
+                             precisions_init=np.linalg.inv(start.covariances),
+                             init_params="random_from_data", reg_covar=0.0, max_iter=300,
+                             tol=1e-3).fit(X)
+        t2 = time.perf_counter()
+        print(f"| {n:,} | {d} | {k} | {t1 - t0:.2f} | {ours.n_iter} | {t2 - t1:.2f} | "
+              f"{gm.n_iter_} | {(t1 - t0) / (t2 - t1):.3f} |", flush=True)
+
+
+def section_big(args) -> None:
+    import resource
+    n = int(10_000_000 * args.scale)
+    X, start = make_case(n, 2, 10, "full")
+    data_mb = X.nbytes / 2**20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    config = FitConfig(n_components=10, max_iter=20, tol=0.0, n_init=1)
+    t0 = time.perf_counter()
+    result = fit(X, config)
+    seconds = time.perf_counter() - t0
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    extra = peak_memory(lambda X, s, m: fit(X, config), X, start, 0)
+    print(f"\n## A {n:,} x 2, K=10 full fit (k-means++ start, 20 iterations)\n")
+    print("| data MB | engine extra MB (tracemalloc) | process peak RSS MB | seconds |")
+    print("|---|---|---|---|")
+    print(f"| {data_mb:.0f} | {extra:.0f} | {max(peak_rss, before):.0f} | {seconds:.1f} |")
+    del result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every N by this")
+    parser.add_argument("--section", default="em",
+                        choices=["em", "kmeans", "converge", "big", "all"])
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {platform.processor() or '?'}; "
-          f"python {platform.python_version()}, numpy {np.__version__}")
-    header = (f"{'N':>9} {'D':>3} {'K':>3} {'cov':>5} | {'ours s/it':>10} "
-              f"{'sklearn s/it':>12} {'ratio':>6} | {'ours MB':>8} {'sklearn MB':>10} {'ratio':>6}")
-    print(header)
-    print("-" * len(header))
-    for n, d, k, kind in CASES:
-        n = max(int(n * args.scale), 100 * k)
-        X, start = make_case(n, d, k, kind)
-        m0, m1 = (1, 6) if n >= 100_000 else (5, 45)
-        ours_t, sk_t = per_iteration(X, start, m0, m1, args.repeats)
-        ours_m = peak_memory(run_ours, X, start, m0)
-        sk_m = peak_memory(run_sklearn, X, start, m0)
-        print(f"{n:>9} {d:>3} {k:>3} {kind:>5} | {ours_t:>10.4f} {sk_t:>12.4f} "
-              f"{ours_t / sk_t:>6.3f} | {ours_m:>8.1f} {sk_m:>10.1f} {ours_m / sk_m:>6.3f}",
-              flush=True)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; python "
+          f"{platform.python_version()}, numpy {np.__version__}, scikit-learn "
+          f"{__import__('sklearn').__version__}")
+    sections = {"em": section_em, "kmeans": section_kmeans, "converge": section_converge,
+                "big": section_big}
+    for name, run in sections.items():
+        if args.section in (name, "all"):
+            run(args)
 
 
 if __name__ == "__main__":

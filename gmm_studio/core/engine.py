@@ -94,8 +94,7 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
             model = _to_model(_initial_mstep(data, config, kernel, rng, notes, 0), data, config)
     except Cancelled:
         return
-    except InvalidModelError as exc:
-        notes.add(str(exc))
+    except InvalidModelError as exc:  # only possible with the variance floor off
         raise FitError(f"initialisation failed: {exc}") from None
     previous_model, previous_ll, iteration = model, None, 0
     while True:
@@ -205,8 +204,14 @@ def fit(
     current block and returns the best completed iteration so far.
     """
     config = config or FitConfig()
-    start_time = time.perf_counter()
     data = prepare_for(X, config, sample_weight, cancel)
+    return fit_prepared(data, config, initial_model, callback)
+
+
+def fit_prepared(data: PreparedData, config: FitConfig, initial_model=None, callback=None,
+                 *, with_labels: bool = True, notes: tuple[str, ...] = ()) -> FitResult:
+    """``fit`` on prepared data; ``with_labels=False`` skips the O(N) labels."""
+    start_time = time.perf_counter()
     histories: dict[int, list[float]] = {}
     finals: dict[int, Snapshot] = {}
     last: Snapshot | None = None
@@ -221,10 +226,10 @@ def fit(
         # Cancelled mid-pass: the last yielded snapshot is the best we have.
         finals[last.restart] = Snapshot(last.restart, last.iteration, last.model,
                                         last.log_likelihood, last.elapsed, CANCELLED)
-    return _collect(data, config, histories, finals, start_time)
+    return _collect(data, config, histories, finals, start_time, with_labels, notes)
 
 
-def _collect(data, config, histories, finals, start_time) -> FitResult:
+def _collect(data, config, histories, finals, start_time, with_labels, notes) -> FitResult:
     scores = np.full(max(config.n_init, max(finals, default=0) + 1), np.nan)
     usable = {r: s for r, s in finals.items() if s.status != FAILED}
     for r, s in usable.items():
@@ -241,10 +246,10 @@ def _collect(data, config, histories, finals, start_time) -> FitResult:
         scores = scores[: max(finals) + 1]
     history = np.array(histories[best][: snap.iteration + 1])
     data.cancel = None  # labelling the kept model must finish even after a cancel
-    labels = label_rows(data, snap.model)
+    labels = label_rows(data, snap.model) if with_labels else np.empty(0, dtype=np.int32)
     n_params = (kmeans_n_parameters(snap.model) if config.algorithm == "kmeans"
                 else snap.model.n_parameters)
-    warnings = data_warnings(data) + snap.warnings + restart_warnings(finals, config)
+    warnings = notes + data_warnings(data) + snap.warnings + restart_warnings(finals, config)
     return FitResult(
         model=snap.model, config=config, log_likelihood=snap.log_likelihood,
         log_likelihood_history=history, n_iter=snap.iteration,

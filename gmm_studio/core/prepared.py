@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InvalidDataError
 from .validation import check_data, check_sample_weight
 
 # About 2 MiB of float64 per block buffer keeps the per-block temporaries in
@@ -92,20 +93,45 @@ def prepare(
     cancel: threading.Event | None = None,
     min_rows: int = 1,
 ) -> PreparedData:
-    """Validate X and weights and compute the centre and scale: one pass of numpy."""
-    X = check_data(X, min_rows=min_rows)
-    w = check_sample_weight(sample_weight, X.shape[0])
-    total = float(X.shape[0] if w is None else w.sum())
-    centre = (X.mean(axis=0) if w is None else (w @ X) / total)
-    # A second pass over centred data keeps the variance exact far from 0.
-    var = np.zeros(X.shape[1])
-    step = max(256, _BLOCK_ELEMENTS // (4 * X.shape[1]))
-    for start in range(0, X.shape[0], step):
-        diff = X[start:start + step] - centre
-        np.square(diff, out=diff)
-        var += diff.sum(axis=0) if w is None else w[start:start + step] @ diff
-    var /= total
+    """Validate X and weights and compute the centre and scale.
+
+    ``X`` is an array, or a chunked row source (``chunked = True``, e.g. a
+    streaming.RowCache) that was validated when it was built.
+    """
+    if getattr(X, "chunked", False):
+        if sample_weight is not None:
+            raise InvalidDataError("out-of-core fits do not take sample weights yet.")
+        w, total = None, float(X.shape[0])
+        centre, var = _streamed_moments(X)
+    else:
+        X = check_data(X, min_rows=min_rows)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        total = float(X.shape[0] if w is None else w.sum())
+        centre = (X.mean(axis=0) if w is None else (w @ X) / total)
+        # A second pass over centred data keeps the variance exact far from 0.
+        var = np.zeros(X.shape[1])
+        step = max(256, _BLOCK_ELEMENTS // (4 * X.shape[1]))
+        for start in range(0, X.shape[0], step):
+            diff = X[start:start + step] - centre
+            np.square(diff, out=diff)
+            var += diff.sum(axis=0) if w is None else w[start:start + step] @ diff
+        var /= total
     tiny = 1e-24 * np.maximum(centre**2, 1.0)
     constant = tuple(int(j) for j in np.flatnonzero(var <= tiny))
     scale = np.where(var <= tiny, 1.0, np.sqrt(var))
     return PreparedData(X, w, centre, scale, total, constant, np.dtype(dtype), cancel)
+
+
+def _streamed_moments(X) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (biased) variance (D,) in one pass over chunks (Chan et al. 1979)."""
+    n, mean, m2 = 0, np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    step = max(256, _BLOCK_ELEMENTS // X.shape[1])
+    for start in range(0, X.shape[0], step):
+        block = X[start:start + step]
+        nb, mb = len(block), block.mean(axis=0)
+        m2b = ((block - mb) ** 2).sum(axis=0)
+        delta, total = mb - mean, n + nb
+        mean = mean + delta * nb / total
+        m2 = m2 + m2b + delta**2 * n * nb / total
+        n = total
+    return mean, m2 / n

@@ -31,6 +31,7 @@ from .compare_view import CompareInput, CompareView
 from .controller import JobController
 from .exports import ExportActions
 from .linking import LinkedViews
+from .loading import BackgroundLoading
 from .menus import build_menus, fill_recent
 from .panels import DataPanel, FitPanel
 from .plots import LikelihoodPlot, MainPlot
@@ -47,7 +48,7 @@ FILE_FILTER = ("Data files (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;"
                "CSV / TSV (*.csv *.tsv *.txt);;Excel (*.xlsx);;Parquet (*.parquet *.pq);;All (*)")
 
 
-class MainWindow(SessionActions, LinkedViews, ExportActions, QMainWindow):
+class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, QMainWindow):
     """Data and Fit docks, the main plot, tabs below it and a status line."""
 
     def __init__(self) -> None:
@@ -77,6 +78,7 @@ class MainWindow(SessionActions, LinkedViews, ExportActions, QMainWindow):
         self._restore_layout()
         self._link_views()
         self._start_autosave()
+        self._setup_loader()
 
     # -- construction ----------------------------------------------------------
     def _build(self) -> None:
@@ -166,18 +168,29 @@ class MainWindow(SessionActions, LinkedViews, ExportActions, QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_path(self, path, remember: bool = True) -> bool:
-        """Load a file; on any error keep the current data and say why."""
+    def open_path(self, path, remember: bool = True, background: bool = True) -> bool:
+        """Load a file; on any error keep the current data and say why.
+
+        Big files load in the background (progress, Cancel) unless
+        ``background`` is False; this then returns False and the table
+        appears when the reading is done.
+        """
+        big = background and self.is_big(path)
+        if big and not str(path).lower().endswith((".xlsx", ".xlsm")):
+            self.load_in_background(path, remember)
+            return False
         try:
-            frame = read_table(path)
-            numeric = numeric_columns(frame)
-            if not numeric:
-                raise GMMStudioError(
-                    f"{Path(path).name} has no numeric column; check its delimiter and "
-                    "decimal mark.")
-            sha = file_sha256(path)
+            frame, sha = read_table(path), file_sha256(path)
         except (GMMStudioError, OSError) as exc:
             self.messages.show_messages("error", [f"could not open {Path(path).name}: {exc}"])
+            return False
+        return self._accept_table(path, frame, sha, remember)
+
+    def _accept_table(self, path, frame: pd.DataFrame, sha: str, remember: bool) -> bool:
+        if not numeric_columns(frame):
+            self.messages.show_messages("error", [
+                f"could not open {Path(path).name}: it has no numeric column; check its "
+                "delimiter and decimal mark."])
             return False
         if remember:
             self.settings.setValue("files/last_folder", str(Path(path).parent))
@@ -380,7 +393,7 @@ class MainWindow(SessionActions, LinkedViews, ExportActions, QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         for controller in (self.controller, self.compare_view.controller,
-                           self.select_view.controller):
+                           self.select_view.controller, self.loader):
             controller.shutdown()
         self._discard_autosave()
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -204,12 +204,15 @@ class FitPanel(QWidget):
         self.tol.setToolTip("Stop when the mean log-likelihood per row gains less than this.")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
+        self.float32 = QCheckBox("Single precision (faster)")
+        self.float32.setToolTip("Compute in float32: faster on big data, about 1e-5 relative "
+                                "accuracy (see docs/performance.md).")
         form = QFormLayout()
         for label, widget in (("Algorithm", self.algorithm), ("Components K", self.k),
                               ("Covariance", self.covariance), ("Initialisation", self.init),
                               ("Variance floor", self.floor), ("Restarts", self.restarts),
                               ("Max iterations", self.max_iter), ("Tolerance", self.tol),
-                              ("Seed", self.seed)):
+                              ("Seed", self.seed), ("", self.float32)):
             form.addRow(label, widget)
         self.run_button = QPushButton("Run")
         self.step_button = QPushButton("Step")
@@ -240,7 +243,8 @@ class FitPanel(QWidget):
             algorithm=self.algorithm.currentData(), n_components=self.k.value(),
             covariance_type=self.covariance.currentData(), init=self.init.currentData(),
             n_init=self.restarts.value(), max_iter=self.max_iter.value(), tol=self.tol.value(),
-            variance_floor=self.floor.value(), random_state=self.seed.value())
+            variance_floor=self.floor.value(), random_state=self.seed.value(),
+            dtype="float32" if self.float32.isChecked() else "float64")
 
     def set_config(self, config: FitConfig) -> None:
         """Show ``config``."""
@@ -253,6 +257,7 @@ class FitPanel(QWidget):
         self.max_iter.setValue(config.max_iter)
         self.tol.setValue(config.tol)
         self.seed.setValue(config.random_state or 0)
+        self.float32.setChecked(config.dtype == "float32")
 
     def set_running(self, running: bool) -> None:
         """Enable the buttons that make sense while a fit runs or not."""

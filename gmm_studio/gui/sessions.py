@@ -116,7 +116,7 @@ class SessionActions:
                     "error", [f"the session's data file {target} was moved or deleted."],
                     action=("Locate…", lambda: self._locate(path, Path(target).name)))
                 return False
-            opened = self.open_path(target)
+            opened = self.open_path(target, background=False)
             if opened and ref.get("sha256") and file_sha256(target) != ref["sha256"]:
                 notes.append(f"{Path(target).name} changed since the session was saved; "
                              "the model is restored as it was, refit to update it.")

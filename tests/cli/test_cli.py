@@ -216,3 +216,31 @@ def test_self_test_flag():
     done = run("--self-test")
     assert done.returncode == 0, done.stderr
     assert "self-test passed" in done.stdout
+
+
+def test_out_of_core_fit_under_an_address_space_limit(tmp_path):
+    import resource
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "big.csv"
+    centres = np.array([[0.0, 0.0], [6.0, 2.0], [2.0, 7.0]])
+    X = centres[rng.integers(0, 3, 600_000)] + rng.normal(size=(600_000, 2))
+    pd.DataFrame(X, columns=["x", "y"]).to_csv(data, index=False)
+    labels = tmp_path / "labels.csv"
+
+    def limit():  # 900 MB of address space for the whole process
+        resource.setrlimit(resource.RLIMIT_AS, (900 * 2**20, 900 * 2**20))
+
+    env = {**os.environ, "GMM_STUDIO_CACHE_DIR": str(tmp_path / "cache"),
+           "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "gmm_studio", "fit", str(data), "-k", "3",
+                           "--out-of-core", "--labels", str(labels), "--json"],
+                          capture_output=True, text=True, env=env, preexec_fn=limit,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["n_rows_used"] == 600_000 and summary["converged"]
+    assert "subsample" in summary["warnings"][0]
+    out = pd.read_csv(labels)
+    assert len(out) == 600_000 and {"cluster", "p_0", "log_density"} <= set(out.columns)
+    np.testing.assert_allclose(out["log_density"].sum(), summary["log_likelihood"], rtol=1e-9)

@@ -1,0 +1,208 @@
+"""Out-of-core fitting: files bigger than memory, streamed in chunks every pass.
+
+The chosen columns are converted once into a binary row cache (float64, row
+major) and read back block by block with ``np.fromfile``. Memory maps would be
+simpler, but an address-space limit counts every mapping, so reading keeps the
+footprint at the block size whatever the file size. Soft EM only: hard EM and
+k-means keep one label per row, which is O(N) memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .engine import fit, fit_prepared
+from .errors import InvalidConfigError, InvalidDataError
+from .export import atomic_write
+from .prepared import prepare
+from .tables import PARQUET_SUFFIXES, decode_text, sniff_format
+
+CHUNK_ROWS = 250_000
+_SAMPLE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class RowCache:
+    """Rows (N, D) of float64 on disk; ``cache[a:b]`` or ``cache[rows]`` reads them."""
+
+    path: str
+    n_rows: int
+    feature_names: tuple[str, ...]
+    n_dropped: int = 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(N, D)."""
+        return self.n_rows, len(self.feature_names)
+
+    ndim = 2
+    chunked = True  # engine.prepare streams it instead of loading it
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __getitem__(self, key) -> np.ndarray:
+        d = len(self.feature_names)
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.n_rows)
+            if step != 1:
+                raise IndexError("row cache slices must be contiguous")
+            count = max(stop - start, 0)
+            return np.fromfile(self.path, dtype=np.float64, count=count * d,
+                               offset=start * d * 8).reshape(count, d)
+        rows = np.atleast_1d(np.asarray(key, dtype=np.int64))
+        out = np.stack([self[int(r):int(r) + 1][0] for r in rows])
+        return out[0] if np.ndim(key) == 0 else out
+
+
+def cache_dir() -> Path:
+    """$GMM_STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/gmm-studio, else ~/.cache/gmm-studio."""
+    folder = os.environ.get("GMM_STUDIO_CACHE_DIR") or (
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gmm-studio")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder)
+
+
+def _key(path: Path, columns: list[str] | None) -> str:
+    stat = path.stat()
+    text = json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns, columns])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def iter_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS):
+    """DataFrames of at most ``chunk_rows`` rows from a CSV/TSV or Parquet file."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidDataError(f"file not found: {path}")
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise InvalidDataError("reading .parquet files needs pyarrow: "
+                                   "pip install 'gmm-studio[parquet]'") from None
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(_SAMPLE_BYTES)
+    text = decode_text(head, path.name)
+    delimiter, decimal = sniff_format(text)
+    encoding = "utf-8-sig"
+    try:
+        head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        encoding = "latin-1"
+    yield from pd.read_csv(path, sep=delimiter, decimal=decimal, encoding=encoding,
+                           skipinitialspace=True, chunksize=chunk_rows,
+                           encoding_errors="replace")
+
+
+def build_cache(path: str | Path, columns: list[str] | None = None,
+                chunk_rows: int = CHUNK_ROWS) -> RowCache:
+    """Convert the chosen columns of ``path`` into a row cache (reused if unchanged).
+
+    Rows with a missing value are dropped and counted; inf is rejected.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InvalidDataError(f"file not found: {path}")
+    key = _key(path, columns)
+    data_file, meta_file = cache_dir() / f"{key}.rows", cache_dir() / f"{key}.json"
+    if meta_file.exists() and data_file.exists():
+        meta = json.loads(meta_file.read_text())
+        return RowCache(str(data_file), meta["n_rows"], tuple(meta["columns"]), meta["dropped"])
+    n_rows = dropped = 0
+    names: list[str] | None = columns
+
+    def write(tmp: Path) -> None:
+        nonlocal n_rows, dropped, names
+        with open(tmp, "wb") as out:
+            for chunk in iter_chunks(path, chunk_rows):
+                chunk.columns = [str(c).strip() for c in chunk.columns]
+                if names is None:
+                    names = [c for c in chunk.columns
+                             if pd.api.types.is_numeric_dtype(chunk[c])]
+                missing = [c for c in names if c not in chunk.columns]
+                if missing:
+                    raise InvalidDataError(f"unknown column(s) {missing}; the file has: "
+                                           f"{', '.join(chunk.columns)}.")
+                values = chunk[names].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+                if np.isinf(values).any():
+                    raise InvalidDataError(
+                        f"infinite value near data row {n_rows + dropped + 1}; fix or remove it.")
+                keep = ~np.isnan(values).any(axis=1)
+                dropped += int((~keep).sum())
+                n_rows += int(keep.sum())
+                np.ascontiguousarray(values[keep]).tofile(out)
+
+    atomic_write(data_file, write)
+    if not names:
+        raise InvalidDataError("the file has no numeric column to fit.")
+    if n_rows == 0:
+        raise InvalidDataError("no complete rows to fit in the chosen columns.")
+    meta_file.write_text(json.dumps({"n_rows": n_rows, "columns": names, "dropped": dropped,
+                                     "source": str(path.resolve())}))
+    return RowCache(str(data_file), n_rows, tuple(names), dropped)
+
+
+def subsample(cache: RowCache, size: int, seed: int | None) -> np.ndarray:
+    """About ``size`` rows drawn uniformly, chunk by chunk (Bernoulli sampling): (n, D)."""
+    rng = np.random.default_rng(seed)
+    fraction = min(1.0, size / max(cache.n_rows, 1))
+    parts = []
+    for start in range(0, cache.n_rows, CHUNK_ROWS):
+        rows = cache[start:start + CHUNK_ROWS]
+        parts.append(rows[rng.random(len(rows)) < fraction])
+    return np.vstack(parts)
+
+
+def fit_streaming(cache: RowCache, config, *, callback=None, cancel=None,
+                  sample_size: int = 200_000):
+    """Soft EM over a row cache; restarts and initialisation run on a subsample.
+
+    The returned FitResult has no per-row labels (that would be O(N) memory);
+    ``label_chunks`` labels the file afterwards, chunk by chunk.
+    """
+    if config.algorithm != "em":
+        raise InvalidConfigError(
+            "out-of-core fitting supports soft EM only (hard EM and k-means keep a label "
+            "per row); use --algorithm em, or a file that fits in memory.")
+    sample = subsample(cache, sample_size, config.random_state)
+    if len(sample) < max(2, config.n_components):
+        sample = cache[0:min(cache.n_rows, sample_size)]
+    start = fit(sample, config, cancel=cancel).model
+    data = prepare(cache, dtype=config.dtype, cancel=cancel, min_rows=2)
+    note = (f"initialised on a random subsample of {len(sample)} of {cache.n_rows} rows "
+            f"({config.n_init} restart(s) there), then fitted on every row",)
+    return fit_prepared(data, config.replace(n_init=1), start, callback, with_labels=False,
+                        notes=note)
+
+
+def write_labels_streaming(out: str | Path, source: str | Path, model,
+                           feature_names: tuple[str, ...]) -> Path:
+    """Labels CSV of a big file: original columns of complete rows, cluster, p_k, log_density."""
+    names = list(feature_names)
+
+    def write(tmp: Path) -> None:
+        header = True
+        for chunk in iter_chunks(source):
+            chunk.columns = [str(c).strip() for c in chunk.columns]
+            values = chunk[names].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+            keep = ~np.isnan(values).any(axis=1)
+            rows = chunk[keep].copy()
+            resp = model.predict_proba(values[keep]) if keep.any() else np.zeros((0, 1))
+            rows["cluster"] = resp.argmax(axis=1) if keep.any() else []
+            for k in range(model.n_components):
+                rows[f"p_{k}"] = resp[:, k] if keep.any() else []
+            rows["log_density"] = model.score_samples(values[keep]) if keep.any() else []
+            rows.to_csv(tmp, mode="w" if header else "a", header=header, index=False)
+            header = False
+
+    return atomic_write(out, write, protect=[source])

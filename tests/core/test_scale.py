@@ -1,0 +1,74 @@
+"""Threads, float32 and out-of-core fitting give the results they should."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gmm_studio.core import FitConfig, InvalidConfigError, fit
+from gmm_studio.core.streaming import build_cache, fit_streaming, subsample
+
+from .helpers import blobs, start_model
+
+
+def test_thread_count_does_not_change_the_result(monkeypatch):
+    X = np.tile(blobs(seed=1, d=3), (300, 1))  # 270k rows: many blocks
+    config = FitConfig(n_components=3, max_iter=15, tol=0.0, random_state=2)
+    results = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("GMM_STUDIO_THREADS", threads)
+        results.append(fit(X, config))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other.model.means, results[0].model.means)
+        np.testing.assert_array_equal(other.log_likelihood_history,
+                                      results[0].log_likelihood_history)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_float32_agrees_with_float64(covariance_type):
+    X = np.tile(blobs(seed=3, d=4), (50, 1))
+    start = start_model(X, covariance_type)
+    config = FitConfig(covariance_type=covariance_type, max_iter=30, tol=0.0, variance_floor=0)
+    double = fit(X, config, initial_model=start)
+    single = fit(X, config.replace(dtype="float32"), initial_model=start)
+    scale = X.std(axis=0)
+    np.testing.assert_allclose(single.model.means / scale, double.model.means / scale,
+                               atol=1e-4)
+    np.testing.assert_allclose(single.log_likelihood, double.log_likelihood, rtol=1e-5)
+    np.testing.assert_allclose(single.model.weights, double.model.weights, atol=1e-4)
+
+
+def _csv(tmp_path, n=60_000, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [6.0, 2.0], [2.0, 7.0]])
+    X = centres[rng.integers(0, 3, n)] + rng.normal(size=(n, 2))
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    frame.loc[[5, 17], "b"] = np.nan
+    frame["tag"] = "t"
+    path = tmp_path / "big.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def test_out_of_core_matches_in_memory(tmp_path, monkeypatch):
+    monkeypatch.setenv("GMM_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    path, frame = _csv(tmp_path)
+    cache = build_cache(path, chunk_rows=7_000)
+    assert cache.n_rows == len(frame) - 2 and cache.n_dropped == 2
+    assert cache.feature_names == ("a", "b")
+    X = frame[["a", "b"]].dropna().to_numpy()
+    np.testing.assert_array_equal(cache[100:105], X[100:105])
+    config = FitConfig(n_components=3, max_iter=20, tol=0.0, random_state=1)
+    streamed = fit_streaming(cache, config, sample_size=5_000)
+    start = fit(subsample(cache, 5_000, 1), config).model
+    memory = fit(X, config.replace(n_init=1), initial_model=start)
+    np.testing.assert_allclose(streamed.model.means, memory.model.means, rtol=1e-10)
+    np.testing.assert_allclose(streamed.log_likelihood, memory.log_likelihood, rtol=1e-12)
+    assert streamed.labels.size == 0 and "subsample" in streamed.warnings[0]
+    assert build_cache(path, chunk_rows=7_000).path == cache.path  # reused, not rebuilt
+
+
+def test_out_of_core_refuses_hard_em(tmp_path, monkeypatch):
+    monkeypatch.setenv("GMM_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    path, _ = _csv(tmp_path, n=2_000)
+    with pytest.raises(InvalidConfigError, match="soft EM only"):
+        fit_streaming(build_cache(path), FitConfig(algorithm="hard_em"))
