@@ -69,15 +69,22 @@ def single_threaded_blas():
 
 
 def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, int]]) -> list[T]:
-    """``[fn(b) for b in blocks]``, run on the thread pool, results in order."""
+    """``[fn(b) for b in blocks]`` on the thread pool, results in block order.
+
+    Each thread takes one contiguous run of blocks: a pool task per block costs
+    more than it saves with cache-sized blocks.
+    """
     global _pool
-    threads = n_threads()
+    threads = min(n_threads(), len(blocks))
     if len(blocks) == 1:
         return [fn(blocks[0])]  # small data: BLAS does not thread tiny products anyway
     with single_threaded_blas():
         if threads == 1:
             return [fn(b) for b in blocks]
-        if _pool is None or _pool._max_workers != threads:
+        if _pool is None or _pool._max_workers < threads:
             _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmm-block",
                                        initializer=lower_current_thread)
-        return list(_pool.map(fn, blocks))
+        bounds = [round(i * len(blocks) / threads) for i in range(threads + 1)]
+        runs = [blocks[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        futures = [_pool.submit(lambda run: [fn(b) for b in run], run) for run in runs]
+        return [result for future in futures for result in future.result()]
