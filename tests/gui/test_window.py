@@ -226,3 +226,19 @@ def test_choose_k_cancel(window, qtbot):
     view.cancel_button.click()
     qtbot.waitUntil(lambda: not view.controller.running, timeout=10_000)
     assert len(view.rows) < 48
+
+
+def test_dropping_a_file_opens_it(window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    path = tmp_path / "dropped.csv"
+    pd.DataFrame({"u": np.arange(30.0), "v": np.arange(30.0) % 7}).to_csv(path, index=False)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert "dropped.csv" in window.data_panel.file_label.text()
+    assert window.dataset.feature_names == ("u", "v")
+    assert str(path) in window.settings.value("files/recent", [])
