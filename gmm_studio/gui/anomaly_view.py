@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDoubleSpinBox,
@@ -131,6 +131,9 @@ class AnomalyView(QWidget):
         frame = anomaly_frame(self.dataset, self.mixture, threshold)
         positions = np.searchsorted(self.dataset.rows, frame["row"].to_numpy() - 1)
         self.model.set_frame(frame, positions)
+        # The rows come most anomalous first: say so in the header.
+        self.table.horizontalHeader().setSortIndicator(
+            frame.columns.get_loc("log_density"), Qt.SortOrder.AscendingOrder)
         self.table.resizeColumnsToContents()
         self._show_count(len(frame))
         self.threshold_changed.emit(threshold)
