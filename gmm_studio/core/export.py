@@ -27,7 +27,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *,
     (e.g. the input data).
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     if not folder.is_dir():
         raise ExportError(f"cannot write {path}: folder {folder} does not exist.")
     for other in protect:

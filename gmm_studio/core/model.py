@@ -54,6 +54,12 @@ class MixtureModel:
         for name in ("weights", "means", "covariances"):
             if not np.all(np.isfinite(getattr(self, name))):
                 raise InvalidModelError(f"model {name} contain NaN or inf.")
+        if self.covariance_type in ("full", "tied"):
+            cov = self.covariances
+            # Cholesky reads one triangle only: an asymmetric matrix would pass unseen.
+            if not np.allclose(cov, np.swapaxes(cov, -1, -2), rtol=1e-8,
+                               atol=1e-12 * float(np.abs(cov).max())):
+                raise InvalidModelError("covariance matrices must be symmetric.")
         if np.any(self.weights < 0) or abs(self.weights.sum() - 1.0) > 1e-6:
             raise InvalidModelError(
                 f"mixture weights must be >= 0 and sum to 1 (sum is {self.weights.sum():.6g})."

@@ -41,7 +41,8 @@ class Snapshot:
 class FitResult:
     """Outcome of ``fit``: the best restart's model and how it got there.
 
-    labels (N,) are the most probable components under ``model``;
+    labels (N,) are the most probable components under ``model`` (empty for
+    out-of-core fits, which keep nothing per row);
     log_likelihood_history (n_iter + 1,) is the kept run's log-likelihood after
     each iteration (index 0 = initial model); restart_log_likelihoods (n_init,)
     are final values (NaN for a failed restart). ``n_parameters`` counts what

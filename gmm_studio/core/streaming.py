@@ -196,12 +196,14 @@ def write_labels_streaming(out: str | Path, source: str | Path, model,
             chunk.columns = [str(c).strip() for c in chunk.columns]
             values = chunk[names].apply(pd.to_numeric, errors="coerce").to_numpy(float)
             keep = ~np.isnan(values).any(axis=1)
-            rows = chunk[keep].copy()
-            resp = model.predict_proba(values[keep]) if keep.any() else np.zeros((0, 1))
-            rows["cluster"] = resp.argmax(axis=1) if keep.any() else []
+            if not keep.any():
+                continue
+            rows, values = chunk[keep].copy(), values[keep]
+            resp = model.predict_proba(values)
+            rows["cluster"] = resp.argmax(axis=1)
             for k in range(model.n_components):
-                rows[f"p_{k}"] = resp[:, k] if keep.any() else []
-            rows["log_density"] = model.score_samples(values[keep]) if keep.any() else []
+                rows[f"p_{k}"] = resp[:, k]
+            rows["log_density"] = model.score_samples(values)
             rows.to_csv(tmp, mode="w" if header else "a", header=header, index=False)
             header = False
 

@@ -118,8 +118,8 @@ class MainPlot(pg.PlotWidget):
         self.rows = subsample_rows(len(X), MAX_DRAWN_POINTS)
         self.X, self.raw, self.dims, self.prep = X[self.rows], raw[self.rows], dims, prep
         self.full_raw = raw
-        self.set_highlight(self.flagged_halo, np.zeros(0, dtype=int), "#C00000")
-        self.set_highlight(self.selected_halo, np.zeros(0, dtype=int), "#0072B2")
+        self.set_flagged([])
+        self.set_selected([])
         self._codes = None
         x, y = dims
         # "density (x0.001)" reads badly; data axes keep their SI prefixes.

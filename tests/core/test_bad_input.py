@@ -67,6 +67,7 @@ def test_every_error_is_a_value_error():
     ({"covariances": [[[1.0, 2.0], [2.0, 1.0]]] * 2}, "not positive definite"),
     ({"means": [[0.0, float("nan")], [1.0, 1.0]]}, "NaN"),
     ({"covariance_type": "weird"}, "unknown covariance_type"),
+    ({"covariances": [[[1.0, 0.5], [0.0, 1.0]]] * 2}, "symmetric"),
 ])
 def test_invalid_model_dict(patch, pattern):
     good = {"covariance_type": "full", "weights": [0.5, 0.5], "means": [[0, 0], [1, 1]],
