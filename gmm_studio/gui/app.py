@@ -11,6 +11,7 @@ from PySide6.QtGui import QIcon  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from ..core.parallel import run_in_background  # noqa: E402
+from . import gcguard  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 from .resources import sample_path  # noqa: E402
 
@@ -25,6 +26,7 @@ def app_icon() -> QIcon:
 
 def create_window(argv: list[str]) -> MainWindow:
     """The main window on argv[0], or on the Old Faithful sample."""
+    gcguard.install()  # Qt objects must never be collected on an engine thread
     window = MainWindow()
     window.setWindowIcon(app_icon())
     # The sample first: if DATA cannot be read, its error shows over the sample.

@@ -10,6 +10,15 @@ def isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("GMM_STUDIO_CONFIG_DIR", str(tmp_path / "config"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collect_on_gui_thread(qapp):
+    # As the app does: no garbage collection on engine threads (it would destroy
+    # leftover Qt widgets off the GUI thread and deadlock).
+    from gmm_studio.gui import gcguard
+
+    gcguard.install()
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads(qapp):
     yield

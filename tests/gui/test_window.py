@@ -242,3 +242,20 @@ def test_dropping_a_file_opens_it(window, tmp_path):
     assert "dropped.csv" in window.data_panel.file_label.text()
     assert window.dataset.feature_names == ("u", "v")
     assert str(path) in window.settings.value("files/recent", [])
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qapp):
+    import gc
+
+    from gmm_studio.gui import gcguard
+
+    guard = gcguard.install()
+    assert not gc.isenabled()  # no automatic collection in engine threads
+    for _ in range(gc.get_threshold()[0] + 10):
+        cycle = []
+        cycle.append(cycle)  # cyclic garbage that would trigger a collection
+    del cycle
+    before = gc.get_count()[0]
+    assert before > gc.get_threshold()[0]
+    guard.check()
+    assert gc.get_count()[0] < before
