@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from gmm_studio.core import FitConfig  # noqa: E402
 from gmm_studio.core.dataset import make_dataset  # noqa: E402
 from gmm_studio.core.parallel import run_in_background  # noqa: E402
+from gmm_studio.gui import gcguard  # noqa: E402
 from gmm_studio.gui.main_window import MainWindow  # noqa: E402
 
 TICK_MS = 5
@@ -36,6 +37,7 @@ def main() -> int:
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     run_in_background()  # as gmm_studio.gui.app does
+    gcguard.install()
     window = MainWindow()
     rng = np.random.default_rng(0)
     import pandas as pd
