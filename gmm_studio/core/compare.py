@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -64,12 +63,9 @@ def compare_methods(
 
 
 def _row(algorithm, result, X, sample_weight, log_jacobian, truth, seconds) -> MethodRow:
-    n = result.n_samples
-    ll = result.log_likelihood + log_jacobian * n
-    p = result.n_parameters
-    bic = -2 * ll + p * math.log(n)
+    ll, bic, aic = result.criteria(log_jacobian)
     entropy = classification_entropy(result.model, X, sample_weight)
     sizes = tuple(int(c) for c in np.bincount(result.labels, minlength=result.model.n_components))
     ari = float("nan") if truth is None else adjusted_rand_index(truth, result.labels)
-    return MethodRow(algorithm, result, ll, bic, -2 * ll + 2 * p, icl(bic, entropy), seconds,
+    return MethodRow(algorithm, result, ll, bic, aic, icl(bic, entropy), seconds,
                      sizes, ari)

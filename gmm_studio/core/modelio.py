@@ -40,11 +40,10 @@ def summarise_fit(result: FitResult, dataset: Dataset) -> dict[str, Any]:
     A fit on z-scores has a likelihood over z; adding the transform's Jacobian
     makes log-likelihood, BIC and AIC comparable with unstandardised fits.
     """
-    ll = result.log_likelihood + dataset.preprocessing.log_jacobian() * result.n_samples
-    penalty_bic = result.n_parameters * math.log(result.n_samples)
+    ll, bic, aic = result.criteria(dataset.preprocessing.log_jacobian())
     summary = result.summary()
     summary.update(
-        log_likelihood=ll, bic=-2 * ll + penalty_bic, aic=-2 * ll + 2 * result.n_parameters,
+        log_likelihood=ll, bic=bic, aic=aic,
         n_parameters=result.n_parameters, n_rows_used=dataset.n_rows,
         n_rows_dropped=dataset.n_dropped, features=list(dataset.feature_names))
     return summary

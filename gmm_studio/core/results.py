@@ -64,15 +64,25 @@ class FitResult:
     n_samples: float
     elapsed: float
 
+    def criteria(self, log_jacobian: float = 0.0) -> tuple[float, float, float]:
+        """(log-likelihood, BIC, AIC); BIC and AIC are smaller-is-better.
+
+        ``log_jacobian`` (per row) converts a fit on transformed data (e.g.
+        z-scores) to the units of the data file, so criteria compare across fits.
+        """
+        ll = self.log_likelihood + log_jacobian * self.n_samples
+        return (ll, -2.0 * ll + self.n_parameters * np.log(self.n_samples),
+                -2.0 * ll + 2.0 * self.n_parameters)
+
     @property
     def bic(self) -> float:
         """-2 log L + p log n on the fitted data (smaller is better)."""
-        return -2.0 * self.log_likelihood + self.n_parameters * np.log(self.n_samples)
+        return self.criteria()[1]
 
     @property
     def aic(self) -> float:
         """-2 log L + 2 p on the fitted data (smaller is better)."""
-        return -2.0 * self.log_likelihood + 2.0 * self.n_parameters
+        return self.criteria()[2]
 
     def summary(self) -> dict:
         """JSON-safe summary of the fit."""

@@ -104,25 +104,22 @@ def sweep(
     if folds == 1 or folds < 0:
         raise InvalidConfigError("folds must be 0 (no cross-validation) or at least 2.")
     data = prepare(X, sample_weight)
-    n = data.total_weight
     for covariance_type in covariance_types:
         for k in ks:
             if cancel is not None and cancel.is_set():
                 return
             config = base.replace(n_components=k, covariance_type=covariance_type)
-            yield _row(X, config, folds, sample_weight, log_jacobian, data.scale, n, cancel)
+            yield _row(X, config, folds, sample_weight, log_jacobian, data.scale, cancel)
 
 
-def _row(X, config, folds, sample_weight, log_jacobian, scale, n, cancel) -> SelectionRow:
+def _row(X, config, folds, sample_weight, log_jacobian, scale, cancel) -> SelectionRow:
     nan = float("nan")
     try:
         result = fit(X, config, sample_weight=sample_weight, cancel=cancel)
     except FitError as exc:
         return SelectionRow(config.n_components, config.covariance_type, nan, 0, nan, nan, nan,
                             nan, nan, False, True, str(exc))
-    ll = result.log_likelihood + log_jacobian * n
-    p = result.n_parameters
-    bic = -2 * ll + p * math.log(n)
+    ll, bic, aic = result.criteria(log_jacobian)
     entropy = classification_entropy(result.model, X, sample_weight)
     floored = components_at_floor(result.model, scale, config.variance_floor)
     cv_mean = cv_std = nan
@@ -130,8 +127,8 @@ def _row(X, config, folds, sample_weight, log_jacobian, scale, n, cancel) -> Sel
         cv_mean, cv_std = cross_validate(X, config, folds, sample_weight, log_jacobian)
     note = ("component(s) on the variance floor: " + ", ".join(map(str, np.flatnonzero(floored)))
             if floored.any() else "")
-    return SelectionRow(config.n_components, config.covariance_type, ll, p, bic,
-                        -2 * ll + 2 * p, icl(bic, entropy), cv_mean, cv_std, result.converged,
+    return SelectionRow(config.n_components, config.covariance_type, ll, result.n_parameters,
+                        bic, aic, icl(bic, entropy), cv_mean, cv_std, result.converged,
                         bool(floored.any()), note)
 
 
