@@ -18,7 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import MixtureModel
-from ..core.anomaly import DEFAULT_QUANTILE, AnomalyThreshold, anomaly_frame, flag
+from ..core.anomaly import (
+    DEFAULT_QUANTILE,
+    AnomalyThreshold,
+    anomaly_frame,
+    flag,
+    threshold_from_quantile,
+)
 from ..core.dataset import Dataset
 from ..core.export import log_density
 from .frame_model import FrameModel
@@ -105,9 +111,7 @@ class AnomalyView(QWidget):
     def _quantile_changed(self, percent: float) -> None:
         if self._syncing or not len(self.log_dens):
             return
-        q = percent / 100.0
-        value = float(np.quantile(self.log_dens, q, method="inverted_cdf"))
-        self._apply(AnomalyThreshold(value, q), from_line=False)
+        self._apply(threshold_from_quantile(self.log_dens, percent / 100.0), from_line=False)
 
     def _line_dragging(self) -> None:
         if not self._syncing and len(self.log_dens):
