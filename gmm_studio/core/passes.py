@@ -66,12 +66,14 @@ class Workspace:
         return store[key]
 
 
-def normalise_log_prob(wlp: np.ndarray) -> np.ndarray:
+def normalise_log_prob(wlp: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
     """Turn weighted log-probs (K, B) into responsibilities in place.
 
+    ``top`` is each column's maximum when the caller already has it.
     Returns log p(x) per row (B,) in float64.
     """
-    top = wlp.max(axis=0)
+    if top is None:
+        top = wlp.max(axis=0)
     wlp -= top
     np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
     np.exp(wlp, out=wlp)
@@ -151,8 +153,10 @@ def em_pass(
         xt = data.centred(start, stop, ws.get("x", (d, b)))
         feats = kernel.features(xt, ws.get("feats", (kernel.n_feat, b)))
         wlp = kernel.log_prob(feats, ws.get("wlp", (k, b)))
-        block_labels = best_rows(wlp, largest=True)[0] if (hard or labels is not None) else None
-        log_dens = normalise_log_prob(wlp)
+        block_labels = top = None
+        if hard or labels is not None:
+            block_labels, top = best_rows(wlp, largest=True)
+        log_dens = normalise_log_prob(wlp, top)
         w = data.weights(start, stop)
         worst = int(np.argmin(log_dens))
         part = PassResult(_weighted_sum(log_dens, w), worst=[(float(log_dens[worst]),
