@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .passes import block_width, kmeans_pass, one_hot, stats_pass
+from .lloyd import LloydRows, kmeans_pass, split_stats
+from .passes import block_width, one_hot, stats_pass
 from .prepared import PreparedData
 
 KMEANS_INIT_MAX_ITER = 100
@@ -80,12 +81,14 @@ def lloyd(data: PreparedData, centres: np.ndarray, scale: np.ndarray | None,
           max_iter: int) -> tuple[np.ndarray, np.ndarray]:
     """Plain Lloyd iterations until no label changes: (centres, labels (N,))."""
     labels = np.full(data.n_rows, -1, dtype=np.int64)
+    # Laying the rows out once pays for itself from the second pass on.
+    rows = LloydRows(data, scale, cache=max_iter > 1)
     for _ in range(max_iter):
-        result = kmeans_pass(data, centres, scale=scale, labels=labels)
+        result = kmeans_pass(rows, centres, labels=labels)
         if result.n_changed == 0:
             break
-        nk = result.acc[:, 0]
-        moved = result.acc[:, 1:] / np.where(nk > 0, nk, 1.0)[:, None]
+        nk, sums, _ = split_stats(result.acc)
+        moved = sums / np.where(nk > 0, nk, 1.0)[:, None]
         # An empty cluster keeps its centre; the EM start re-seeds it if needed.
         centres = np.where((nk > 0)[:, None], moved, centres)
     return centres, labels

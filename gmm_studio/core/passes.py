@@ -28,16 +28,14 @@ class PassResult:
     log_likelihood: sum_n w_n log p(x_n) under the pass's parameters.
     acc: accumulated M-step statistics (None when not requested).
     worst: (log-density, row) of the worst-explained row of each block
-    (k-means: minus the squared distance to the nearest centre).
+    (Lloyd passes: minus the squared distance to the nearest centre).
     n_changed: rows whose label changed (when a labels array was given).
-    sumsq: k-means only, per-cluster weighted sums of |x|^2 (K,).
     """
 
     log_likelihood: float = 0.0
     acc: np.ndarray | None = None
     worst: list[tuple[float, int]] = field(default_factory=list)
     n_changed: int = 0
-    sumsq: np.ndarray | None = None
 
     def add(self, other: PassResult) -> None:
         """Fold another block's partial result into this one."""
@@ -46,8 +44,6 @@ class PassResult:
         self.n_changed += other.n_changed
         if other.acc is not None:
             self.acc = other.acc.copy() if self.acc is None else self.acc + other.acc
-        if other.sumsq is not None:
-            self.sumsq = other.sumsq.copy() if self.sumsq is None else self.sumsq + other.sumsq
 
 
 class Workspace:
@@ -57,12 +53,12 @@ class Workspace:
         self.dtype = dtype
         self.local = threading.local()
 
-    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A buffer of ``shape`` owned by the calling thread."""
+    def get(self, name: str, shape: tuple[int, ...], dtype=None) -> np.ndarray:
+        """A thread-owned buffer of ``shape`` and ``dtype`` (default: the workspace's)."""
         store = self.local.__dict__.setdefault("buffers", {})
         key = (name, shape)
         if key not in store:
-            store[key] = np.empty(shape, dtype=self.dtype)
+            store[key] = np.empty(shape, dtype=self.dtype if dtype is None else dtype)
         return store[key]
 
 
@@ -91,7 +87,7 @@ def best_rows(values: np.ndarray, largest: bool = False) -> tuple[np.ndarray, np
     """
     best = values.max(axis=0) if largest else values.min(axis=0)
     index = np.zeros(values.shape[1], dtype=np.intp)
-    for k in range(values.shape[0] - 1, 0, -1):
+    for k in range(values.shape[0] - 1, -1, -1):  # down to 0: the lowest match wins
         index[values[k] == best] = k
     return index, best
 
@@ -171,60 +167,6 @@ def em_pass(
         return part
 
     return run_pass(data, block_width(kernel, data), block)
-
-
-def kmeans_pass(
-    data: PreparedData,
-    centres: np.ndarray,
-    *,
-    scale: np.ndarray | None = None,
-    variance: float | None = None,
-    labels: np.ndarray | None = None,
-) -> PassResult:
-    """Lloyd step: assign rows to the nearest centre and sum them per cluster.
-
-    ``centres`` (K, D) live in centred coordinates divided by ``scale`` (D,)
-    when given (standardised k-means, used to initialise EM). When
-    ``variance`` is given, also computes the log-likelihood of the mixture
-    that k-means implicitly fits: equal weights, covariance ``variance * I``.
-    acc holds [nk, sums] per cluster (K, 1 + D).
-    """
-    k, d = centres.shape
-    ws = Workspace(np.float64)
-    sq_centres = np.einsum("kd,kd->k", centres, centres)[:, None]
-
-    def block(start: int, stop: int) -> PassResult:
-        b = stop - start
-        xt = data.centred(start, stop, ws.get("x", (d, b))).astype(np.float64, copy=False)
-        if scale is not None:
-            xt /= scale[:, None]
-        dist = np.matmul(centres, xt, out=ws.get("dist", (k, b)))
-        dist *= -2.0
-        dist += sq_centres
-        block_labels, nearest = best_rows(dist)
-        sq_rows = np.einsum("db,db->b", xt, xt)
-        d2 = np.maximum(nearest + sq_rows, 0.0)
-        w = data.weights(start, stop)
-        far = int(np.argmax(d2))
-        part = PassResult(worst=[(-float(d2[far]), start + far)])
-        _update_labels(labels, start, stop, block_labels, part)
-        if variance is not None:
-            dist += sq_rows
-            dist *= -0.5 / variance
-            log_dens = normalise_log_prob(dist)
-            log_dens -= np.log(k) + 0.5 * d * np.log(2 * np.pi * variance)
-            part.log_likelihood = _weighted_sum(log_dens, w)
-        resp = one_hot(block_labels, k, dist)
-        if w is not None:
-            resp *= w
-            sq_rows *= w
-        part.acc = np.empty((k, 1 + d))
-        part.acc[:, 0] = resp.sum(axis=1)
-        part.acc[:, 1:] = resp @ xt.T
-        part.sumsq = np.bincount(block_labels, weights=sq_rows, minlength=k)
-        return part
-
-    return run_pass(data, max(k, d), block)
 
 
 def stats_pass(data: PreparedData, kernel, fill_resp) -> np.ndarray:

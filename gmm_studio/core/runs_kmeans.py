@@ -13,8 +13,8 @@ import numpy as np
 
 from .config import FitConfig
 from .init import kmeans_plus_plus, random_rows
+from .lloyd import LloydRows, kmeans_pass, split_stats
 from .model import MixtureModel
-from .passes import kmeans_pass
 from .prepared import Cancelled, PreparedData
 from .results import CANCELLED, CONVERGED, MAX_ITER, RUNNING, Snapshot
 from .warnings_text import RunNotes
@@ -25,9 +25,9 @@ def kmeans_n_parameters(model: MixtureModel) -> int:
     return model.n_components * model.n_features + 1
 
 
-def _centroids(acc: np.ndarray, sumsq: np.ndarray, centres: np.ndarray):
+def _centroids(acc: np.ndarray, centres: np.ndarray):
     """New centres (K, D), the partition's SSE about them, and empty clusters."""
-    nk, sums = acc[:, 0], acc[:, 1:]
+    nk, sums, sumsq = split_stats(acc)
     empty = np.flatnonzero(nk <= 0)
     safe = np.where(nk > 0, nk, 1.0)
     new = sums / safe[:, None]
@@ -60,7 +60,8 @@ def run_kmeans(data: PreparedData, config: FitConfig, restart: int, rng: np.rand
             centres = random_rows(data, k, rng, ones)
         else:
             centres = kmeans_plus_plus(data, k, rng, ones)
-        first = kmeans_pass(data, centres, labels=labels)
+        rows = LloydRows(data)
+        first = kmeans_pass(rows, centres, labels=labels)
     except Cancelled:
         return
     centres, sse, empty = _reseed(first, centres, data, notes, 0)
@@ -68,7 +69,7 @@ def run_kmeans(data: PreparedData, config: FitConfig, restart: int, rng: np.rand
     model, previous, iteration = _model(centres, var, data, k), None, 0
     while True:
         try:
-            result = kmeans_pass(data, centres, variance=var, labels=labels)
+            result = kmeans_pass(rows, centres, variance=var, labels=labels)
         except Cancelled:
             if previous is not None:
                 yield _snap(restart, iteration - 1, previous, t0, CANCELLED, notes, config)
@@ -92,7 +93,7 @@ def run_kmeans(data: PreparedData, config: FitConfig, restart: int, rng: np.rand
 
 def _reseed(result, centres, data, notes, iteration):
     """Centroids; an empty cluster moves to the row farthest from its centre."""
-    new, sse, empty = _centroids(result.acc, result.sumsq, centres)
+    new, sse, empty = _centroids(result.acc, centres)
     if len(empty):
         rows = [row for _, row in sorted(result.worst)][: len(empty)]
         rows += rows[-1:] * (len(empty) - len(rows))
