@@ -328,12 +328,12 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
             raise GMMStudioError("open a data set first.")
         return self.dataset, self.fit_panel.config()
 
-    def _draw_model(self, model, resp=None) -> None:
+    def _draw_model(self, model, resp=None, live: bool = False) -> None:
         if model is None or self.dataset is None:
             return
         if model.n_features != len(self.dataset.feature_names):
             return
-        self.plot.set_model(model, resp)
+        self.plot.set_model(model, resp, live=live)
         self.params.show_model(model, self.dataset.preprocessing,
                                list(self.dataset.feature_names))
 
@@ -345,7 +345,7 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         # and leave the event loop free; a restart's last snapshot is always drawn.
         if not snap.done and now - self._drawn_at < 3 * (self._draw_cost + self.plot.paint_cost):
             return
-        self._draw_model(snap.model)
+        self._draw_model(snap.model, live=not snap.done)
         self._drawn_at = time.perf_counter()
         self._draw_cost = self._drawn_at - now
         self.ll_plot.set_histories(progress.histories, None)

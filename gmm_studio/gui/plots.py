@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 from ..core import MixtureModel
 from ..core.dataset import Preprocessing
@@ -18,6 +18,7 @@ from .pointcloud import PointCloud, point_pen
 
 MAX_DRAWN_POINTS = 10000
 MAX_HALO_POINTS = 50_000
+LIVE_RECOLOUR_S = 0.5
 PICK_RADIUS_PX = 8
 _LEVELS = 5  # opacity steps for "how sure" a point's component is
 _NEUTRAL = QColor(110, 110, 110, 140)
@@ -27,8 +28,13 @@ def _configure(widget: pg.PlotWidget) -> None:
     widget.setBackground("w")
     widget.showGrid(x=True, y=True, alpha=0.15)
     for axis in ("left", "bottom"):
-        widget.getAxis(axis).setTextPen("k")
-        widget.getAxis(axis).setPen(pg.mkPen("#444"))
+        item = widget.getAxis(axis)
+        item.setTextPen("k")
+        item.setPen(pg.mkPen("#444"))
+        # With the grid on, an axis spans the whole plot and repaints under
+        # every moving ellipse; replaying its labels cost ~10 ms a time, a
+        # cached picture of it a copy.
+        item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class SelectViewBox(pg.ViewBox):
@@ -91,9 +97,13 @@ class MainPlot(pg.PlotWidget):
         self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0,
                                     brush=pg.mkBrush(180, 180, 180, 150), pen=pg.mkPen("#888"))
         self.total = pg.PlotDataItem(pen=pg.mkPen("k", width=2.5))
-        for item in (self.hist, self.scatter, self.total, self.means):
+        for item in (self.hist, self.scatter, self.total):
             self.addItem(item)
-        self.component_items: list[pg.PlotDataItem] = []
+        # The points set the view; moving ellipses and means must not change
+        # it on every redraw (regenerating the axes is most of a repaint).
+        self.addItem(self.means, ignoreBounds=True)
+        self._curves: list[pg.PlotDataItem] = []    # 1-D: component densities
+        self._ellipses: list[pg.PlotDataItem] = []  # 2-D: sigma ellipses
         # One pen per (component, opacity level).
         self.pens: list = []
         self._codes: np.ndarray | None = None
@@ -104,6 +114,7 @@ class MainPlot(pg.PlotWidget):
         self.prep = Preprocessing()
         self.grid = np.linspace(0, 1, 2)
         self.paint_cost = 0.0  # seconds the last repaint took; the window throttles on it
+        self._recoloured_at = 0.0
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         start = time.perf_counter()
@@ -144,7 +155,7 @@ class MainPlot(pg.PlotWidget):
     # -- model ---------------------------------------------------------------
     def clear_model(self) -> None:
         """Hide ellipses, densities and means; points go neutral."""
-        for item in self.component_items:
+        for item in self._curves + self._ellipses:
             item.setData([], [])
         self.means.setData([], [])
         self.total.setData([], [])
@@ -156,21 +167,34 @@ class MainPlot(pg.PlotWidget):
             self.scatter.set_points(self.raw[:, x], self.raw[:, y], [(self._neutral, everything)])
         self._codes = None
 
+    @property
+    def component_items(self) -> list[pg.PlotDataItem]:
+        """One item per component for the current view: ellipses (2-D) or curves (1-D)."""
+        return self._curves if self.dims[1] is None else self._ellipses
+
     def _ensure_components(self, k: int) -> None:
-        while len(self.component_items) < k:
-            j = len(self.component_items)
-            item = pg.PlotDataItem(pen=pg.mkPen(component_color(j), width=2), connect="finite")
-            item.setZValue(2)
-            self.addItem(item)
-            self.component_items.append(item)
+        while len(self._curves) < k:
+            j = len(self._curves)
+            for items, ignore in ((self._curves, False), (self._ellipses, True)):
+                item = pg.PlotDataItem(pen=pg.mkPen(component_color(j), width=2),
+                                       connect="finite")
+                item.setZValue(2)
+                self.addItem(item, ignoreBounds=ignore)
+                items.append(item)
         while len(self.pens) < k * _LEVELS:
             j, level = divmod(len(self.pens), _LEVELS)
             c = QColor(component_color(j))
             c.setAlpha(int(60 + 195 * level / (_LEVELS - 1)))
             self.pens.append(point_pen(c, 5))
 
-    def set_model(self, model: MixtureModel, resp: np.ndarray | None = None) -> None:
-        """Draw ``model``; colour points by ``resp`` (drawn rows) or the model's own."""
+    def set_model(self, model: MixtureModel, resp: np.ndarray | None = None,
+                  live: bool = False) -> None:
+        """Draw ``model``; colour points by ``resp`` (drawn rows) or the model's own.
+
+        ``live`` (a fit in progress) recolours the points at most every
+        LIVE_RECOLOUR_S: moving ellipses over cached points is cheap, repainting
+        10,000 points on every redraw is not.
+        """
         k = model.n_components
         self._ensure_components(k)
         means, covs = data_space(model, self.prep)
@@ -187,9 +211,13 @@ class MainPlot(pg.PlotWidget):
                 path = ellipse_paths(m2[j], c2[j])
                 self.component_items[j].setData(path[:, 0], path[:, 1])
             self.means.setData(x=m2[:, 0], y=m2[:, 1])
-            if resp is None and len(self.X):
+            now = time.perf_counter()
+            if live and now - self._recoloured_at < LIVE_RECOLOUR_S:
+                resp = None
+            elif resp is None and len(self.X):
                 resp = model.predict_proba(self.X)
             if resp is not None:
+                self._recoloured_at = now
                 self.set_responsibilities(resp)
         for item in self.component_items[k:]:
             item.setData([], [])
@@ -282,6 +310,13 @@ class LikelihoodPlot(pg.PlotWidget):
                                           symbolBrush="#0072B2")
         self.addItem(self.step_curve)
         self.step_values: list[float] = []
+        # Autorange would move the view, and redraw the axis labels (~10 ms),
+        # on every redraw of a climbing curve; the view grows in steps instead,
+        # until the user pans or zooms it.
+        self._shown: tuple[float, float, float] | None = None  # x1, y0, y1
+        self._follow = True
+        self.getViewBox().disableAutoRange()
+        self.getViewBox().sigRangeChangedManually.connect(self._stop_following)
 
     def clear_curves(self) -> None:
         """Forget every curve (a new run or a reset)."""
@@ -289,6 +324,7 @@ class LikelihoodPlot(pg.PlotWidget):
             curve.setData([], [])
         self.step_values = []
         self.step_curve.setData([], [])
+        self._shown, self._follow = None, True
 
     def set_histories(self, histories: dict[int, tuple[float, ...]], kept: int | None) -> None:
         """Show every restart's history; ``kept`` (or the best so far) highlighted."""
@@ -305,9 +341,31 @@ class LikelihoodPlot(pg.PlotWidget):
         for restart, curve in self.curves.items():
             if restart not in histories:
                 curve.setData([], [])
+        self._keep_in_view([np.asarray(v, dtype=float) for v in histories.values()])
 
     def add_step_value(self, value: float) -> None:
         """Step mode: one more point on the step curve."""
         self.step_values.append(value)
         self.step_curve.setData(np.arange(len(self.step_values)), np.array(self.step_values))
+        self._keep_in_view([np.array(self.step_values)])
+
+    def _stop_following(self, *_) -> None:
+        self._follow = False
+
+    def _keep_in_view(self, series: list[np.ndarray]) -> None:
+        """Grow the view, with headroom, only when a curve leaves it."""
+        values = np.concatenate([v[np.isfinite(v)] for v in series]) if series else []
+        if not self._follow or not len(values):
+            return
+        last = max(len(v) for v in series) - 1
+        lo, hi = float(values.min()), float(values.max())
+        x1, y0, y1 = self._shown or (0.0, np.inf, -np.inf)
+        if last <= x1 and y0 <= lo and hi <= y1:
+            return
+        span = max(hi - lo, 1e-3 * max(abs(hi), 1.0))
+        x1 = max(x1, 10.0, 1.5 * last) if last > x1 else x1
+        y0 = lo - 0.05 * span if lo < y0 else y0
+        y1 = hi + 0.25 * span if hi > y1 else y1
+        self._shown = (x1, y0, y1)
+        self.getViewBox().setRange(xRange=(0.0, x1), yRange=(y0, y1), padding=0)
 
