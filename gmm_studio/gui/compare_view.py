@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import FitConfig
-from ..core.compare import METHODS, compare_methods
+from ..core.compare import METHODS
 from ..core.dataset import Dataset
 from ..core.geometry import data_space, density_curves, ellipse_paths, project, subsample_rows
+from ..jobs import make_job, run_compare
 from .controller import JobController
 from .palette import component_color
 from .pointcloud import PointCloud, point_pen
@@ -43,20 +43,8 @@ class CompareInput:
 
 def _job(inputs: CompareInput):
     ds = inputs.dataset
-    truth = ds.labels()
-
-    def job(cancel, report):
-        last = [0.0]
-
-        def on_snapshot(algorithm, snap):
-            now = time.perf_counter()
-            if now - last[0] > 0.05:
-                last[0] = now
-                report((METHODS.index(algorithm), snap.iteration))
-        return compare_methods(ds.X, inputs.config, truth=truth, sample_weight=ds.weights,
-                               log_jacobian=ds.preprocessing.log_jacobian(),
-                               callback=on_snapshot, cancel=cancel)
-    return job
+    return make_job(run_compare, ds.X, inputs.config, ds.labels(), ds.weights,
+                    ds.preprocessing.log_jacobian())
 
 
 class ComparePanel:

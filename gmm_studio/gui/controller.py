@@ -7,7 +7,8 @@ import weakref
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from .worker import Job, JobWorker
+from ..jobs import Job
+from .worker import JobWorker
 
 REDRAW_MS = 33  # ~30 redraws per second; the last snapshot is always drawn
 

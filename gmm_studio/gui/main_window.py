@@ -26,6 +26,7 @@ from ..core.dataset import Dataset, file_sha256, make_dataset, numeric_columns
 from ..core.samples import GENERATED, generate
 from ..core.stepping import StepSession
 from ..core.tables import read_table
+from ..jobs import fit_job
 from .anomaly_view import AnomalyView
 from .compare_view import CompareInput, CompareView
 from .controller import JobController
@@ -42,7 +43,6 @@ from .settings import add_recent, load_config, make_settings, recent_files, save
 from .status import finished_status, progress_status, step_status
 from .table_view import DataTableView
 from .widgets import MessageBar, ParameterTable
-from .worker import fit_job
 
 FILE_FILTER = ("Data files (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;"
                "CSV / TSV (*.csv *.tsv *.txt);;Excel (*.xlsx);;Parquet (*.parquet *.pq);;All (*)")

@@ -21,24 +21,14 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import COVARIANCE_TYPES
-from ..core.selection import best_row, sweep
+from ..core.selection import best_row
+from ..jobs import make_job, run_sweep
 from .controller import JobController
 from .widgets import MessageBar
 
 # Covariance types get line colours distinct from the component palette.
 TYPE_COLORS = {"full": "#222222", "tied": "#0072B2", "diag": "#D55E00", "spherical": "#009E73"}
 CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "icl": "ICL"}
-
-
-def _job(X, ks, types, base, folds, weights, log_jacobian, total):
-    def job(cancel, report):
-        rows = []
-        for row in sweep(X, ks, types, base=base, folds=folds, sample_weight=weights,
-                         log_jacobian=log_jacobian, cancel=cancel):
-            rows.append(row)
-            report((len(rows), total, list(rows)))
-        return rows
-    return job
 
 
 class SelectView(QWidget):
@@ -119,7 +109,7 @@ class SelectView(QWidget):
         self.redraw()
         self.progress.setRange(0, total)
         self.progress.setValue(0)
-        self.controller.start(_job(dataset.X, ks, types, base, self.folds.value(),
+        self.controller.start(make_job(run_sweep, dataset.X, ks, types, base, self.folds.value(),
                                    dataset.weights, dataset.preprocessing.log_jacobian(),
                                    total))
 

@@ -1,29 +1,15 @@
-"""Background jobs: a worker QObject per run, and the fit job the window runs.
-
-A job is a plain function ``job(cancel, report) -> result``: it checks the
-``threading.Event`` ``cancel`` and calls ``report(progress)`` as it goes.
-"""
+"""A worker QObject per run: runs a job (see gmm_studio.jobs) in its own thread."""
 
 from __future__ import annotations
 
 import threading
-import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..core import FitConfig, GMMStudioError, MixtureModel, fit
+from ..core import GMMStudioError
 from ..core.parallel import lower_current_thread
-from ..core.results import Snapshot
-
-Job = Callable[[threading.Event, Callable[[object], None]], object]
-
-# Fit jobs forward at most this many snapshots per second (plus every
-# restart's last one); the controller redraws at most ~30 times per second.
-_EMIT_HZ = 60.0
+from ..jobs import Job
 
 
 class JobWorker(QObject):
@@ -54,35 +40,3 @@ class JobWorker(QObject):
                                           "please report this with the data that caused it.")
         finally:
             self.done.emit()
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A snapshot plus every restart's log-likelihood history so far."""
-
-    snapshot: Snapshot
-    histories: dict[int, tuple[float, ...]]
-
-    @property
-    def urgent(self) -> bool:
-        """A restart's last snapshot is always drawn."""
-        return self.snapshot.done
-
-
-def fit_job(X: np.ndarray, weights: np.ndarray | None, config: FitConfig,
-            initial_model: MixtureModel | None = None) -> Job:
-    """The job behind Run: fit, reporting throttled Progress."""
-    def job(cancel, report):
-        histories: dict[int, list[float]] = {}
-        last_emit = [0.0]
-
-        def on_snapshot(snap: Snapshot) -> None:
-            histories.setdefault(snap.restart, []).append(snap.log_likelihood)
-            now = time.perf_counter()
-            if snap.done or now - last_emit[0] >= 1.0 / _EMIT_HZ:
-                last_emit[0] = now
-                report(Progress(snap, {r: tuple(h) for r, h in histories.items()}))
-
-        return fit(X, config, sample_weight=weights, initial_model=initial_model,
-                   callback=on_snapshot, cancel=cancel)
-    return job

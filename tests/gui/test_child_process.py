@@ -1,0 +1,108 @@
+"""Big fits run in a child process: same results, cancel reaches it, failures are told."""
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from gmm_studio.core import FitConfig, GMMStudioError, fit
+from gmm_studio.jobs import ChildProcessDied, in_child_process, run_fit
+
+from .conftest import wait_fit
+
+
+@pytest.fixture
+def in_child(monkeypatch):
+    monkeypatch.setenv("GMM_STUDIO_FIT_PROCESS", "1")
+
+
+def test_window_fit_in_a_child_process_equals_the_engine(in_child, window, qtbot):
+    config = FitConfig(n_components=3, n_init=2, random_state=5)
+    window.fit_panel.set_config(config)
+    progress = []
+    window.controller.progress.connect(progress.append)
+    window.run_fit()
+    wait_fit(qtbot, window)
+    result = window.result
+    expected = fit(window.dataset.X, config)
+    assert result.log_likelihood == expected.log_likelihood
+    np.testing.assert_array_equal(result.labels, expected.labels)
+    np.testing.assert_array_equal(result.model.means, expected.model.means)
+    assert progress and progress[-1].snapshot.done
+    assert "converged" in window.last_status
+
+
+def test_stop_reaches_the_child(in_child, window, qtbot):
+    window.fit_panel.set_config(FitConfig(n_components=4, max_iter=10**6, tol=0.0))
+    window.run_fit()
+    qtbot.waitUntil(lambda: window.model is not None, timeout=20_000)
+    started = time.perf_counter()
+    window.stop_fit()
+    wait_fit(qtbot, window, timeout=5_000)
+    assert time.perf_counter() - started < 1.0
+    assert window.result is not None and window.result.status == "cancelled"
+
+
+def refuses(cancel, report, X):
+    raise GMMStudioError("this data cannot be fitted: try another column.")
+
+
+def breaks(cancel, report, X):
+    raise ValueError("a bug")
+
+
+def dies(cancel, report, X):
+    os._exit(3)
+
+
+def reports_shape(cancel, report, X):
+    report(X.shape)
+    return float(X.sum())
+
+
+def run_in_child(target):
+    got = []
+    X = np.arange(6.0).reshape(3, 2)
+    return in_child_process(target, X)(threading.Event(), got.append), got
+
+
+def test_the_child_maps_the_data_and_sends_progress_and_result():
+    assert run_in_child(reports_shape) == (15.0, [(3, 2)])
+
+
+@pytest.mark.parametrize(("target", "error", "words"), [
+    (refuses, GMMStudioError, "try another column"),
+    (breaks, RuntimeError, "a bug"),
+    (dies, ChildProcessDied, "code 3"),
+])
+def test_failures_in_the_child_reach_the_window(target, error, words):
+    with pytest.raises(error, match=words):
+        run_in_child(target)
+
+
+def test_a_cancel_before_the_first_iteration_is_an_error_not_a_hang():
+    cancel = threading.Event()
+    cancel.set()
+    X = np.random.default_rng(0).normal(size=(5000, 2))
+    job = in_child_process(run_fit, X, None, FitConfig(n_components=3), None)
+    with pytest.raises(GMMStudioError, match="cancelled"):
+        job(cancel, lambda p: None)
+
+
+def test_compare_and_choose_k_run_in_a_child_too(in_child, window, qtbot):
+    window.open_generated("anisotropic")
+    view = window.compare_view
+    view.run()
+    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 3, timeout=30_000)
+    ari = {r.algorithm: r.ari_truth for r in view.rows}
+    assert ari["em"] > ari["kmeans"]
+    select = window.select_view
+    select.max_k.setValue(3)
+    for kind, box in select.types.items():
+        box.setChecked(kind == "full")
+    select.run()
+    qtbot.waitUntil(lambda: not select.controller.running and len(select.rows) == 3,
+                    timeout=30_000)
+    assert select.progress.value() == 3
