@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gmm_studio.core import FitConfig, fit  # noqa: E402
 from gmm_studio.gui.app import create_window  # noqa: E402
-from gmm_studio.gui.worker import Progress  # noqa: E402
+from gmm_studio.jobs import Progress  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
