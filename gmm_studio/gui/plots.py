@@ -97,13 +97,13 @@ class MainPlot(pg.PlotWidget):
         self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0,
                                     brush=pg.mkBrush(180, 180, 180, 150), pen=pg.mkPen("#888"))
         self.total = pg.PlotDataItem(pen=pg.mkPen("k", width=2.5))
-        for item in (self.hist, self.scatter, self.total):
+        for item in (self.hist, self.scatter, self.total, self.means):
             self.addItem(item)
-        # The points set the view; moving ellipses and means must not change
-        # it on every redraw (regenerating the axes is most of a repaint).
-        self.addItem(self.means, ignoreBounds=True)
-        self._curves: list[pg.PlotDataItem] = []    # 1-D: component densities
-        self._ellipses: list[pg.PlotDataItem] = []  # 2-D: sigma ellipses
+        # Autorange pauses while a fit runs: following the moving ellipses
+        # would regenerate the axes, most of a repaint, on every redraw.
+        self._paused = False
+        self.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
+        self.component_items: list[pg.PlotDataItem] = []
         # One pen per (component, opacity level).
         self.pens: list = []
         self._codes: np.ndarray | None = None
@@ -155,7 +155,7 @@ class MainPlot(pg.PlotWidget):
     # -- model ---------------------------------------------------------------
     def clear_model(self) -> None:
         """Hide ellipses, densities and means; points go neutral."""
-        for item in self._curves + self._ellipses:
+        for item in self.component_items:
             item.setData([], [])
         self.means.setData([], [])
         self.total.setData([], [])
@@ -167,20 +167,13 @@ class MainPlot(pg.PlotWidget):
             self.scatter.set_points(self.raw[:, x], self.raw[:, y], [(self._neutral, everything)])
         self._codes = None
 
-    @property
-    def component_items(self) -> list[pg.PlotDataItem]:
-        """One item per component for the current view: ellipses (2-D) or curves (1-D)."""
-        return self._curves if self.dims[1] is None else self._ellipses
-
     def _ensure_components(self, k: int) -> None:
-        while len(self._curves) < k:
-            j = len(self._curves)
-            for items, ignore in ((self._curves, False), (self._ellipses, True)):
-                item = pg.PlotDataItem(pen=pg.mkPen(component_color(j), width=2),
-                                       connect="finite")
-                item.setZValue(2)
-                self.addItem(item, ignoreBounds=ignore)
-                items.append(item)
+        while len(self.component_items) < k:
+            j = len(self.component_items)
+            item = pg.PlotDataItem(pen=pg.mkPen(component_color(j), width=2), connect="finite")
+            item.setZValue(2)
+            self.addItem(item)
+            self.component_items.append(item)
         while len(self.pens) < k * _LEVELS:
             j, level = divmod(len(self.pens), _LEVELS)
             c = QColor(component_color(j))
@@ -196,6 +189,7 @@ class MainPlot(pg.PlotWidget):
         10,000 points on every redraw is not.
         """
         k = model.n_components
+        self._pause_autorange(live)
         self._ensure_components(k)
         means, covs = data_space(model, self.prep)
         x, y = self.dims
@@ -221,6 +215,19 @@ class MainPlot(pg.PlotWidget):
                 self.set_responsibilities(resp)
         for item in self.component_items[k:]:
             item.setData([], [])
+
+    def _pause_autorange(self, live: bool) -> None:
+        """Hold the view still during a fit; follow the model again after it."""
+        vb = self.getViewBox()
+        if live and not self._paused and all(vb.autoRangeEnabled()):
+            vb.disableAutoRange()
+            self._paused = True
+        elif not live and self._paused:
+            self._paused = False
+            vb.enableAutoRange()
+
+    def _user_moved_view(self, *_) -> None:
+        self._paused = False  # the user's pan or zoom stays after the fit
 
     def set_responsibilities(self, resp: np.ndarray) -> None:
         """Colour drawn points by most probable component, opacity by its probability."""

@@ -259,3 +259,25 @@ def test_garbage_is_collected_on_the_gui_thread_only(qapp):
     assert before > gc.get_threshold()[0]
     guard.check()
     assert gc.get_count()[0] < before
+
+
+def test_views_hold_still_while_fitting_then_show_everything(window, qtbot):
+    window.fit_panel.set_config(FitConfig(n_components=3, n_init=2))
+    window.run_fit()
+    wait_fit(qtbot, window)
+    model = window.result.model
+    vb = window.plot.getViewBox()
+    window.plot.set_model(model, live=True)  # a redraw during a fit
+    assert not any(vb.autoRangeEnabled())    # no autorange, so no axis regeneration
+    window.plot.set_model(model)             # the fit's last draw
+    assert all(vb.autoRangeEnabled())
+    qtbot.wait(50)
+    (x0, x1), (y0, y1) = vb.viewRange()
+    for item in ellipse_groups(window):
+        x, y = item.getData()
+        x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+        assert x0 <= x.min() and x.max() <= x1 and y0 <= y.min() and y.max() <= y1
+    (_, lx1), (ly0, ly1) = window.ll_plot.getViewBox().viewRange()
+    for curve in window.ll_plot.curves.values():
+        x, y = curve.getData()
+        assert x.max() <= lx1 and ly0 <= y.min() and y.max() <= ly1
