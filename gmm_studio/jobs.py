@@ -153,14 +153,19 @@ def in_child_process(target: Callable, X: np.ndarray, *args) -> Job:
     the result travel over a socket between the two processes. Cancelling
     sends "cancel", which the child turns into its engine's cancel event. A
     child that dies is reported as a ChildProcessDied instead of hanging the
-    job, and a child whose parent dies stops by itself.
+    job, and a child whose parent dies stops by itself. If the data cannot be
+    written (say the temporary disk is full), the job runs in this process.
     """
     def job(cancel: threading.Event, report: Callable[[object], None]):
         folder = Path(tempfile.mkdtemp(prefix="gmm-studio-fit-"))
+        path = folder / "X.npy"
+        try:
+            np.save(path, np.asarray(X, dtype=np.float64), allow_pickle=False)
+        except OSError:  # e.g. a full temporary disk: run here instead
+            shutil.rmtree(folder, ignore_errors=True)
+            return target(cancel, report, X, *args)
         ours, theirs = socket.socketpair()
         try:
-            path = folder / "X.npy"
-            np.save(path, np.asarray(X, dtype=np.float64), allow_pickle=False)
             child = subprocess.Popen(child_command(theirs.fileno()), pass_fds=(theirs.fileno(),),
                                      stdin=subprocess.DEVNULL)
             theirs.close()
@@ -207,7 +212,7 @@ def _relay(child: subprocess.Popen, conn: Connection, cancel: threading.Event, r
             break
     code = child.wait()
     raise ChildProcessDied(
-        f"the fit stopped unexpectedly (its process ended with code {code}); "
+        f"the computation stopped unexpectedly (its process ended with code {code}); "
         "the data may be too large for the memory left -- try fewer rows or float32.")
 
 

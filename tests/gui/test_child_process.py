@@ -106,3 +106,11 @@ def test_compare_and_choose_k_run_in_a_child_too(in_child, window, qtbot):
     qtbot.waitUntil(lambda: not select.controller.running and len(select.rows) == 3,
                     timeout=30_000)
     assert select.progress.value() == 3
+
+
+def test_a_full_temporary_disk_runs_the_job_here(monkeypatch):
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "save", no_space)
+    assert run_in_child(reports_shape) == (15.0, [(3, 2)])
