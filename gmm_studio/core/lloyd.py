@@ -24,7 +24,8 @@ class LloydRows:
     ``x`` is (row - centre) / scale. With ``cache`` (in-memory data only) the
     whole (D+2, N) matrix is laid out once, so each pass takes views instead of
     transposing its rows again -- the transpose costs as much as the rest of a
-    pass. Without it, blocks are laid out as they are read (O(block) memory).
+    pass. Without it (or without memory for it), blocks are laid out as they
+    are read (O(block) memory).
     """
 
     def __init__(self, data: PreparedData, scale: np.ndarray | None = None,
@@ -36,7 +37,10 @@ class LloydRows:
         # array, and passes since their full count (see _update_stats).
         self._memo: dict[int, tuple[np.ndarray, int]] = {}
         if cache and not getattr(data.X, "chunked", False):
-            full = np.empty((self.n_features + 2, data.n_rows))
+            try:
+                full = np.empty((self.n_features + 2, data.n_rows))
+            except MemoryError:  # slower passes, but they still run
+                return
             map_blocks(lambda block: self._fill(*block, full[:, block[0]:block[1]]),
                        data.blocks(self.n_features + 2))
             data.check_cancel()

@@ -84,3 +84,23 @@ def test_streamed_blocks_match_the_cache():
     b = kmeans_pass(LloydRows(data, cache=False), centres, variance=2.0)
     np.testing.assert_array_equal(a.acc, b.acc)
     assert a.log_likelihood == b.log_likelihood
+
+
+def test_no_memory_for_the_cache_means_slower_passes_not_a_failure(monkeypatch):
+    import gmm_studio.core.lloyd as lloyd
+
+    class NoRoomNumpy:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        def empty(self, *args, **kwargs):
+            raise MemoryError
+
+    X = one_blob(n=40_000)
+    data = prepare(X)
+    centres = X[:4] - data.centre
+    expected = kmeans_pass(LloydRows(data), centres, variance=2.0)
+    monkeypatch.setattr(lloyd, "np", NoRoomNumpy())
+    rows = LloydRows(data)
+    assert rows.full is None
+    np.testing.assert_array_equal(kmeans_pass(rows, centres, variance=2.0).acc, expected.acc)
