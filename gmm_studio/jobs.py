@@ -234,9 +234,17 @@ def child_main(fd: int) -> None:
     threading.Thread(target=listen, daemon=True).start()
     try:
         X = np.load(path, mmap_mode="r", allow_pickle=False)
-        result = target(stop, lambda p: conn.send(("progress", p)), X, *args)
-        conn.send(("result", result))
-    except GMMStudioError as exc:
-        conn.send(("error", str(exc)))
-    except Exception as exc:  # noqa: BLE001 - the parent must hear of every failure
-        conn.send(("crash", repr(exc)))
+        # Mapped data outlives its file, and no file is left behind even if
+        # the window is killed.
+        shutil.rmtree(Path(path).parent, ignore_errors=True)
+        try:
+            result = target(stop, lambda p: conn.send(("progress", p)), X, *args)
+            conn.send(("result", result))
+        except GMMStudioError as exc:
+            conn.send(("error", str(exc)))
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the parent must hear of every failure
+            conn.send(("crash", repr(exc)))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the window is gone: nobody to tell

@@ -114,3 +114,31 @@ def test_a_full_temporary_disk_runs_the_job_here(monkeypatch):
 
     monkeypatch.setattr(np, "save", no_space)
     assert run_in_child(reports_shape) == (15.0, [(3, 2)])
+
+
+def fit_children() -> list[int]:
+    """Pids of live child processes started by in_child_process (Linux /proc)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if b"child_main" in f.read():
+                    pids.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_closing_the_window_during_a_child_fit_ends_the_child(in_child, qtbot):
+    from gmm_studio.gui.app import create_window
+
+    win = create_window([])
+    qtbot.addWidget(win)
+    win.fit_panel.set_config(FitConfig(n_components=4, max_iter=10**6, tol=0.0))
+    win.run_fit()
+    qtbot.waitUntil(lambda: win.model is not None, timeout=20_000)
+    assert fit_children()
+    win.close()
+    assert not win.controller.running
+    qtbot.waitUntil(lambda: not fit_children(), timeout=5_000)
