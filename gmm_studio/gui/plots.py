@@ -185,8 +185,9 @@ class MainPlot(pg.PlotWidget):
         """Draw ``model``; colour points by ``resp`` (drawn rows) or the model's own.
 
         ``live`` (a fit in progress) recolours the points at most every
-        LIVE_RECOLOUR_S: moving ellipses over cached points is cheap, repainting
-        10,000 points on every redraw is not.
+        LIVE_RECOLOUR_S -- moving ellipses over cached points is cheap,
+        repainting 10,000 points on every redraw is not -- and holds the view
+        still until a draw that is not live.
         """
         k = model.n_components
         self._pause_autorange(live)
