@@ -42,7 +42,7 @@ from .sessions import SessionActions
 from .settings import add_recent, load_config, make_settings, recent_files, save_config
 from .status import finished_status, progress_status, step_status
 from .table_view import DataTableView
-from .widgets import MessageBar, ParameterTable
+from .widgets import MessageBar, ParameterTable, TopOverlay
 
 FILE_FILTER = ("Data files (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;"
                "CSV / TSV (*.csv *.tsv *.txt);;Excel (*.xlsx);;Parquet (*.parquet *.pq);;All (*)")
@@ -106,8 +106,8 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.messages)
         layout.addWidget(splitter, 1)
+        TopOverlay(self.messages, central)
         self.setCentralWidget(central)
         self.data_panel, self.fit_panel = DataPanel(), FitPanel()
         self.acts = build_menus(self)

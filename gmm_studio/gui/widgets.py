@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QFrame,
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
+    QWidget,
 )
 
 from ..core import MixtureModel
@@ -83,6 +84,37 @@ class MessageBar(QFrame):
         self.action_button.hide()
         self.label.clear()
         self.hide()
+
+
+class TopOverlay(QObject):
+    """Keeps ``bar`` floating over the top edge of ``host``, outside any layout.
+
+    In the layout, a bar that appears or goes re-lays out, and so repaints,
+    every plot below it: 50-100 ms at the end of a big fit with a warning,
+    and the plots jump. Floating, it covers a strip of the plot until dismissed.
+    """
+
+    def __init__(self, bar: QWidget, host: QWidget, margin: int = 6) -> None:
+        super().__init__(host)
+        self.bar, self.host, self.margin = bar, host, margin
+        bar.setParent(host)
+        host.installEventFilter(self)
+        bar.installEventFilter(self)
+        self.place()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.LayoutRequest):
+            self.place()
+        return False
+
+    def place(self) -> None:
+        """Full width less the margins, as tall as the wrapped text needs."""
+        width = max(self.host.width() - 2 * self.margin, 120)
+        # A wrapped label's size hint assumes a narrow width; ask for this one.
+        height = (self.bar.heightForWidth(width) if self.bar.hasHeightForWidth()
+                  else self.bar.sizeHint().height())
+        self.bar.setGeometry(self.margin, self.margin, width, height)
+        self.bar.raise_()
 
 
 class ParameterTable(QTableWidget):

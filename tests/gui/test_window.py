@@ -281,3 +281,15 @@ def test_views_hold_still_while_fitting_then_show_everything(window, qtbot):
     for curve in window.ll_plot.curves.values():
         x, y = curve.getData()
         assert x.max() <= lx1 and ly0 <= y.min() and y.max() <= ly1
+
+
+def test_a_message_floats_over_the_plot_without_moving_it(window, qtbot):
+    window.show()
+    qtbot.waitExposed(window)
+    before = window.plot.geometry()
+    window.messages.show_messages("warning", ["a long warning " * 30])
+    qtbot.wait(50)
+    assert window.messages.isVisible()
+    assert window.plot.geometry() == before  # no re-layout of the plots
+    bar, host = window.messages.geometry(), window.centralWidget().rect()
+    assert host.contains(bar) and bar.height() >= 2 * window.messages.label.fontMetrics().height()
