@@ -10,9 +10,12 @@ from gmm_studio.core.streaming import build_cache, fit_streaming, subsample
 from .helpers import blobs, start_model
 
 
-def test_thread_count_does_not_change_the_result(monkeypatch):
+@pytest.mark.parametrize("algorithm", ["em", "hard_em", "kmeans"])
+def test_thread_count_does_not_change_the_result(monkeypatch, algorithm):
     X = np.tile(blobs(seed=1, d=3), (300, 1))  # 270k rows: many blocks
-    config = FitConfig(n_components=3, max_iter=15, tol=0.0, random_state=2)
+    X = X + np.random.default_rng(0).normal(scale=0.3, size=X.shape)  # no duplicate rows
+    config = FitConfig(algorithm=algorithm, n_components=3, max_iter=15, tol=0.0,
+                       random_state=2, init="kmeans")
     results = []
     for threads in ("1", "2", "3"):
         monkeypatch.setenv("GMM_STUDIO_THREADS", threads)
