@@ -73,11 +73,12 @@ class LloydRows:
         return self._fill(start, stop, ws.get("f", (self.n_features + 2, stop - start)))
 
 
-_REFRESH = 16
+_REFRESH = 64
 
 
-def _assign(scores: np.ndarray, marks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre (B,) and best score (B,) per column of scores (K, B).
+def _assign(scores: np.ndarray, marks: np.ndarray,
+            label_dtype=np.intp) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre (B,) of ``label_dtype`` and best score (B,) per column of scores (K, B).
 
     Writes the assignment as 0/1 marks (K, B) bool into ``marks``: a
     column's maximum marks its centre. Summing k * mark over k gives the index
@@ -99,7 +100,7 @@ def _assign(scores: np.ndarray, marks: np.ndarray) -> tuple[np.ndarray, np.ndarr
         index, _ = best_rows(scores, largest=True)
         marks[:] = False
         marks[index, np.arange(len(index))] = True
-    return index.astype(np.intp), top
+    return index.astype(label_dtype), top
 
 
 def kmeans_pass(
@@ -132,18 +133,20 @@ def kmeans_pass(
     log_norm = np.log(k) + 0.5 * d * np.log(2 * np.pi * var)
     # score_k - top >= -|x - c_k|^2 / (2 var) >= -(|x| + |c_k|)^2 / (2 var)
     c_norm = float(np.sqrt(np.max(np.einsum("kd,kd->k", centres, centres))))
+    label_dtype = np.intp if labels is None else labels.dtype
 
     def block(start: int, stop: int) -> PassResult:
         b = stop - start
         f = rows.block(start, stop, ws)
         sq_rows = f[d + 1]
-        scores = np.matmul(coef, f, out=ws.get("scores", (k, b)))
+        # The |x|^2 row has coefficient 0: leave it out of the product.
+        scores = np.matmul(coef[:, :d + 1], f[:d + 1], out=ws.get("scores", (k, b)))
         marks = ws.get("marks", (k, b), np.bool_)
-        block_labels, top = _assign(scores, marks)
+        block_labels, top = _assign(scores, marks, label_dtype)
         # |x - c|^2 = |x|^2 - 2 var score
-        d2 = np.maximum(sq_rows - 2.0 * var * top, 0.0)
+        d2 = sq_rows - (2.0 * var) * top
         far = int(np.argmax(d2))
-        part = PassResult(worst=[(-float(d2[far]), start + far)])
+        part = PassResult(worst=[(-max(float(d2[far]), 0.0), start + far)])
         w = data.weights(start, stop)
         if variance is not None:
             spread = (np.sqrt(sq_rows.max()) + c_norm) ** 2 / (2.0 * var)
