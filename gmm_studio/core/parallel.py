@@ -8,10 +8,11 @@ they do not depend on the number of threads.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -71,8 +72,10 @@ def single_threaded_blas():
 def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, int]]) -> list[T]:
     """``[fn(b) for b in blocks]`` on the thread pool, results in block order.
 
-    Each thread takes one contiguous run of blocks: a pool task per block costs
-    more than it saves with cache-sized blocks.
+    One pool task per thread, each taking the next block from a shared
+    counter until none are left: a thread slowed by the OS (or by a block
+    with more work) does fewer blocks instead of making the other wait, and
+    no task is queued per block.
     """
     global _pool
     threads = min(n_threads(), len(blocks))
@@ -84,7 +87,17 @@ def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, i
         if _pool is None or _pool._max_workers < threads:
             _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmm-block",
                                        initializer=lower_current_thread)
-        bounds = [round(i * len(blocks) / threads) for i in range(threads + 1)]
-        runs = [blocks[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-        futures = [_pool.submit(lambda run: [fn(b) for b in run], run) for run in runs]
-        return [result for future in futures for result in future.result()]
+        results: list = [None] * len(blocks)
+        claim = itertools.count()  # next() on a count is atomic under the GIL
+
+        def work() -> None:
+            for i in iter(claim.__next__, None):
+                if i >= len(blocks):
+                    return
+                results[i] = fn(blocks[i])
+
+        futures = [_pool.submit(work) for _ in range(threads)]
+        wait(futures)  # all threads done before any error propagates
+        for future in futures:
+            future.result()
+        return results
