@@ -91,9 +91,7 @@ def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, i
         claim = itertools.count()  # next() on a count is atomic under the GIL
 
         def work() -> None:
-            for i in iter(claim.__next__, None):
-                if i >= len(blocks):
-                    return
+            while (i := next(claim)) < len(blocks):
                 results[i] = fn(blocks[i])
 
         futures = [_pool.submit(work) for _ in range(threads)]
