@@ -107,5 +107,28 @@ def read_text_table(raw: bytes, name: str = "data") -> pd.DataFrame:
                             skipinitialspace=True)
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataFileError(f"cannot parse {name} as a delimited table: {exc}") from None
+    check_not_ragged(frame, text[:_SNIFF_BYTES], delimiter, name)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+def check_not_ragged(frame: pd.DataFrame, head: str, delimiter: str, name: str) -> None:
+    """Refuse a table whose rows have more fields than its header has names.
+
+    pandas reads such a file without complaint by turning the leading extra
+    fields into the index, so every column after them is shifted silently.
+    A default RangeIndex means no field was used that way.
+    """
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0:
+        return
+    rows = csv.reader(io.StringIO(head), delimiter=delimiter)
+    header = next(rows, [])
+    for line, fields in enumerate(rows, start=2):
+        if fields and len(fields) != len(header):
+            raise DataFileError(
+                f"{Path(name).name} line {line} has {len(fields)} fields but its header names "
+                f"{len(header)}; add the missing column names to the first line (or check the "
+                "delimiter).")
+    raise DataFileError(
+        f"{Path(name).name} has more fields in its rows than names in its header; add the "
+        "missing column names to the first line (or check the delimiter).")
