@@ -55,9 +55,48 @@ def check_quantile(q: float) -> float:
 
 def threshold_from_quantile(log_dens: np.ndarray, q: float) -> AnomalyThreshold:
     """The threshold that flags the lowest ceil(q N) rows of ``log_dens`` (N,)."""
+    return threshold_from_sorted(np.sort(log_dens), q)
+
+
+def threshold_from_sorted(sorted_log_dens: np.ndarray, q: float) -> AnomalyThreshold:
+    """``threshold_from_quantile`` on already sorted values (N,): O(1) per call.
+
+    The q-quantile by the inverted empirical CDF is the ceil(q N)-th smallest value.
+    """
     q = check_quantile(q)
-    value = float(np.quantile(log_dens, q, method="inverted_cdf"))
-    return AnomalyThreshold(value, q)
+    n = len(sorted_log_dens)
+    index = min(max(int(np.ceil(q * n - 1e-9 * n)) - 1, 0), n - 1)
+    return AnomalyThreshold(float(sorted_log_dens[index]), q)
+
+
+def count_flagged(sorted_log_dens: np.ndarray, threshold: AnomalyThreshold) -> int:
+    """How many of the sorted values (N,) are at or below the threshold."""
+    return int(np.searchsorted(sorted_log_dens, threshold.log_density, side="right"))
+
+
+@dataclass(frozen=True, eq=False)
+class RowScores:
+    """Every used row scored under one model, for the Anomalies and Table tabs.
+
+    labels (N,) most probable component; log_density (N,) log p(x) in the file's
+    units; sorted_log_density (N,) the same, ascending; hist_edges (B+1,) and
+    hist_counts (B,) the histogram of the finite values.
+    """
+
+    labels: np.ndarray
+    log_density: np.ndarray
+    sorted_log_density: np.ndarray
+    hist_edges: np.ndarray
+    hist_counts: np.ndarray
+
+
+def score_rows(dataset: Dataset, model: MixtureModel) -> RowScores:
+    """Score every row of ``dataset`` under ``model`` (O(N K D): run it off the GUI thread)."""
+    dens = log_density(dataset, model)
+    labels = model.predict(dataset.X)
+    finite = dens[np.isfinite(dens)]
+    counts, edges = np.histogram(finite, bins=min(100, max(10, len(finite) // 5)))
+    return RowScores(labels, dens, np.sort(dens), edges, counts)
 
 
 def flag(log_dens: np.ndarray, threshold: AnomalyThreshold) -> np.ndarray:
@@ -66,16 +105,20 @@ def flag(log_dens: np.ndarray, threshold: AnomalyThreshold) -> np.ndarray:
 
 
 def anomaly_frame(dataset: Dataset, model: MixtureModel,
-                  threshold: AnomalyThreshold) -> pd.DataFrame:
+                  threshold: AnomalyThreshold, scores: RowScores | None = None) -> pd.DataFrame:
     """Flagged rows, most anomalous first.
 
     Columns: ``row`` (data row number in the file, from 1), every original
-    column, ``log_density`` and ``cluster``.
+    column, ``log_density`` and ``cluster``. ``scores`` (from ``score_rows``)
+    saves scoring every row again.
     """
-    dens = log_density(dataset, model)
+    dens = log_density(dataset, model) if scores is None else scores.log_density
     mask = flag(dens, threshold)
     out = dataset.frame.iloc[dataset.rows[mask]].copy()
-    out.insert(0, "row", dataset.rows[mask] + 1)
+    out.insert(0, "row", dataset.rows[mask] + 1, allow_duplicates=True)
     out["log_density"] = dens[mask]
-    out["cluster"] = model.predict(dataset.X[mask]) if mask.any() else np.zeros(0, dtype=int)
+    if scores is not None:
+        out["cluster"] = scores.labels[mask]
+    else:
+        out["cluster"] = model.predict(dataset.X[mask]) if mask.any() else np.zeros(0, int)
     return out.sort_values("log_density", kind="stable").reset_index(drop=True)

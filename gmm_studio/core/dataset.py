@@ -11,6 +11,7 @@ import pandas as pd
 
 from .errors import InvalidDataError, InvalidModelError
 from .tables import read_table
+from .warnings_text import plural
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,25 @@ class Dataset:
     source: str | None = None
     sha256: str | None = None
     extra: dict = field(default_factory=dict)
+    data_id: str = ""
 
     @property
     def n_rows(self) -> int:
         """Rows used."""
         return int(len(self.rows))
+
+    @property
+    def total_weight(self) -> float:
+        """Sum of the row weights (the row count without weights)."""
+        return float(self.n_rows if self.weights is None else self.weights.sum())
+
+    def log_likelihood_in_file_units(self, log_likelihood: float) -> float:
+        """A total log-likelihood of X in the data file's units (adds the Jacobian)."""
+        return log_likelihood + self.preprocessing.log_jacobian() * self.total_weight
+
+    def used_columns(self) -> list[str]:
+        """Feature columns, then the weights column if any."""
+        return list(self.feature_names) + ([self.weight_column] if self.weight_column else [])
 
     def labels(self) -> np.ndarray | None:
         """The label column's values for the rows used, or None."""
@@ -165,10 +180,40 @@ def make_dataset(
     X = np.ascontiguousarray(prep.apply(raw))
     for arr in (raw, X):
         arr.setflags(write=False)
-    note = "" if not missing.any() else (
-        f"{int(missing.sum())} row(s) dropped for missing values in {', '.join(used)}")
+    note = _drop_note(frame, used, missing)
+    data_id = _data_id(frame, used, weights, prep, rows, sha256)
     return Dataset(frame, tuple(columns), rows, raw, X, w, prep, weights, label,
-                   int(missing.sum()), note, source, sha256)
+                   int(missing.sum()), note, source, sha256, data_id=data_id)
+
+
+def _drop_note(frame: pd.DataFrame, used: list[str], missing: np.ndarray) -> str:
+    """'2 rows dropped for missing values in waiting', naming only columns with gaps."""
+    n = int(missing.sum())
+    if not n:
+        return ""
+    gaps = [c for c in used if frame[c].isna().to_numpy().any()]
+    return f"{plural(n, 'row')} dropped for missing values in {', '.join(map(str, gaps))}"
+
+
+def _data_id(frame: pd.DataFrame, used: list[str], weights: str | None,
+             prep: Preprocessing, rows: np.ndarray, sha256: str | None) -> str:
+    """A short digest naming exactly what the engine fits.
+
+    Two datasets share it only if they come from the same file bytes (or the
+    same table contents), with the same columns, weights, transform and rows;
+    results are shown, exported and saved only with the data whose id they carry.
+    """
+    digest = hashlib.blake2b(digest_size=12)
+    if sha256:
+        digest.update(sha256.encode())
+    else:
+        digest.update(pd.util.hash_pandas_object(frame[used], index=False).to_numpy().tobytes())
+    digest.update(repr((used, weights)).encode())
+    for part in (prep.centre, prep.scale):
+        digest.update(b"-" if part is None else np.ascontiguousarray(part, float).tobytes())
+    digest.update(np.int64(len(rows)).tobytes())
+    digest.update(np.ascontiguousarray(rows[-1:], np.int64).tobytes())
+    return digest.hexdigest()
 
 
 def _reject_inf(values: np.ndarray, names: list[str]) -> None:

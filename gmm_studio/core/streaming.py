@@ -20,9 +20,9 @@ import pandas as pd
 
 from .engine import fit, fit_prepared
 from .errors import InvalidConfigError, InvalidDataError
-from .export import atomic_write
+from .export import atomic_write, joined_frame, missing_reasons
 from .prepared import prepare
-from .tables import PARQUET_SUFFIXES, decode_text, sniff_format
+from .tables import PARQUET_SUFFIXES, check_not_ragged, decode_text, sniff_format
 
 CHUNK_ROWS = 250_000
 _SAMPLE_BYTES = 64 * 1024
@@ -99,9 +99,18 @@ def iter_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS):
         head.decode("utf-8-sig")
     except UnicodeDecodeError:
         encoding = "latin-1"
-    yield from pd.read_csv(path, sep=delimiter, decimal=decimal, encoding=encoding,
-                           skipinitialspace=True, chunksize=chunk_rows,
-                           encoding_errors="replace")
+    reader = pd.read_csv(path, sep=delimiter, decimal=decimal, encoding=encoding,
+                         skipinitialspace=True, chunksize=chunk_rows,
+                         encoding_errors="replace")
+    first = True
+    try:
+        for chunk in reader:
+            if first:
+                check_not_ragged(chunk, text, delimiter, path.name)
+                first = False
+            yield chunk
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidDataError(f"cannot parse {path.name} as a delimited table: {exc}") from None
 
 
 def build_cache(path: str | Path, columns: list[str] | None = None,
@@ -187,24 +196,22 @@ def fit_streaming(cache: RowCache, config, *, callback=None, cancel=None,
 
 def write_labels_streaming(out: str | Path, source: str | Path, model,
                            feature_names: tuple[str, ...]) -> Path:
-    """Labels CSV of a big file: original columns of complete rows, cluster, p_k, log_density."""
+    """Labels CSV of a big file, one row per input row (see ``export.labelled_frame``)."""
     names = list(feature_names)
 
     def write(tmp: Path) -> None:
-        header = True
+        first_row = 0
         for chunk in iter_chunks(source):
             chunk.columns = [str(c).strip() for c in chunk.columns]
-            values = chunk[names].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+            numeric = chunk[names].apply(pd.to_numeric, errors="coerce")
+            values = numeric.to_numpy(float)
             keep = ~np.isnan(values).any(axis=1)
-            if not keep.any():
-                continue
-            rows, values = chunk[keep].copy(), values[keep]
-            resp = model.predict_proba(values)
-            rows["cluster"] = resp.argmax(axis=1)
-            for k in range(model.n_components):
-                rows[f"p_{k}"] = resp[:, k]
-            rows["log_density"] = model.score_samples(values)
-            rows.to_csv(tmp, mode="w" if header else "a", header=header, index=False)
-            header = False
+            rows = joined_frame(chunk, first_row + 1, np.flatnonzero(keep),
+                                model.predict_proba(values[keep]),
+                                model.score_samples(values[keep]),
+                                missing_reasons(numeric, ~keep))
+            rows.to_csv(tmp, mode="w" if first_row == 0 else "a", header=first_row == 0,
+                        index=False)
+            first_row += len(chunk)
 
     return atomic_write(out, write, protect=[source])

@@ -33,8 +33,8 @@ def test_fit_json_summary_and_outputs(tmp_path):
     assert summary["n_rows_used"] == 272 and summary["n_rows_dropped"] == 0
     assert summary["log_likelihood"] > -1130
     out = pd.read_csv(labels)
-    assert list(out.columns) == ["eruptions", "waiting", "cluster", "p_0", "p_1", "p_2",
-                                 "log_density"]
+    assert list(out.columns) == ["row", "eruptions", "waiting", "cluster", "p_0", "p_1", "p_2",
+                                 "log_density", "excluded"]
     np.testing.assert_allclose(out[["p_0", "p_1", "p_2"]].sum(axis=1), 1.0, rtol=1e-12)
     np.testing.assert_allclose(out["log_density"].sum(), summary["log_likelihood"], rtol=1e-9)
     doc = json.loads(model.read_text())

@@ -37,7 +37,7 @@ def test_missing_rows_are_dropped_and_counted():
     data = make_dataset(frame)
     assert data.feature_names == ("a", "b")
     assert data.n_dropped == 2 and list(data.rows) == [0, 3]
-    assert "2 row(s) dropped" in data.drop_note
+    assert data.drop_note == "2 rows dropped for missing values in a, b"
 
 
 def test_inf_is_rejected_with_row_and_column():
@@ -90,9 +90,10 @@ def test_labels_csv_keeps_every_original_column_in_order(tmp_path):
     data = load_dataset(ASSETS / "iris.csv", ["petal_length", "petal_width"])
     model = fit(data.X, FitConfig(n_components=2)).model
     out = pd.read_csv(write_labels_csv(tmp_path / "l.csv", data, model))
-    assert list(out.columns)[:5] == list(data.frame.columns)
-    assert list(out.columns)[5:] == ["cluster", "p_0", "p_1", "log_density"]
-    assert len(out) == 150
+    assert list(out.columns)[1:6] == list(data.frame.columns)
+    assert list(out.columns)[0] == "row" and list(out["row"]) == list(range(1, 151))
+    assert list(out.columns)[6:] == ["cluster", "p_0", "p_1", "log_density", "excluded"]
+    assert len(out) == 150 and out["excluded"].isna().all()
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
