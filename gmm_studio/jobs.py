@@ -60,16 +60,22 @@ class Progress:
 
 def run_fit(cancel: threading.Event, report: Callable[[object], None], X: np.ndarray,
             weights: np.ndarray | None, config: FitConfig,
-            initial_model: MixtureModel | None = None):
-    """Fit, reporting throttled Progress; returns the FitResult."""
+            initial_model: MixtureModel | None = None, pace: float = 0.0):
+    """Fit, reporting throttled Progress; returns the FitResult.
+
+    ``pace`` > 0 slows the fit to that many iterations per second, so EM can
+    be watched on small data (every snapshot is then reported).
+    """
     histories: dict[int, list[float]] = {}
     last_emit = [0.0]
 
     def on_snapshot(snap: Snapshot) -> None:
         histories.setdefault(snap.restart, []).append(snap.log_likelihood)
         now = time.perf_counter()
-        if snap.done or now - last_emit[0] >= 1.0 / _EMIT_HZ:
-            last_emit[0] = now
+        if pace > 0 and not snap.done:
+            cancel.wait(max(0.0, 1.0 / pace - (now - last_emit[0])))  # Stop stays instant
+        if pace > 0 or snap.done or now - last_emit[0] >= 1.0 / _EMIT_HZ:
+            last_emit[0] = time.perf_counter()
             report(Progress(snap, {r: tuple(h) for r, h in histories.items()}))
 
     return fit(X, config, sample_weight=weights, initial_model=initial_model,
@@ -77,9 +83,14 @@ def run_fit(cancel: threading.Event, report: Callable[[object], None], X: np.nda
 
 
 def fit_job(X: np.ndarray, weights: np.ndarray | None, config: FitConfig,
-            initial_model: MixtureModel | None = None) -> Job:
+            initial_model: MixtureModel | None = None, pace: float = 0.0) -> Job:
     """The job behind Run."""
-    return make_job(run_fit, X, weights, config, initial_model)
+    return make_job(run_fit, X, weights, config, initial_model, pace)
+
+
+def step_in_background(stepper) -> Job:
+    """The next half-step of a ``StepSession`` as a job (for big data)."""
+    return lambda cancel, report: stepper.step()
 
 
 def run_compare(cancel: threading.Event, report: Callable[[object], None], X: np.ndarray,
@@ -171,7 +182,8 @@ def in_child_process(target: Callable, X: np.ndarray, *args) -> Job:
             theirs.close()
             conn = Connection(ours.detach())
             try:
-                conn.send((target, str(path), args))
+                # A cancel that came before the child started travels with the job.
+                conn.send((target, str(path), args, cancel.is_set()))
                 return _relay(child, conn, cancel, report)
             finally:
                 conn.close()
@@ -221,8 +233,10 @@ def child_main(fd: int) -> None:
     if hasattr(os, "nice"):
         os.nice(_CHILD_NICENESS)  # the window's process must win the CPU
     conn = Connection(fd)
-    target, path, args = conn.recv()
+    target, path, args, cancelled = conn.recv()
     stop = threading.Event()
+    if cancelled:
+        stop.set()
 
     def listen() -> None:
         # "cancel", or the parent gone (EOF): either way, stop the engine.

@@ -69,3 +69,21 @@ def _row(algorithm, result, X, sample_weight, log_jacobian, truth, seconds) -> M
     ari = float("nan") if truth is None else adjusted_rand_index(truth, result.labels)
     return MethodRow(algorithm, result, ll, bic, aic, icl(bic, entropy), seconds,
                      sizes, ari)
+
+
+def match_components(reference: np.ndarray, labels: np.ndarray, n_components: int) -> np.ndarray:
+    """colour (K,): the reference component each of ``labels``' components overlaps most.
+
+    reference (N,) and labels (N,) are labels in 0..K-1 of the same rows. The
+    pairing maximises the rows both put together (Hungarian method), so the
+    same cluster gets the same colour in side-by-side panels.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    k = max(n_components, int(reference.max(initial=-1)) + 1)
+    overlap = np.zeros((n_components, k))
+    np.add.at(overlap, (labels, reference), 1.0)
+    rows, cols = linear_sum_assignment(overlap, maximize=True)
+    colour = np.arange(n_components)
+    colour[rows] = cols
+    return colour

@@ -24,7 +24,7 @@ from .passes import em_pass
 from .prepared import Cancelled, PreparedData, prepare
 from .results import CANCELLED, CONVERGED, FAILED, MAX_ITER, RUNNING, FitResult, Snapshot
 from .runs_kmeans import kmeans_n_parameters, run_kmeans
-from .warnings_text import RunNotes, data_warnings, restart_warnings
+from .warnings_text import RunNotes, data_warnings, plural, restart_warnings, size_warnings
 
 
 def iterate(
@@ -47,14 +47,20 @@ def iterate(
 
 def prepare_for(X, config: FitConfig, sample_weight, cancel) -> PreparedData:
     """Validate data against the config (enough rows for K, etc.)."""
+    shape = getattr(X, "shape", None) or np.shape(X)
+    if len(shape) == 2 and shape[0] == 1:
+        raise InvalidDataError(
+            "the data has only 1 row; a mixture needs at least 2 rows to estimate a spread. "
+            "Use a file with more rows.")
     data = prepare(X, sample_weight, dtype=config.dtype, cancel=cancel, min_rows=2)
     counted = data.n_rows if data.sample_weight is None else int(
         np.count_nonzero(data.sample_weight))
     if config.n_components > counted:
+        weighted = "" if data.sample_weight is None else " with a weight above zero"
         raise InvalidDataError(
-            f"n_components={config.n_components} is more than the {counted} rows that "
-            "carry weight; choose fewer components or use more rows."
-        )
+            f"K={config.n_components} components need at least {config.n_components} rows, "
+            f"but the data has {plural(counted, 'row')}{weighted}; choose K of at most "
+            f"{counted} or use more rows.")
     return data
 
 
@@ -249,7 +255,8 @@ def _collect(data, config, histories, finals, start_time, with_labels, notes) ->
     labels = label_rows(data, snap.model) if with_labels else np.empty(0, dtype=np.int32)
     n_params = (kmeans_n_parameters(snap.model) if config.algorithm == "kmeans"
                 else snap.model.n_parameters)
-    warnings = notes + data_warnings(data) + snap.warnings + restart_warnings(finals, config)
+    warnings = (notes + data_warnings(data) + snap.warnings
+                + restart_warnings(finals, config) + size_warnings(n_params, data.n_rows, config))
     return FitResult(
         model=snap.model, config=config, log_likelihood=snap.log_likelihood,
         log_likelihood_history=history, n_iter=snap.iteration,

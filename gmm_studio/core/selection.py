@@ -148,8 +148,12 @@ def best_row(rows: list[SelectionRow], criterion: str = "bic") -> SelectionRow |
 def select(X, ks, covariance_types=COVARIANCE_TYPES, *, criterion: str = "bic",
            callback: Callable[[SelectionRow], None] | None = None, **options):
     """Run the whole sweep: (rows, best row)."""
-    if criterion == "cv" and options.get("folds", 0) < 2:
+    if criterion == "cv" and options.get("folds", 0) == 0:
         options["folds"] = 5
+    if criterion == "cv" and options["folds"] < 2:
+        raise InvalidConfigError(
+            f"cross-validation needs at least 2 folds, got {options['folds']}; "
+            "use --folds 2 or more (5 is usual).")
     rows = []
     for row in sweep(X, ks, covariance_types, **options):
         rows.append(row)

@@ -9,6 +9,11 @@ from .prepared import PreparedData
 from .results import CANCELLED, FAILED, MAX_ITER
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 row', '1,000,000 rows'."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def _join(items) -> str:
     return ", ".join(str(int(i)) for i in items)
 
@@ -75,3 +80,20 @@ def restart_warnings(finals: dict, config: FitConfig) -> tuple[str, ...]:
         f"{len(failed)} of {len(finals)} restarts failed (a component collapsed); "
         "the best of the others was kept. A positive variance floor prevents this.",
     )
+
+
+# Types with fewer parameters per component, most to least flexible.
+_SIMPLER = {"full": "tied, diag or spherical", "tied": "diag or spherical",
+            "diag": "spherical", "spherical": ""}
+
+
+def size_warnings(n_parameters: int, n_rows: int, config: FitConfig) -> tuple[str, ...]:
+    """A warning when the model has more free parameters than there are rows."""
+    if n_parameters <= n_rows:
+        return ()
+    simpler = _SIMPLER.get(config.covariance_type, "")
+    advice = (f"use a constrained covariance type ({simpler}) or fewer components"
+              if simpler and config.algorithm != "kmeans" else "use fewer components")
+    return (f"the model has {n_parameters:,} free parameters but the data only "
+            f"{plural(n_rows, 'row')}: the fit is not well determined and criteria such as BIC "
+            f"are unreliable; {advice}.",)

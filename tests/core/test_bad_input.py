@@ -24,7 +24,7 @@ X = faithful()
 @pytest.mark.parametrize("data, config, weights, pattern", [
     (np.where(np.arange(544).reshape(272, 2) == 5, np.nan, X), {}, None, "NaN.*row 2"),
     (np.where(np.arange(544).reshape(272, 2) == 7, np.inf, X), {}, None, "infinite.*row 3"),
-    (X[:5], {"n_components": 6}, None, "n_components=6.*5 rows"),
+    (X[:5], {"n_components": 6}, None, "K=6 components need at least 6 rows.*5 rows"),
     (X[:1], {"n_components": 1}, None, "1 row"),
     (X[:, 0], {}, None, "2-D"),
     (X[None], {}, None, "2-D"),
