@@ -27,6 +27,7 @@ class JobController(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.run_id = 0
+        self.tag: object = None  # what the current run was started for (e.g. a data id)
         self._thread: QThread | None = None
         self._worker: JobWorker | None = None
         self._pending: object | None = None
@@ -39,10 +40,15 @@ class JobController(QObject):
         """True while a fit thread is alive."""
         return self._thread is not None
 
-    def start(self, job: Job) -> int:
-        """Cancel any run in progress and start ``job``; returns its run id."""
-        self.stop(wait=True)
+    def start(self, job: Job, tag: object = None) -> int:
+        """Cancel any run in progress and start ``job``; returns its run id.
+
+        ``tag`` says what the run belongs to (``self.tag`` while it is current),
+        so receivers can check a result against what is on screen.
+        """
+        self.discard()
         self.run_id += 1
+        self.tag = tag
         thread = QThread()
         worker = JobWorker(self.run_id, job)
         worker.moveToThread(thread)
@@ -68,9 +74,20 @@ class JobController(QObject):
             self._thread.wait()
             self._release()
 
+    def discard(self) -> None:
+        """Cancel and join the current run and drop whatever it still sends.
+
+        Unlike ``stop``, even a result already on its way (queued before the
+        thread ended) is never delivered: use it when the run's data is gone.
+        """
+        self.run_id += 1  # from here on, the old run's signals are stale
+        self.tag = None
+        self._pending = None
+        self.stop(wait=True)
+
     def shutdown(self) -> None:
         """Cancel and join: call before the window closes."""
-        self.stop(wait=True)
+        self.discard()
         self._timer.stop()
 
     def _on_progress(self, run_id: int, progress: object) -> None:

@@ -39,24 +39,36 @@ class ExportActions:
         self._export("Export labels", "CSV (*.csv)", "labels.csv",
                      lambda p: write_labels_csv(p, self.dataset, self.model))
 
+    def saved_model(self) -> SavedModel | None:
+        """The model of the data on screen, described with that data (or None).
+
+        The state holds a model only with the data it was fitted on, so what
+        is written always describes its own data.
+        """
+        fitted, dataset = self.state.fitted, self.state.dataset
+        if fitted is None or dataset is None or fitted.data_id != dataset.data_id:
+            return None
+        if fitted.result is not None:
+            return saved_from_fit(fitted.result, dataset)
+        return SavedModel(fitted.model, dataset.feature_names, dataset.preprocessing,
+                          self.fit_panel.config().to_dict())
+
     def export_model(self) -> None:
         """Export ▸ Model JSON."""
         def write(path):
-            if self.result is not None and self.result.model is self.model:
-                saved = saved_from_fit(self.result, self.dataset)
-            else:
-                saved = SavedModel(self.model, self.dataset.feature_names,
-                                   self.dataset.preprocessing, self.fit_panel.config().to_dict())
+            saved = self.saved_model()
+            if saved is None:
+                raise GMMStudioError("fit a model of the data on screen first.")
             save_model(path, saved, protect=[self.source or ""])
         self._export("Export model", "Model JSON (*.json)", "model.json", write)
 
     def export_plot(self) -> None:
-        """Export ▸ Plot PNG."""
+        """Export ▸ Plot PNG: twice the size on screen, with a legend of the components."""
         def write(path):
-            pixmap = self.plot.grab()
+            image = self.plot.export_image(self.model, scale=2.0)
 
             def save_png(tmp):
-                if not pixmap.save(str(tmp), "PNG"):
+                if not image.save(str(tmp), "PNG"):
                     raise GMMStudioError(f"could not write the image {path}.")
             atomic_write(path, save_png, protect=[self.source or ""])
         self._export("Export plot", "PNG image (*.png)", "plot.png", write)

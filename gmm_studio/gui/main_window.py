@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -26,7 +27,8 @@ from ..core.dataset import Dataset, file_sha256, make_dataset, numeric_columns
 from ..core.samples import GENERATED, generate
 from ..core.stepping import StepSession
 from ..core.tables import read_table
-from ..jobs import fit_job
+from ..core.warnings_text import plural
+from ..jobs import fit_job, step_in_background
 from .anomaly_view import AnomalyView
 from .compare_view import CompareInput, CompareView
 from .controller import JobController
@@ -40,9 +42,13 @@ from .resources import ABOUT_TEXT, sample_path
 from .select_view import SelectView
 from .sessions import SessionActions
 from .settings import add_recent, load_config, make_settings, recent_files, save_config
+from .state import StudioState
 from .status import finished_status, progress_status, step_status
 from .table_view import DataTableView
 from .widgets import MessageBar, ParameterTable, TopOverlay
+
+# From this many values (rows x features) a half-step runs off the GUI thread.
+STEP_IN_BACKGROUND_VALUES = 200_000
 
 FILE_FILTER = ("Data files (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;"
                "CSV / TSV (*.csv *.tsv *.txt);;Excel (*.xlsx);;Parquet (*.parquet *.pq);;All (*)")
@@ -56,13 +62,13 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         self.setWindowTitle("GMM Studio")
         self.setAcceptDrops(True)
         self.settings = make_settings()
+        self.state = StudioState(self)
         self.frame: pd.DataFrame | None = None
         self.source: str | None = None
         self.sha256: str | None = None
-        self.dataset: Dataset | None = None
-        self.result = None
-        self.model = None
         self.stepper: StepSession | None = None
+        self.title = ""
+        self._before_run = None  # what a failed run gives back
         self.data_ref: dict | None = None  # what a session file records about the data
         self.threshold = None
         self.last_status = ""
@@ -74,11 +80,30 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(self._on_failed)
         self.controller.running_changed.connect(self._on_running)
+        self.step_controller = JobController(self)  # half-steps of big data
+        self.step_controller.finished.connect(self._step_done)
+        self.step_controller.failed.connect(self._step_failed)
+        self.step_controller.running_changed.connect(self._on_running)
         self.fit_panel.set_config(load_config(self.settings))
         self._restore_layout()
         self._link_views()
         self._start_autosave()
         self._setup_loader()
+
+    @property
+    def dataset(self) -> Dataset | None:
+        """The data on screen."""
+        return self.state.dataset
+
+    @property
+    def model(self):
+        """The model of the data on screen (None if there is none)."""
+        return self.state.model
+
+    @property
+    def result(self):
+        """The fit behind ``model``, when it came from Run."""
+        return self.state.result
 
     # -- construction ----------------------------------------------------------
     def _build(self) -> None:
@@ -101,7 +126,7 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         splitter = self.splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.plot)
         splitter.addWidget(self.tabs)
-        splitter.setSizes([560, 260])
+        splitter.setSizes([440, 420])
         self.tabs.currentChanged.connect(self._tab_changed)
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -133,15 +158,10 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         fill_recent(self.recent_menu, recent_files(self.settings), self.open_path)
 
     def _tab_changed(self, index: int) -> None:
-        # Side-by-side plots and sweep curves need room; the live curve does not.
-        widget = self.tabs.widget(index)
-        if widget in (self.anomaly_view, self.table_view):
+        # The splitter is left alone: a tab bar that jumps on every click is
+        # hard to use, and the user's own split is kept.
+        if self.tabs.widget(index) in (self.anomaly_view, self.table_view):
             self.refresh_linked()
-        wide = widget in (self.compare_view, self.select_view, self.anomaly_view,
-                          self.table_view)
-        total = sum(self.splitter.sizes())
-        self.splitter.setSizes([int(total * (0.3 if wide else 0.68)),
-                                int(total * (0.7 if wide else 0.32))])
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -207,12 +227,15 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
     def set_frame(self, frame: pd.DataFrame, title: str, source: str | None,
                   sha: str | None) -> None:
         """Show a new table; numeric columns become the features."""
-        self.stop_fit(wait=True)
+        self._discard_jobs()
         numeric = numeric_columns(frame)
         self.frame, self.source, self.sha256 = frame, source, sha
+        self.title = title
+        self.setWindowTitle(f"{title} — GMM Studio")
         others = [c for c in frame.columns if c not in numeric]
-        self.data_panel.file_label.setText(f"<b>{title}</b> — {len(frame)} rows, "
-                                           f"{frame.shape[1]} columns")
+        self.data_panel.file_label.setText(f"<b>{title}</b> — {plural(len(frame), 'row')}, "
+                                           f"{plural(frame.shape[1], 'column')}")
+        self.anomaly_view.reset_threshold()
         self.data_panel.set_columns(numeric, others, numeric)
         for label in ("truth", "species"):  # the samples' known labels
             if label in others:
@@ -234,11 +257,21 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         except GMMStudioError as exc:
             self.messages.show_messages("error", [str(exc)])
             return
-        self.stop_fit(wait=True)
-        self.dataset = dataset
+        self._discard_jobs()
+        self.stepper = None
+        self.state.set_dataset(dataset, self.title)
         note = dataset.drop_note or "no rows dropped"
-        self.data_panel.rows_label.setText(f"{dataset.n_rows} rows used; {note}.")
+        self.data_panel.rows_label.setText(f"{plural(dataset.n_rows, 'row')} used; {note}.")
+        for view in (self.compare_view, self.select_view):
+            view.data_changed(dataset, self.title)
         self.reset()
+
+    def _discard_jobs(self) -> None:
+        """Cancel every job on the current data and drop what it still sends."""
+        for controller in (self.controller, self.step_controller, self.scorer,
+                           self.compare_view.controller, self.select_view.controller,
+                           self.table_view.sorter):
+            controller.discard()
 
     def _redraw_data(self) -> None:
         ds = self.dataset
@@ -258,16 +291,36 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         save_config(self.settings, config)
         return config
 
+    def _busy(self) -> bool:
+        return self.controller.running or self.step_controller.running
+
     def run_fit(self) -> None:
-        """Fit ▸ Run: fit in the background, drawing as it goes."""
+        """Fit ▸ Run: fit in the background, drawing as it goes.
+
+        After stepping, Run goes on from the stepped model instead of
+        starting over (Reset starts over).
+        """
         config = self._config()
-        if config is None or self.dataset is None or self.controller.running:
+        if config is None or self.dataset is None or self._busy():
             return
+        start = self._continuable(self.stepper.model if self.stepper else None, config)
         self.stepper = None
         self.messages.clear()
         self.ll_plot.clear_curves()
-        self.controller.start(fit_job(self.dataset.X, self.dataset.weights, config))
-        self._set_status("fitting…")
+        ds = self.dataset
+        self._before_run = self.state.fitted
+        self.controller.start(fit_job(ds.X, ds.weights, config, start,
+                                      pace=self.fit_panel.pace()), tag=ds.data_id)
+        self._set_status("fitting…" if start is None else "fitting on from the stepped model…")
+
+    @staticmethod
+    def _continuable(model, config):
+        """``model`` if a fit with ``config`` can start from it, else None."""
+        if model is None or model.n_components != config.n_components:
+            return None
+        if config.algorithm != "kmeans" and model.covariance_type != config.covariance_type:
+            return None
+        return model
 
     def stop_fit(self, wait: bool = False) -> None:
         """Fit ▸ Stop."""
@@ -275,8 +328,10 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
 
     def reset(self) -> None:
         """Forget the model; redraw the data."""
-        self.stop_fit(wait=True)
-        self.result, self.model, self.stepper = None, None, None
+        self.controller.discard()
+        self.step_controller.discard()
+        self.stepper = None
+        self.state.set_model(None, None)
         self.threshold = None
         self.ll_plot.clear_curves()
         self._redraw_data()
@@ -287,28 +342,55 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
                              f"{len(self.dataset.feature_names)} features — press Run or Step")
 
     def step(self) -> None:
-        """Fit ▸ Step: the next half-step (E, then M)."""
+        """Fit ▸ Step: the next half-step (E, then M).
+
+        After a Run, stepping goes on from the fitted model. On big data the
+        half-step runs off the GUI thread, so the window stays responsive.
+        """
         config = self._config()
-        if config is None or self.dataset is None or self.controller.running:
+        ds = self.dataset
+        if config is None or ds is None or self._busy():
             return
         if self.stepper is None or self.stepper.config != config:
-            self.stepper = StepSession(self.dataset.X, config, self.dataset.weights)
+            start = self._continuable(self.model, config)
+            self.stepper = StepSession(ds.X, config, ds.weights, model=start)
             self.ll_plot.clear_curves()
+            if start is not None:
+                self.ll_plot.add_step_value(self._in_file_units(self.stepper.history[-1]))
+        if ds.X.size >= STEP_IN_BACKGROUND_VALUES:
+            self._set_status("computing the next half-step…")
+            self.step_controller.start(step_in_background(self.stepper), tag=ds.data_id)
+            return
         try:
             phase = self.stepper.step()
         except GMMStudioError as exc:
-            self.messages.show_messages("error", [str(exc)])
+            self._step_failed(str(exc))
             return
+        self._step_done(phase)
+
+    def _step_done(self, phase: str) -> None:
         s = self.stepper
-        self._set_status(step_status(phase, s))
+        if s is None or s.X is not self.dataset.X:
+            return  # the data changed while the step ran
+        self._set_status(step_status(phase, s, self._ll_offset()))
         if phase == "E":
             self.plot.set_responsibilities(s.resp[self.plot.rows])
             return
-        self.model = s.model
+        self.state.set_model(s.model, self.dataset.data_id)
         resp = None if s.resp is None else s.resp[self.plot.rows]
         self._draw_model(s.model, resp)
         self._model_settled()
-        self.ll_plot.add_step_value(s.history[-1])
+        self.ll_plot.add_step_value(self._in_file_units(s.history[-1]))
+
+    def _step_failed(self, message: str) -> None:
+        self.messages.show_messages("error", [message])
+
+    def _ll_offset(self) -> float:
+        """What turns a log-likelihood of X into one in the data file's units."""
+        return 0.0 if self.dataset is None else self.dataset.log_likelihood_in_file_units(0.0)
+
+    def _in_file_units(self, log_likelihood: float) -> float:
+        return log_likelihood + self._ll_offset()
 
     def adopt(self, k: int, covariance_type: str) -> None:
         """Use K and the covariance type picked in Choose K."""
@@ -321,12 +403,13 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
     def _compare_inputs(self) -> CompareInput:
         if self.dataset is None:
             raise GMMStudioError("open a data set first.")
-        return CompareInput(self.dataset, self.fit_panel.config(), self.data_panel.plot_dims())
+        return CompareInput(self.dataset, self.fit_panel.config(), self.data_panel.plot_dims(),
+                            self.title)
 
     def _select_inputs(self):
         if self.dataset is None:
             raise GMMStudioError("open a data set first.")
-        return self.dataset, self.fit_panel.config()
+        return self.dataset, self.fit_panel.config(), self.title
 
     def _draw_model(self, model, resp=None, live: bool = False) -> None:
         if model is None or self.dataset is None:
@@ -339,7 +422,11 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
 
     def _on_progress(self, progress) -> None:
         snap = progress.snapshot
-        self.model, self._histories = snap.model, progress.histories
+        if not self.state.belongs(self.controller.tag):
+            return  # from a fit of other data
+        self.state.set_model(snap.model, self.controller.tag)
+        offset = self._ll_offset()
+        self._histories = {r: tuple(np.add(h, offset)) for r, h in progress.histories.items()}
         now = time.perf_counter()
         # Adaptive throttle: with big data a redraw costs more, so draw less often
         # and leave the event loop free; a restart's last snapshot is always drawn.
@@ -348,26 +435,32 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         self._draw_model(snap.model, live=not snap.done)
         self._drawn_at = time.perf_counter()
         self._draw_cost = self._drawn_at - now
-        self.ll_plot.set_histories(progress.histories, None)
-        self._set_status(progress_status(progress, self.fit_panel.restarts.value()))
+        self.ll_plot.set_histories(self._histories, None)
+        self._set_status(progress_status(progress, self.fit_panel.restarts.value(), offset))
 
     def _on_finished(self, result) -> None:
-        self.result, self.model = result, result.model
+        if not self.state.set_model(result.model, self.controller.tag, result):
+            return  # a fit of other data: never shown
         self._draw_model(result.model)
         self._model_settled()
         self.ll_plot.set_histories(self._histories, result.best_restart)
-        self._set_status(finished_status(result))
+        self._set_status(finished_status(result, self._ll_offset()))
         if result.warnings:
             self.messages.show_messages("warning", list(result.warnings))
 
     def _on_failed(self, message: str) -> None:
         self.messages.show_messages("error", [message])
-        self.model = self.result.model if self.result is not None else None
+        before = self._before_run
+        if before is None or not self.state.belongs(before.data_id):
+            self.state.set_model(None, None)
+        else:
+            self.state.set_model(before.model, before.data_id, before.result)
         self.plot.clear_model()
         self._draw_model(self.model)
         self._set_status("fit failed — previous results kept")
 
-    def _on_running(self, running: bool) -> None:
+    def _on_running(self, _running: bool) -> None:
+        running = self._busy()
         self.fit_panel.set_running(running)
         for key in ("run", "step", "reset"):
             self.acts[key].setEnabled(not running)
@@ -392,8 +485,9 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
             self.open_path(urls[0].toLocalFile())
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        for controller in (self.controller, self.compare_view.controller,
-                           self.select_view.controller, self.loader):
+        for controller in (self.controller, self.step_controller, self.scorer,
+                           self.compare_view.controller, self.select_view.controller,
+                           self.table_view.sorter, self.loader):
             controller.shutdown()
         self._discard_autosave()
         self.settings.setValue("window/geometry", self.saveGeometry())

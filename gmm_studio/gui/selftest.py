@@ -29,7 +29,7 @@ def run_self_test() -> int:
     problems, results = [], []
     for where in ("0", "1"):  # in this process, then in a child process
         os.environ["GMM_STUDIO_FIT_PROCESS"] = where
-        window.result = None
+        window.reset()
         window.run_fit()
         deadline = time.perf_counter() + 60
         while window.controller.running and time.perf_counter() < deadline:

@@ -14,7 +14,6 @@ from ..core import GMMStudioError
 from ..core.anomaly import flag
 from ..core.dataset import file_sha256, load_dataset
 from ..core.export import labelled_frame, log_density, write_csv
-from ..core.modelio import SavedModel, saved_from_fit
 from ..core.session import SUFFIX, Session, load_session, save_session
 
 SESSION_FILTER = f"GMM Studio session (*{SUFFIX})"
@@ -57,13 +56,7 @@ class SessionActions:
         """The window's state as a Session (None without data)."""
         if self.dataset is None or self.data_ref is None:
             return None
-        saved = None
-        if self.model is not None and self.model.n_features == len(self.dataset.feature_names):
-            if self.result is not None and self.result.model is self.model:
-                saved = saved_from_fit(self.result, self.dataset)
-            else:
-                saved = SavedModel(self.model, self.dataset.feature_names,
-                                   self.dataset.preprocessing)
+        saved = self.saved_model()
         dp = self.data_panel
         columns = {"features": list(self.dataset.feature_names), "label": dp.label_column(),
                    "weights": self.dataset.weight_column,
@@ -146,8 +139,8 @@ class SessionActions:
         dp.x_box.setCurrentText(session.view.get("x", ""))
         dp.y_box.setCurrentText(session.view.get("y", ""))
         self.fit_panel.set_config(session.config)
-        if session.saved_model is not None:
-            self.model, self.result = session.saved_model.model, None
+        if session.saved_model is not None and self.dataset is not None:
+            self.state.set_model(session.saved_model.model, self.dataset.data_id)
             self.threshold = session.threshold
             self._redraw_data()
             self._model_settled(session.threshold)

@@ -10,27 +10,32 @@ _STATES = {"converged": "converged", "max_iter": "max iterations reached",
            "cancelled": "stopped", "failed": "failed"}
 
 
-def progress_status(progress, restarts: int) -> str:
-    """'restart 1/3 · iteration 17 · log L -1130.26 · Δ 3e-07 · 0.21 s · running'."""
+def progress_status(progress, restarts: int, offset: float = 0.0) -> str:
+    """'restart 1/3 · iteration 17 · log L -1130.26 · Δ 3e-07 · 0.21 s · running'.
+
+    ``offset`` turns log-likelihoods of the fitted (maybe standardised) data
+    into the data file's units, the one unit the user sees.
+    """
     snap = progress.snapshot
     history = progress.histories.get(snap.restart, ())
     delta = f" · Δ {history[-1] - history[-2]:.3g}" if len(history) > 1 else ""
     where = f"restart {snap.restart + 1}/{restarts} · " if restarts > 1 else ""
     state = "running" if not snap.done else _STATES.get(snap.status, snap.status)
-    return (f"{where}iteration {snap.iteration} · log L {snap.log_likelihood:.6g}{delta} · "
+    return (f"{where}iteration {snap.iteration} · log L {snap.log_likelihood + offset:.6g}"
+            f"{delta} · "
             f"{snap.elapsed:.2f} s · {state}")
 
 
-def finished_status(result) -> str:
-    """The status line once a fit has ended."""
+def finished_status(result, offset: float = 0.0) -> str:
+    """The status line once a fit has ended (log L in the data file's units)."""
     history = result.log_likelihood_history
     delta = f" · Δ {np.diff(history)[-1]:.3g}" if len(history) > 1 else ""
     return (f"{ALGORITHM_LABELS[result.config.algorithm]} · iteration {result.n_iter} · "
-            f"log L {result.log_likelihood:.6g}{delta} · {result.elapsed:.2f} s · "
+            f"log L {result.log_likelihood + offset:.6g}{delta} · {result.elapsed:.2f} s · "
             f"{_STATES.get(result.status, result.status)}")
 
 
-def step_status(phase: str, session) -> str:
+def step_status(phase: str, session, offset: float = 0.0) -> str:
     """What the half-step just did and what comes next."""
     if phase == "E":
         return (f"iteration {session.iteration} · E-step: points coloured by their new "
@@ -38,5 +43,6 @@ def step_status(phase: str, session) -> str:
     what = "initial model" if phase == "init" else "M-step: parameters re-estimated"
     history = session.history
     delta = "" if len(history) < 2 else f" · Δ {history[-1] - history[-2]:.3g}"
-    return (f"iteration {session.iteration} · {what} · log L {history[-1]:.6g}{delta} · "
+    return (f"iteration {session.iteration} · {what} · log L {history[-1] + offset:.6g}"
+            f"{delta} · "
             "next: E-step")
