@@ -51,11 +51,12 @@ class Progress:
 
     snapshot: Snapshot
     histories: dict[int, tuple[float, ...]]
+    paced: bool = False  # the fit is slowed down to be watched: draw every snapshot
 
     @property
     def urgent(self) -> bool:
-        """A restart's last snapshot is always drawn."""
-        return self.snapshot.done
+        """A restart's last snapshot, and every one of a paced fit, is always drawn."""
+        return self.snapshot.done or self.paced
 
 
 def run_fit(cancel: threading.Event, report: Callable[[object], None], X: np.ndarray,
@@ -76,7 +77,7 @@ def run_fit(cancel: threading.Event, report: Callable[[object], None], X: np.nda
             cancel.wait(max(0.0, 1.0 / pace - (now - last_emit[0])))  # Stop stays instant
         if pace > 0 or snap.done or now - last_emit[0] >= 1.0 / _EMIT_HZ:
             last_emit[0] = time.perf_counter()
-            report(Progress(snap, {r: tuple(h) for r, h in histories.items()}))
+            report(Progress(snap, {r: tuple(h) for r, h in histories.items()}, pace > 0))
 
     return fit(X, config, sample_weight=weights, initial_model=initial_model,
                callback=on_snapshot, cancel=cancel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,12 +22,14 @@ from ..core import MixtureModel
 from ..core.anomaly import (
     DEFAULT_QUANTILE,
     AnomalyThreshold,
+    RowScores,
     anomaly_frame,
+    count_flagged,
     flag,
-    threshold_from_quantile,
+    score_rows,
+    threshold_from_sorted,
 )
 from ..core.dataset import Dataset
-from ..core.export import log_density
 from .frame_model import FrameModel
 
 
@@ -78,7 +81,7 @@ class AnomalyView(QWidget):
         layout.addWidget(split, 1)
         self.dataset: Dataset | None = None
         self.mixture: MixtureModel | None = None
-        self.log_dens = np.zeros(0)
+        self.scores: RowScores | None = None
         self.threshold: AnomalyThreshold | None = None
         self._syncing = False
         self.line.sigPositionChangeFinished.connect(self._line_moved)
@@ -88,51 +91,78 @@ class AnomalyView(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._table_selected)
 
     def set_model(self, dataset: Dataset | None, model: MixtureModel | None,
-                  threshold: AnomalyThreshold | None = None) -> None:
-        """Score ``dataset`` under ``model``; keep the quantile unless a threshold is given."""
+                  threshold: AnomalyThreshold | None = None,
+                  scores: RowScores | None = None) -> None:
+        """Show ``dataset``'s rows scored under ``model`` (``scores`` from ``score_rows``).
+
+        The quantile is kept unless a threshold is given.
+        """
         self.dataset, self.mixture = dataset, model
         if dataset is None or model is None or model.n_features != dataset.X.shape[1]:
-            self.log_dens = np.zeros(0)
+            self.scores = None
             self.hist.setData([], [])
-            self.model.set_frame(self.model.frame.iloc[0:0], np.zeros(0, dtype=int))
+            self.model.set_frame(pd.DataFrame(), np.zeros(0, dtype=int))  # no stale headers
             self.threshold = None
             self.count.setText("fit a model to score rows")
             self.threshold_changed.emit(None)
             return
-        self.log_dens = log_density(dataset, model)
-        finite = self.log_dens[np.isfinite(self.log_dens)]
-        heights, edges = np.histogram(finite, bins=min(100, max(10, len(finite) // 5)))
-        self.hist.setData(edges, heights)
+        self.scores = scores if scores is not None else score_rows(dataset, model)
+        self.hist.setData(self.scores.hist_edges, self.scores.hist_counts)
         if threshold is not None:
             self._apply(threshold, from_line=False)
         else:
             self._quantile_changed(self.quantile.value())
 
+    def show_pending(self) -> None:
+        """Rows are being scored: show nothing of an older model meanwhile."""
+        self.scores = None
+        self.hist.setData([], [])
+        self.model.set_frame(pd.DataFrame(), np.zeros(0, dtype=int))
+        self.count.setText("scoring rows…")
+
+    @property
+    def log_dens(self) -> np.ndarray:
+        """log p(x) (N,) of the rows shown, or empty."""
+        return np.zeros(0) if self.scores is None else self.scores.log_density
+
+    def reset_threshold(self) -> None:
+        """New data: back to the default quantile (a threshold is data-specific)."""
+        self._syncing = True
+        self.quantile.setValue(DEFAULT_QUANTILE * 100)
+        self._syncing = False
+        self.threshold = None
+
     def _quantile_changed(self, percent: float) -> None:
         if self._syncing or not len(self.log_dens):
             return
-        self._apply(threshold_from_quantile(self.log_dens, percent / 100.0), from_line=False)
+        self._apply(threshold_from_sorted(self.scores.sorted_log_density, percent / 100.0),
+                    from_line=False)
 
     def _line_dragging(self) -> None:
         if not self._syncing and len(self.log_dens):
-            self._show_count(flag(self.log_dens, AnomalyThreshold(self.line.value())).sum())
+            self._show_count(count_flagged(self.scores.sorted_log_density,
+                                           AnomalyThreshold(self.line.value())))
 
     def _line_moved(self) -> None:
         if self._syncing or not len(self.log_dens):
             return
         value = float(self.line.value())
-        q = float(np.mean(self.log_dens <= value))
+        q = self._fraction_at_or_below(value)
         self._apply(AnomalyThreshold(value, q if 0 < q < 1 else None), from_line=True)
+
+    def _fraction_at_or_below(self, value: float) -> float:
+        sorted_dens = self.scores.sorted_log_density
+        return count_flagged(sorted_dens, AnomalyThreshold(value)) / max(len(sorted_dens), 1)
 
     def _apply(self, threshold: AnomalyThreshold, from_line: bool) -> None:
         self.threshold = threshold
         self._syncing = True
         if not from_line:
             self.line.setValue(threshold.log_density)
-        q = float(np.mean(self.log_dens <= threshold.log_density))
+        q = self._fraction_at_or_below(threshold.log_density)
         self.quantile.setValue(max(self.quantile.minimum(), min(100 * q, 50.0)))
         self._syncing = False
-        frame = anomaly_frame(self.dataset, self.mixture, threshold)
+        frame = anomaly_frame(self.dataset, self.mixture, threshold, self.scores)
         positions = np.searchsorted(self.dataset.rows, frame["row"].to_numpy() - 1)
         self.model.set_frame(frame, positions)
         # The rows come most anomalous first: say so in the header.

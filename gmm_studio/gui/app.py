@@ -41,9 +41,30 @@ def create_window(argv: list[str]) -> MainWindow:
     return window
 
 
+def missing_display(environ=os.environ, platform: str = sys.platform) -> str | None:
+    """Why no window can open here (None when a display is there or not needed).
+
+    Without one, Qt aborts the process (exit 134) with a message that blames
+    libxcb-cursor0; saying so plainly in one line is kinder.
+    """
+    chosen = environ.get("QT_QPA_PLATFORM", "")
+    if not platform.startswith("linux") or chosen.split(":")[0] in ("offscreen", "minimal",
+                                                                    "vnc", "eglfs", "linuxfb"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("gmm-studio: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are "
+            "unset); run it in a desktop session, use the command line (gmm-studio fit DATA), "
+            "or set QT_QPA_PLATFORM=offscreen.")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the window on DATA (or Old Faithful) and run the event loop."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    problem = None if QApplication.instance() else missing_display()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("GMM Studio")
     app.setOrganizationName("GMM Studio")

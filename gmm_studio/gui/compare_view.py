@@ -19,14 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import FitConfig
-from ..core.compare import METHODS
+from ..core.compare import METHODS, match_components
 from ..core.dataset import Dataset
 from ..core.geometry import data_space, density_curves, ellipse_paths, project, subsample_rows
 from ..jobs import make_job, run_compare
 from .controller import JobController
 from .palette import component_color
 from .pointcloud import PointCloud, point_pen
-from .widgets import MessageBar
+from .widgets import MessageBar, StaleMark
 
 TITLES = {"kmeans": "k-means", "hard_em": "hard EM", "em": "soft EM"}
 MAX_POINTS = 5_000
@@ -39,6 +39,7 @@ class CompareInput:
     dataset: Dataset
     config: FitConfig
     dims: tuple[int, int | None]
+    title: str = ""
 
 
 def _job(inputs: CompareInput):
@@ -56,17 +57,18 @@ class ComparePanel:
         plot.addItem(self.points)
         self.curves: list[pg.PlotDataItem] = []
 
-    def show(self, row, inputs: CompareInput, rows: np.ndarray) -> None:
+    def show(self, row, inputs: CompareInput, rows: np.ndarray, colour: np.ndarray) -> None:
+        """Draw ``row``'s fit; component j is drawn in palette colour ``colour[j]``."""
         ds, (x, y) = inputs.dataset, inputs.dims
         model, k = row.result.model, row.result.model.n_components
         while len(self.curves) < k + 1:
-            j = len(self.curves)
-            pen = pg.mkPen("k", width=2) if j == k else pg.mkPen(component_color(j), width=2)
-            curve = pg.PlotDataItem(pen=pen, connect="finite")
+            curve = pg.PlotDataItem(connect="finite")
             self.plot.addItem(curve)
             self.curves.append(curve)
-        for curve in self.curves:
+        for j, curve in enumerate(self.curves):
             curve.setData([], [])
+            curve.setPen(pg.mkPen("k", width=2) if j == k else
+                         pg.mkPen(component_color(int(colour[j]) if j < k else j), width=2))
         means, covs = data_space(model, ds.preprocessing)
         if y is None:
             values = ds.raw[:, x]
@@ -74,12 +76,11 @@ class ComparePanel:
             parts, total = density_curves(model, ds.preprocessing, x, grid)
             for j in range(k):
                 self.curves[j].setData(grid, parts[j])
-            self.curves[k].setPen(pg.mkPen("k", width=2))
-            self.curves[k].setData(grid, total)
+                self.curves[k].setData(grid, total)
             self.points.clear_points()
             return
         labels = row.result.labels[rows]
-        groups = [(point_pen(component_color(j), 4), np.flatnonzero(labels == j))
+        groups = [(point_pen(component_color(int(colour[j])), 4), np.flatnonzero(labels == j))
                   for j in range(k)]
         self.points.set_points(ds.raw[rows, x], ds.raw[rows, y], groups)
         m2, c2 = project(means, covs, (x, y))
@@ -136,9 +137,14 @@ class CompareView(QWidget):
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(lambda m: self.messages.show_messages("error", [m]))
         self.controller.running_changed.connect(self._on_running)
+        self.stale = StaleMark(self.messages, self.graphics, self.run)
         self._on_running(False)
         self.inputs: CompareInput | None = None
         self.rows = []
+
+    def data_changed(self, dataset: Dataset | None, title: str) -> None:
+        """The window shows other data: results of other data are marked stale."""
+        self.stale.data_changed(None if dataset is None else dataset.data_id, title)
 
     def run(self) -> None:
         """Start the comparison with the window's current data and settings."""
@@ -168,8 +174,13 @@ class CompareView(QWidget):
         self.progress.setValue(len(rows))
         self.progress.setFormat("done" if len(rows) == len(METHODS) else "cancelled")
         drawn = subsample_rows(self.inputs.dataset.n_rows, MAX_POINTS)
+        # Soft EM's components set the colours; the others take the colour of
+        # the soft-EM component they overlap most.
+        reference = rows[-1].result.labels
         for panel, row in zip(self.panels, rows, strict=False):
-            panel.show(row, self.inputs, drawn)
+            k = row.result.model.n_components
+            panel.show(row, self.inputs, drawn, match_components(reference, row.result.labels, k))
+        self.stale.computed(self.inputs.dataset.data_id, self.inputs.title)
         self.panels[0].plot.enableAutoRange()
         self._fill_tables(rows, agreement)
 

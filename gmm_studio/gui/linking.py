@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.anomaly import anomaly_frame
+from ..core.anomaly import anomaly_frame, score_rows
 from ..core.export import write_csv
+from .controller import JobController
 
 
 class LinkedViews:
     """Mixin for the main window: wires the Anomalies and Table tabs to the plot."""
 
     def _link_views(self) -> None:
+        # Scoring every row is O(N K D): it runs off the GUI thread.
+        self.scorer = JobController(self)
+        self.scorer.finished.connect(self._scored)
+        self._pending_threshold = None
         av, tv, plot = self.anomaly_view, self.table_view, self.plot
         av.threshold_changed.connect(self._threshold_changed)
         av.row_selected.connect(self._select_one)
@@ -38,9 +43,28 @@ class LinkedViews:
         if not getattr(self, "_linked_stale", True):
             return
         self._linked_stale = False
-        model = self.model if self.dataset is not None else None
-        self.anomaly_view.set_model(self.dataset, model, threshold or self.threshold)
-        self.table_view.set_model(self.dataset, model)
+        dataset, model = self.dataset, self.model
+        if dataset is None or model is None:
+            self.scorer.discard()
+            self._show_scores(dataset, None, None, None)
+            return
+        self._pending_threshold = threshold or self.threshold
+        # Until the scores arrive the tabs show the bare rows, never another model's.
+        self.anomaly_view.show_pending()
+        self.table_view.set_model(dataset, None)
+        self.table_view.count.setText("scoring rows…")
+        self.scorer.start(lambda _cancel, _report: score_rows(dataset, model),
+                          tag=(dataset.data_id, model))
+
+    def _scored(self, scores) -> None:
+        data_id, model = self.scorer.tag or (None, None)
+        if not self.state.belongs(data_id) or model is not self.model:
+            return  # scores of a model or data no longer on screen
+        self._show_scores(self.dataset, model, scores, self._pending_threshold)
+
+    def _show_scores(self, dataset, model, scores, threshold) -> None:
+        self.anomaly_view.set_model(dataset, model, threshold, scores)
+        self.table_view.set_model(dataset, model, scores)
         self.table_view.set_flagged(self.anomaly_view.flagged_positions())
 
     def _threshold_changed(self, threshold) -> None:
@@ -69,5 +93,6 @@ class LinkedViews:
             return
         self._export("Export anomalies", "CSV (*.csv)", "anomalies.csv",
                      lambda p: write_csv(p, anomaly_frame(self.dataset, self.model,
-                                                          self.threshold),
+                                                          self.threshold,
+                                                          self.anomaly_view.scores),
                                          protect=[self.source or ""]))

@@ -28,6 +28,29 @@ INIT_LABELS = {"kmeans++": "k-means++ seeds", "kmeans": "k-means run",
                "random": "random responsibilities", "random_from_data": "random data points"}
 
 
+# Run's speed: full speed, or slowed so each iteration can be watched.
+SPEEDS = {"as fast as possible": 0.0, "20 iterations/s": 20.0, "5 iterations/s": 5.0,
+          "2 iterations/s": 2.0, "1 iteration/s": 1.0}
+
+FIT_TOOLTIPS = {
+    "algorithm": "Soft EM: every point belongs to every component with a probability.\n"
+                 "Hard EM: each point belongs to its most probable component (classification "
+                 "EM).\nk-means: hard assignment with equal, round clusters.",
+    "k": "Number of mixture components (clusters) to fit.",
+    "covariance": "Shape of each component: full (any ellipse), tied (one ellipse shared by "
+                  "all), diag (axis-aligned), spherical (round).",
+    "init": "How each restart picks its starting model.",
+    "floor": "Smallest variance a component may have along any direction, as a fraction of "
+             "the data's variance there. 'off' disables it.",
+    "restarts": "Independent runs from different starts; the one with the highest "
+                "log-likelihood is kept.",
+    "max_iter": "Stop a run after this many iterations even if it has not converged.",
+    "tol": "Stop when the mean log-likelihood per row gains less than this.",
+    "seed": "Random seed: the same seed gives the same result.",
+    "speed": "Slow Run down to watch each iteration (for teaching and small data).",
+}
+
+
 class LogSpinBox(QDoubleSpinBox):
     """A spin box for positive scales: arrows step by half a decade, 0 shows 'off'."""
 
@@ -194,32 +217,36 @@ class FitPanel(QWidget):
         self.covariance = _combo({c: c for c in ("full", "tied", "diag", "spherical")})
         self.init = _combo(INIT_LABELS)
         self.floor = LogSpinBox(1e-8, 0.5, allow_zero=True)
-        self.floor.setToolTip("Smallest variance a component may have along any direction, "
-                              "as a fraction of the data's variance there. 'off' disables it.")
         self.restarts = QSpinBox()
         self.restarts.setRange(1, 200)
         self.max_iter = QSpinBox()
         self.max_iter.setRange(1, 100_000)
         self.tol = LogSpinBox(1e-12, 1.0)
-        self.tol.setToolTip("Stop when the mean log-likelihood per row gains less than this.")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.float32 = QCheckBox("Single precision (faster)")
         self.float32.setToolTip("Compute in float32: faster on big data, about 1e-5 relative "
                                 "accuracy (see docs/performance.md).")
+        self.speed = QComboBox()
+        for text, pace in SPEEDS.items():
+            self.speed.addItem(text, pace)
+        for widget, tip in FIT_TOOLTIPS.items():
+            getattr(self, widget).setToolTip(tip)
         form = QFormLayout()
         for label, widget in (("Algorithm", self.algorithm), ("Components K", self.k),
                               ("Covariance", self.covariance), ("Initialisation", self.init),
                               ("Variance floor", self.floor), ("Restarts", self.restarts),
                               ("Max iterations", self.max_iter), ("Tolerance", self.tol),
-                              ("Seed", self.seed), ("", self.float32)):
+                              ("Seed", self.seed), ("Speed", self.speed), ("", self.float32)):
             form.addRow(label, widget)
         self.run_button = QPushButton("Run")
         self.step_button = QPushButton("Step")
         self.stop_button = QPushButton("Stop")
         self.reset_button = QPushButton("Reset")
-        self.run_button.setToolTip("Fit until convergence (Ctrl+R)")
-        self.step_button.setToolTip("One half-step: E-step, then M-step (Space)")
+        self.run_button.setToolTip("Fit until convergence (Ctrl+R); after stepping, goes on "
+                                   "from the stepped model")
+        self.step_button.setToolTip("One half-step: E-step, then M-step (Space); after a Run, "
+                                    "goes on from the fitted model")
         self.stop_button.setToolTip("Stop the running fit (Esc)")
         self.reset_button.setToolTip("Forget the current model and start over")
         buttons = QHBoxLayout()
@@ -245,6 +272,10 @@ class FitPanel(QWidget):
             n_init=self.restarts.value(), max_iter=self.max_iter.value(), tol=self.tol.value(),
             variance_floor=self.floor.value(), random_state=self.seed.value(),
             dtype="float32" if self.float32.isChecked() else "float64")
+
+    def pace(self) -> float:
+        """Iterations per second Run is slowed to (0: as fast as it goes)."""
+        return float(self.speed.currentData() or 0.0)
 
     def set_config(self, config: FitConfig) -> None:
         """Show ``config``."""

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 from ..core import MixtureModel
@@ -115,6 +115,30 @@ class MainPlot(pg.PlotWidget):
         self.grid = np.linspace(0, 1, 2)
         self.paint_cost = 0.0  # seconds the last repaint took; the window throttles on it
         self._recoloured_at = 0.0
+        # Shown only in exported images: on screen the colours speak for themselves.
+        self.legend = self.getPlotItem().addLegend(offset=(-10, 10), labelTextColor="k",
+                                                   brush=pg.mkBrush(255, 255, 255, 220),
+                                                   pen=pg.mkPen("#999"))
+        self.legend.hide()
+
+    def export_image(self, model: MixtureModel | None, scale: float = 2.0) -> QImage:
+        """The plot as an image at ``scale`` times its size, with a legend of the components."""
+        if model is not None:
+            for j in range(min(model.n_components, len(self.component_items))):
+                self.legend.addItem(self.component_items[j],
+                                    f"component {j}  (weight {model.weights[j]:.3f})")
+            self.legend.show()
+        image = QImage(self.size() * scale, QImage.Format.Format_ARGB32)
+        image.setDevicePixelRatio(scale)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        try:
+            self.render(painter)
+        finally:
+            painter.end()
+            self.legend.hide()
+            self.legend.clear()
+        return image
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         start = time.perf_counter()

@@ -24,7 +24,8 @@ from ..core import COVARIANCE_TYPES
 from ..core.selection import best_row
 from ..jobs import make_job, run_sweep
 from .controller import JobController
-from .widgets import MessageBar
+from .plots import IntegerAxis
+from .widgets import MessageBar, StaleMark
 
 # Covariance types get line colours distinct from the component palette.
 TYPE_COLORS = {"full": "#222222", "tied": "#0072B2", "diag": "#D55E00", "spherical": "#009E73"}
@@ -66,13 +67,20 @@ class SelectView(QWidget):
             bar2.addWidget(widget)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.crit_plot = self.graphics.addPlot(row=0, col=0)
+        self.crit_plot = self.graphics.addPlot(
+            row=0, col=0, axisItems={"bottom": IntegerAxis("bottom")})
         self.cv_plot = self.graphics.addPlot(
-            row=0, col=1, title="held-out log-likelihood per row (larger is better)")
+            row=0, col=1, title="held-out log-likelihood per row (larger is better)",
+            axisItems={"bottom": IntegerAxis("bottom")})
         for plot in (self.crit_plot, self.cv_plot):
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setLabel("bottom", "K")
-            plot.addLegend(offset=(-10, 10))
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
+        # One legend beside the plots, never over the curves.
+        self.legend = pg.LegendItem(labelTextColor="k")
+        self.graphics.addItem(self.legend, row=0, col=2)
+        self.graphics.ci.layout.setColumnFixedWidth(2, 110)
         self._build_items()
         self.status = QLabel("Click a point to use that K and covariance type in the main fit.")
         layout = QVBoxLayout(self)
@@ -89,12 +97,18 @@ class SelectView(QWidget):
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(lambda m: self.messages.show_messages("error", [m]))
         self.controller.running_changed.connect(self._on_running)
+        self.stale = StaleMark(self.messages, self.graphics, self.run)
         self._on_running(False)
+        self.redraw()
+
+    def data_changed(self, dataset, title: str) -> None:
+        """The window shows other data: a sweep of other data is marked stale."""
+        self.stale.data_changed(None if dataset is None else dataset.data_id, title)
 
     def run(self) -> None:
         """Start the sweep with the window's data and the Fit panel's restarts/seed/floor."""
         try:
-            dataset, base = self.get_inputs()
+            dataset, base, self.title = self.get_inputs()
         except ValueError as exc:
             self.messages.show_messages("error", [str(exc)])
             return
@@ -109,6 +123,7 @@ class SelectView(QWidget):
         self.redraw()
         self.progress.setRange(0, total)
         self.progress.setValue(0)
+        self.stale.computed(dataset.data_id, self.title)
         self.controller.start(make_job(run_sweep, dataset.X, ks, types, base, self.folds.value(),
                                    dataset.weights, dataset.preprocessing.log_jacobian(),
                                    total))
@@ -141,12 +156,18 @@ class SelectView(QWidget):
                     lambda _item, points, _ev, kind=kind: self._clicked(kind, points))
                 plot.addItem(curve)
                 store[kind] = curve
+            self.legend.addItem(self.crit_curves[kind], kind)
             bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0),
                                    pen=pg.mkPen(color))
             self.cv_plot.addItem(bars)
             self.cv_bars[kind] = bars
         star = {"symbol": "star", "size": 22, "brush": pg.mkBrush("#F0E442"), "pen": pg.mkPen("k")}
         self.crit_star, self.cv_star = pg.ScatterPlotItem(**star), pg.ScatterPlotItem(**star)
+        # The star sits on top of the best point, so it must take its clicks.
+        for marker in (self.crit_star, self.cv_star):
+            marker.sigClicked.connect(
+                lambda _item, points, _ev=None: self._clicked(points[0].data(), points)
+                if len(points) else None)
         # Degenerate fits get a cross on top: a per-point symbol list on the curve
         # itself would also reach its legend sample, which crashes pyqtgraph.
         self.crosses = pg.ScatterPlotItem(symbol="x", size=16, brush=pg.mkBrush("#C00000"),
@@ -167,13 +188,27 @@ class SelectView(QWidget):
         best = best_row(self.rows, criterion)
         self.crit_star.setData([], [])
         if best is not None:
-            self.crit_star.setData([best.k], [getattr(best, criterion)])
+            self.crit_star.setData([best.k], [getattr(best, criterion)],
+                                   data=[best.covariance_type])
             self.status.setText(f"Best by {CRITERION_LABELS[criterion]}: K={best.k}, "
                                 f"{best.covariance_type}. Click a point to use it in the main fit.")
+        if not self.rows:
+            self._frame_empty()
+        else:
+            for plot in (self.crit_plot, self.cv_plot):
+                plot.getAxis("left").setStyle(showValues=True)
+                plot.enableAutoRange()
         cv_best = best_row(self.rows, "cv")
         self.cv_star.setData([], [])
         if cv_best is not None:
-            self.cv_star.setData([cv_best.k], [cv_best.cv_mean])
+            self.cv_star.setData([cv_best.k], [cv_best.cv_mean], data=[cv_best.covariance_type])
+
+    def _frame_empty(self) -> None:
+        """Before a sweep: the K axis the sweep will fill, no numbers made up."""
+        for plot in (self.crit_plot, self.cv_plot):
+            plot.setXRange(0.5, self.max_k.value() + 0.5, padding=0)
+            plot.setYRange(0.0, 1.0, padding=0)
+            plot.getAxis("left").setStyle(showValues=False)
 
     def _draw_type(self, kind: str, rows, criterion: str) -> None:
         ks = np.array([r.k for r in rows], dtype=float)
@@ -187,6 +222,11 @@ class SelectView(QWidget):
 
     def _clicked(self, kind: str, points) -> None:
         if not len(points):
+            return
+        if self.stale.stale:
+            self.messages.show_messages("warning", [
+                "this sweep was computed on other data; press Recompute first."],
+                action=("Recompute", self.run))
             return
         k = int(round(points[0].pos().x()))
         row = next((r for r in self.rows if r.k == k and r.covariance_type == kind), None)

@@ -2,17 +2,18 @@
 
 Filter by cluster, by the plot selection or by the anomaly flag; selecting
 rows here highlights them in the plot, and a box drawn in the plot (Shift +
-drag) selects rows here.
+drag) selects rows here. Sorting a big table runs off the GUI thread.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QTableView,
     QVBoxLayout,
@@ -20,9 +21,14 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import MixtureModel
+from ..core.anomaly import RowScores
 from ..core.dataset import Dataset
-from ..core.export import labelled_frame
-from .frame_model import FrameModel
+from ..core.warnings_text import plural
+from .controller import JobController
+from .row_table import RowTableModel, stable_order
+
+# Tables with more shown rows than this sort in the background.
+BACKGROUND_SORT_ROWS = 100_000
 
 
 class DataTableView(QWidget):
@@ -35,10 +41,19 @@ class DataTableView(QWidget):
         self.filter = QComboBox()
         self.count = QLabel("")
         self.table = QTableView()
-        self.model = FrameModel()
+        self.model = RowTableModel()
         self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
+        self.table.setSortingEnabled(False)  # sorting is ours: see _sort
+        header = self.table.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.sectionClicked.connect(self._sort)
+        # Row numbers are a column; a vertical header over a million rows costs time.
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.sorter = JobController(self)
+        self.sorter.finished.connect(self._sorted)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Show"))
         bar.addWidget(self.filter)
@@ -47,37 +62,42 @@ class DataTableView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
-        self.full = None
+        self.dataset: Dataset | None = None
+        self.mixture: MixtureModel | None = None
+        self.scores: RowScores | None = None
         self.selection = np.zeros(0, dtype=int)
         self.flagged = np.zeros(0, dtype=int)
+        self._sort_state: tuple[int, bool] | None = None
         self._syncing = False
         self.filter.currentIndexChanged.connect(lambda _: self._refilter())
         self.table.selectionModel().selectionChanged.connect(self._selected)
 
-    def set_model(self, dataset: Dataset | None, model: MixtureModel | None) -> None:
-        """Rebuild the table for ``dataset`` under ``model`` (or the bare data)."""
+    def set_model(self, dataset: Dataset | None, model: MixtureModel | None,
+                  scores: RowScores | None = None) -> None:
+        """Show ``dataset``'s rows; with ``model`` and its ``scores``, the model's columns too."""
+        self.sorter.discard()
+        if scores is None:
+            model = None
+        self.dataset, self.mixture, self.scores = dataset, model, scores
+        self._sort_state = None
         self.filter.blockSignals(True)
+        current = self.filter.currentData()
         self.filter.clear()
         self.filter.addItem("all rows", ("all", None))
-        if dataset is None:
-            self.full = None
-        elif model is None or model.n_features != dataset.X.shape[1]:
-            self.full = dataset.frame.iloc[dataset.rows].reset_index(drop=True)
-        else:
-            self.full = labelled_frame(dataset, model).reset_index(drop=True)
+        if model is not None:
             for k in range(model.n_components):
                 self.filter.addItem(f"cluster {k}", ("cluster", k))
-        if self.full is not None:
-            self.full.insert(0, "row", dataset.rows + 1)
         self.filter.addItem("plot selection", ("selection", None))
         self.filter.addItem("flagged anomalies", ("flagged", None))
+        index = self.filter.findData(current) if current is not None else -1
+        self.filter.setCurrentIndex(max(index, 0))
         self.filter.blockSignals(False)
         self._refilter()
 
     def set_selection(self, positions: np.ndarray) -> None:
         """Rows chosen in the plot: show them."""
         self.selection = np.asarray(positions, dtype=int)
-        index = self.filter.findText("plot selection")
+        index = self.filter.findData(("selection", None))
         if self.filter.currentIndex() == index:
             self._refilter()
         else:
@@ -89,28 +109,57 @@ class DataTableView(QWidget):
         if self.filter.currentData() == ("flagged", None):
             self._refilter()
 
-    def _refilter(self) -> None:
-        if self.full is None:
-            self.model.set_frame(self.model.frame.iloc[0:0], np.zeros(0, dtype=int))
-            self.count.setText("")
-            return
+    def _positions(self) -> np.ndarray:
         kind, value = self.filter.currentData() or ("all", None)
         if kind == "cluster":
-            positions = np.flatnonzero(self.full["cluster"].to_numpy() == value)
-        elif kind == "selection":
-            positions = self.selection
-        elif kind == "flagged":
-            positions = self.flagged
-        else:
-            positions = np.arange(len(self.full))
-        self.model.set_frame(self.full.iloc[positions], positions)
-        self.count.setText(f"{len(positions)} of {len(self.full)} rows")
+            return np.flatnonzero(self.scores.labels == value)
+        if kind == "selection":
+            return self.selection
+        if kind == "flagged":
+            return self.flagged
+        return np.arange(self.dataset.n_rows)
+
+    def _refilter(self) -> None:
+        self.sorter.discard()
+        if self.dataset is None:
+            self.model.set_rows(None, None, None, np.zeros(0, dtype=int))
+            self.count.setText("")
+            return
+        positions = self._positions()
+        self.model.set_rows(self.dataset, self.mixture, self.scores, positions)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        note = "" if self.scores is not None or self.mixture is not None else (
+            " · fit a model to see clusters and probabilities")
+        self.count.setText(f"{len(positions):,} of {plural(self.dataset.n_rows, 'row')}{note}")
+
+    def _sort(self, column: int) -> None:
+        if self.dataset is None or not self.model.rowCount():
+            return
+        descending = self._sort_state == (column, False)
+        self._sort_state = (column, descending)
+        self.table.horizontalHeader().setSortIndicator(
+            column, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+        model, order = self.model, self.model.order
+
+        def job(_cancel, _report):
+            return order[stable_order(model.sort_keys(column), descending)]
+
+        if len(order) <= BACKGROUND_SORT_ROWS:
+            self._sorted(job(None, None))
+            return
+        self.count.setText(f"sorting {len(order):,} rows…")
+        self.sorter.start(job, tag=id(order))
+
+    def _sorted(self, order: np.ndarray) -> None:
+        if len(order) == len(self.model.order):
+            self.model.reorder(order)
+        self.count.setText(f"{len(order):,} of {plural(self.dataset.n_rows, 'row')}")
 
     def _selected(self, *_args) -> None:
         if self._syncing:
             return
         rows = [i.row() for i in self.table.selectionModel().selectedRows()]
-        self.rows_selected.emit(self.model.positions[rows] if rows else np.zeros(0, dtype=int))
+        self.rows_selected.emit(self.model.order[rows] if rows else np.zeros(0, dtype=int))
 
     def select_position(self, position: int) -> None:
         """Select (and scroll to) dataset row ``position`` if it is shown."""

@@ -7,6 +7,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QFrame,
+    QGraphicsOpacityEffect,
     QHBoxLayout,
     QLabel,
     QTableWidget,
@@ -84,6 +85,61 @@ class MessageBar(QFrame):
         self.action_button.hide()
         self.label.clear()
         self.hide()
+
+
+class StaleMark:
+    """Which data a view's results belong to; marks them when other data is on screen.
+
+    A view that keeps results across a change of data (Compare, Choose K)
+    says so plainly, fades its plots and offers one click to recompute.
+    """
+
+    def __init__(self, messages: MessageBar, faded: QWidget, recompute) -> None:
+        self.messages, self.recompute, self.faded = messages, recompute, faded
+        self._warned = False
+        self._effect: QGraphicsOpacityEffect | None = None
+        self.results_id: str | None = None
+        self.results_title = ""
+        self.screen_id: str | None = None
+        self.screen_title = ""
+
+    @property
+    def stale(self) -> bool:
+        """True when results are shown for data that is not on screen."""
+        return self.results_id is not None and self.results_id != self.screen_id
+
+    def computed(self, data_id: str, title: str) -> None:
+        """The results shown now were computed on ``data_id``."""
+        self.results_id, self.results_title = data_id, title
+        self._show()
+
+    def cleared(self) -> None:
+        """No results are shown."""
+        self.results_id = None
+        self._show()
+
+    def data_changed(self, data_id: str | None, title: str) -> None:
+        """The window now shows ``data_id``."""
+        self.screen_id, self.screen_title = data_id, title
+        self._show()
+
+    def _show(self) -> None:
+        if self.stale:
+            # An effect costs every repaint, so it is there only while needed.
+            self._effect = QGraphicsOpacityEffect()  # kept: PySide would delete it
+            self._effect.setOpacity(0.3)
+            self.faded.setGraphicsEffect(self._effect)
+            self.messages.show_messages("warning", [
+                f"these results were computed on other data ({self.results_title}), not on "
+                f"the data on screen ({self.screen_title})."],
+                action=("Recompute", self.recompute))
+            self._warned = True
+            return
+        self.faded.setGraphicsEffect(None)
+        self._effect = None
+        if self._warned:
+            self.messages.clear()
+            self._warned = False
 
 
 class TopOverlay(QObject):

@@ -41,3 +41,9 @@ def window(qtbot):
 
 def wait_fit(qtbot, win, timeout=20_000):
     qtbot.waitUntil(lambda: not win.controller.running, timeout=timeout)
+
+
+def wait_scored(qtbot, win, timeout=20_000):
+    """Wait until the Anomalies and Table tabs have the current model's scores."""
+    qtbot.waitUntil(lambda: not win.scorer.running and win.anomaly_view.scores is not None,
+                    timeout=timeout)

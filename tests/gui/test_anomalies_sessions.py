@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF
 
 from gmm_studio.core import FitConfig
 
-from .conftest import wait_fit
+from .conftest import wait_fit, wait_scored
 
 
 def fitted(window, qtbot):
@@ -20,6 +20,7 @@ def fitted(window, qtbot):
     window.run_fit()
     wait_fit(qtbot, window)
     window.tabs.setCurrentWidget(window.anomaly_view)
+    wait_scored(qtbot, window)
     return window.anomaly_view
 
 
@@ -59,7 +60,12 @@ def test_box_selection_fills_the_table(window, qtbot):
     assert table.model.rowCount() == inside.sum() > 0
     assert len(window.plot.selected_halo) == inside.sum()
     table.filter.setCurrentText("cluster 0")
-    assert (table.model.frame["cluster"] == 0).all()
+    model = table.model
+    shown = model.order
+    expected = np.flatnonzero(window.model.predict(window.dataset.X) == 0)
+    np.testing.assert_array_equal(shown, expected)
+    cluster_col = model.headers.index("cluster")
+    assert {model.value(r, cluster_col) for r in range(model.rowCount())} == {0}
 
 
 def test_export_anomalies_sorted(window, qtbot, tmp_path, monkeypatch):
@@ -88,6 +94,8 @@ def test_session_round_trip_restores_without_refitting(window, qtbot, tmp_path, 
     np.testing.assert_array_equal(window.model.covariances, model.covariances)
     assert window.threshold == threshold
     assert window.fit_panel.config() == config
+    wait_scored(qtbot, window)
+    assert window.threshold == threshold
     assert len(window.plot.flagged_halo) == view.model.rowCount() > 0
 
 
