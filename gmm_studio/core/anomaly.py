@@ -92,8 +92,11 @@ class RowScores:
 
 def score_rows(dataset: Dataset, model: MixtureModel) -> RowScores:
     """Score every row of ``dataset`` under ``model`` (O(N K D): run it off the GUI thread)."""
-    dens = log_density(dataset, model)
-    labels = model.predict(dataset.X)
+    from .engine import score_prepared
+    from .prepared import prepare
+
+    labels, dens = score_prepared(prepare(dataset.X), model)
+    dens += dataset.preprocessing.log_jacobian()
     finite = dens[np.isfinite(dens)]
     counts, edges = np.histogram(finite, bins=min(100, max(10, len(finite) // 5)))
     return RowScores(labels, dens, np.sort(dens), edges, counts)

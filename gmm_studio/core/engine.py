@@ -188,11 +188,18 @@ def _to_model(params: MStepResult, data: PreparedData, config: FitConfig) -> Mix
 
 def label_rows(data: PreparedData, model: MixtureModel) -> np.ndarray:
     """Most probable component of every row, in blocks: (N,) int32."""
+    return score_prepared(data, model, with_density=False)[0]
+
+
+def score_prepared(data: PreparedData, model: MixtureModel, with_density: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """labels (N,) int32 and log p(x) (N,) of every row, in one pass over blocks."""
     kernel = make_kernel(data.n_features, model.n_components, model.covariance_type)
     kernel.set_params(model.weights, model.means - data.centre, model.precisions_cholesky)
     labels = np.full(data.n_rows, -1, dtype=np.int32)
-    em_pass(data, kernel, want_stats=False, labels=labels)
-    return labels
+    dens = np.empty(data.n_rows) if with_density else None
+    em_pass(data, kernel, want_stats=False, labels=labels, log_density=dens)
+    return labels, dens
 
 
 def fit(

@@ -134,12 +134,14 @@ def em_pass(
     hard: bool = False,
     want_stats: bool = True,
     labels: np.ndarray | None = None,
+    log_density: np.ndarray | None = None,
 ) -> PassResult:
     """E-step under ``kernel``'s parameters and, if wanted, M-step statistics.
 
     ``hard`` assigns each row wholly to its most probable component
     (classification EM). ``labels`` (N,) int, when given, receives the most
-    probable component of every row and the number that changed is counted.
+    probable component of every row and the number that changed is counted;
+    ``log_density`` (N,) float, when given, receives log p(x) of every row.
     """
     k, d = kernel.k, data.n_features
     ws = Workspace(data.dtype)
@@ -153,6 +155,8 @@ def em_pass(
         if hard or labels is not None:
             block_labels, top = best_rows(wlp, largest=True)
         log_dens = normalise_log_prob(wlp, top)
+        if log_density is not None:
+            log_density[start:stop] = log_dens
         w = data.weights(start, stop)
         worst = int(np.argmin(log_dens))
         part = PassResult(_weighted_sum(log_dens, w), worst=[(float(log_dens[worst]),

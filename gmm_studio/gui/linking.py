@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QTimer
 
 from ..core.anomaly import anomaly_frame, score_rows
 from ..core.export import write_csv
@@ -63,8 +64,18 @@ class LinkedViews:
         self._show_scores(self.dataset, model, scores, self._pending_threshold)
 
     def _show_scores(self, dataset, model, scores, threshold) -> None:
-        self.anomaly_view.set_model(dataset, model, threshold, scores)
         self.table_view.set_model(dataset, model, scores)
+        if scores is None:
+            self._show_anomalies(dataset, model, scores, threshold)
+            return
+        # The anomaly view gets its own turn of the event loop: with millions
+        # of rows, both in one go stalled the window for over 100 ms.
+        QTimer.singleShot(0, lambda: self._show_anomalies(dataset, model, scores, threshold))
+
+    def _show_anomalies(self, dataset, model, scores, threshold) -> None:
+        if dataset is not self.dataset or model is not self.model:
+            return  # superseded while waiting for its turn
+        self.anomaly_view.set_model(dataset, model, threshold, scores)
         self.table_view.set_flagged(self.anomaly_view.flagged_positions())
 
     def _threshold_changed(self, threshold) -> None:

@@ -17,7 +17,7 @@ from .palette import component_color
 from .pointcloud import PointCloud, point_pen
 
 MAX_DRAWN_POINTS = 10000
-MAX_HALO_POINTS = 50_000
+MAX_HALO_POINTS = 20_000  # beyond this, an even spread of them (each costs paint time)
 LIVE_RECOLOUR_S = 0.5
 PICK_RADIUS_PX = 8
 _LEVELS = 5  # opacity steps for "how sure" a point's component is
@@ -279,7 +279,9 @@ class MainPlot(pg.PlotWidget):
     def set_highlight(self, layer: PointCloud, positions: np.ndarray, color: str) -> None:
         """Halo ``positions`` (into the dataset's rows, all of them, not just drawn ones)."""
         x, y = self.dims
-        positions = np.asarray(positions, dtype=int)[:MAX_HALO_POINTS]
+        positions = np.asarray(positions, dtype=int)
+        if len(positions) > MAX_HALO_POINTS:
+            positions = positions[np.linspace(0, len(positions) - 1, MAX_HALO_POINTS).astype(int)]
         if y is None or not len(positions):
             layer.clear_points()
             return

@@ -68,6 +68,7 @@ class DataTableView(QWidget):
         self.selection = np.zeros(0, dtype=int)
         self.flagged = np.zeros(0, dtype=int)
         self._sort_state: tuple[int, bool] | None = None
+        self._all_rows = np.zeros(0, dtype=np.int64)
         self._syncing = False
         self.filter.currentIndexChanged.connect(lambda _: self._refilter())
         self.table.selectionModel().selectionChanged.connect(self._selected)
@@ -117,7 +118,10 @@ class DataTableView(QWidget):
             return self.selection
         if kind == "flagged":
             return self.flagged
-        return np.arange(self.dataset.n_rows)
+        if len(self._all_rows) != self.dataset.n_rows:
+            # One identity order per data set: at millions of rows it costs time.
+            self._all_rows = np.arange(self.dataset.n_rows, dtype=np.int64)
+        return self._all_rows
 
     def _refilter(self) -> None:
         self.sorter.discard()
