@@ -35,6 +35,7 @@ from .core.export import log_density, write_csv, write_labels_csv
 from .core.modelio import SavedModel, load_model, save_model, saved_from_fit, summarise_fit
 from .core.selection import CRITERIA, parse_k_range, select
 from .core.streaming import build_cache, fit_streaming, write_labels_streaming
+from .core.warnings_text import plural
 
 SUBCOMMANDS = ("fit", "score", "select")
 
@@ -300,8 +301,9 @@ def _check_outputs(args, source: str | None) -> None:
 def print_summary(summary: dict, command: str) -> None:
     """Short human-readable report on stdout."""
     k, cov = summary["n_components"], summary["covariance_type"]
-    print(f"{command}: {k} components ({cov}) on {summary['n_rows_used']} rows "
-          f"({summary['n_rows_dropped']} dropped), features {', '.join(summary['features'])}")
+    print(f"{command}: {plural(k, 'component')} ({cov}) on "
+          f"{plural(summary['n_rows_used'], 'row')} ({summary['n_rows_dropped']:,} dropped), "
+          f"features {', '.join(summary['features'])}")
     if command == "fit":
         state = "converged" if summary["converged"] else summary["status"]
         print(f"log-likelihood {summary['log_likelihood']:.6g}  BIC {summary['bic']:.6g}  "
@@ -312,7 +314,7 @@ def print_summary(summary: dict, command: str) -> None:
               f"cluster sizes {summary['cluster_sizes']}")
     anomaly = summary.get("anomaly")
     if anomaly:
-        print(f"anomalies: {anomaly['n_flagged']} row(s) with log p(x) <= "
+        print(f"anomalies: {plural(anomaly['n_flagged'], 'row')} with log p(x) <= "
               f"{anomaly['log_density_threshold']:.6g}")
     for warning in summary["warnings"]:
         print(f"warning: {warning}")

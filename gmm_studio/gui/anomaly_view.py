@@ -30,6 +30,7 @@ from ..core.anomaly import (
     threshold_from_sorted,
 )
 from ..core.dataset import Dataset
+from ..core.warnings_text import plural
 from .frame_model import FrameModel
 
 
@@ -92,6 +93,7 @@ class AnomalyView(QWidget):
         self.quantile.valueChanged.connect(self._quantile_changed)
         self.export_button.clicked.connect(self.export_requested)
         self.table.selectionModel().selectionChanged.connect(self._table_selected)
+        self._show_empty("fit a model to score rows")
 
     def set_model(self, dataset: Dataset | None, model: MixtureModel | None,
                   threshold: AnomalyThreshold | None = None,
@@ -102,15 +104,16 @@ class AnomalyView(QWidget):
         """
         self.dataset, self.mixture = dataset, model
         if dataset is None or model is None or model.n_features != dataset.X.shape[1]:
-            self.scores = None
-            self.hist.setData([], [])
-            self.model.set_frame(pd.DataFrame(), np.zeros(0, dtype=int))  # no stale headers
+            self._show_empty("fit a model to score rows")
             self.threshold = None
-            self.count.setText("fit a model to score rows")
             self.threshold_changed.emit(None)
             return
         self.scores = scores if scores is not None else score_rows(dataset, model)
         self.hist.setData(self.scores.hist_edges, self.scores.hist_counts)
+        self.line.show()
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setStyle(showValues=True)
+        self.plot.enableAutoRange()
         if threshold is not None:
             self._apply(threshold, from_line=False)
         else:
@@ -118,10 +121,17 @@ class AnomalyView(QWidget):
 
     def show_pending(self) -> None:
         """Rows are being scored: show nothing of an older model meanwhile."""
+        self._show_empty("scoring rows…")
+
+    def _show_empty(self, note: str) -> None:
+        """No scores: no histogram, threshold, axis scale or columns of an older model."""
         self.scores = None
         self.hist.setData([], [])
+        self.line.hide()
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setStyle(showValues=False)
         self.model.set_frame(pd.DataFrame(), np.zeros(0, dtype=int))
-        self.count.setText("scoring rows…")
+        self.count.setText(note)
 
     @property
     def log_dens(self) -> np.ndarray:
@@ -179,14 +189,14 @@ class AnomalyView(QWidget):
 
     def _show_count(self, n: int) -> None:
         total = max(len(self.log_dens), 1)
-        self.count.setText(f"{n} row(s) flagged ({100 * n / total:.2f}%) at log p(x) ≤ "
+        self.count.setText(f"{plural(n, 'row')} flagged ({100 * n / total:.2f}%) at log p(x) ≤ "
                            f"{self.line.value():.4g}")
 
     def flagged_positions(self) -> np.ndarray:
-        """Positions (into the dataset's rows) of the flagged rows."""
+        """Positions (into the dataset's rows) of the flagged rows, most anomalous first."""
         if self.threshold is None or not len(self.log_dens):
             return np.zeros(0, dtype=int)
-        return np.flatnonzero(flag(self.log_dens, self.threshold))
+        return self.model.positions
 
     def _table_selected(self, *_args) -> None:
         if self._syncing:

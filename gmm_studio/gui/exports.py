@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFileDialog
 from ..core import GMMStudioError
 from ..core.export import atomic_write, write_labels_csv
 from ..core.modelio import SavedModel, save_model, saved_from_fit
+from .controller import JobController
 
 
 class ExportActions:
@@ -20,12 +21,28 @@ class ExportActions:
                                               file_filter)
         return path or None
 
-    def _export(self, title, file_filter, default_name, write) -> None:
+    def _setup_exports(self) -> None:
+        # Writing a labels CSV of millions of rows takes many seconds: off the GUI thread.
+        self.exporter = JobController(self)
+        self.exporter.finished.connect(
+            lambda path: self.messages.show_messages("info", [f"wrote {path}"]))
+        self.exporter.failed.connect(lambda text: self.messages.show_messages("error", [text]))
+        self.exporter.running_changed.connect(
+            lambda running: running and self._set_status("writing the export…"))
+
+    def _export(self, title, file_filter, default_name, write, background=False) -> None:
+        """Ask where, then ``write(path)``; ``background`` runs it in a worker thread."""
         if self.model is None or self.dataset is None:
             self.messages.show_messages("info", ["fit a model first (Run or Step)."])
             return
         path = self._ask_save_path(title, file_filter, default_name)
         if not path:
+            return
+        if background:
+            if self.exporter.running:
+                self.messages.show_messages("info", ["an export is still being written."])
+                return
+            self.exporter.start(lambda _cancel, _report: str(write(path)))
             return
         try:
             write(path)
@@ -35,9 +52,10 @@ class ExportActions:
         self.messages.show_messages("info", [f"wrote {path}"])
 
     def export_labels(self) -> None:
-        """Export ▸ Labels CSV."""
+        """Export ▸ Labels CSV (of the data and model on screen when asked)."""
+        dataset, model = self.dataset, self.model
         self._export("Export labels", "CSV (*.csv)", "labels.csv",
-                     lambda p: write_labels_csv(p, self.dataset, self.model))
+                     lambda p: write_labels_csv(p, dataset, model), background=True)
 
     def saved_model(self) -> SavedModel | None:
         """The model of the data on screen, described with that data (or None).

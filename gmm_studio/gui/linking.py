@@ -7,6 +7,7 @@ from PySide6.QtCore import QTimer
 
 from ..core.anomaly import anomaly_frame, score_rows
 from ..core.export import write_csv
+from ..core.warnings_text import plural
 from .controller import JobController
 
 
@@ -95,15 +96,15 @@ class LinkedViews:
         self.plot.set_selected(positions)
         self.table_view.set_selection(positions)
         self.tabs.setCurrentWidget(self.table_view)
-        self._set_status(f"{len(positions)} row(s) selected in the box")
+        self._set_status(f"{plural(len(positions), 'row')} selected in the box")
 
     def export_anomalies(self) -> None:
         """Anomalies ▸ Export flagged rows (most anomalous first)."""
         if self.threshold is None:
             self.messages.show_messages("info", ["fit a model first (Run or Step)."])
             return
+        dataset, model, threshold = self.dataset, self.model, self.threshold
+        scores, source = self.anomaly_view.scores, self.source or ""
         self._export("Export anomalies", "CSV (*.csv)", "anomalies.csv",
-                     lambda p: write_csv(p, anomaly_frame(self.dataset, self.model,
-                                                          self.threshold,
-                                                          self.anomaly_view.scores),
-                                         protect=[self.source or ""]))
+                     lambda p: write_csv(p, anomaly_frame(dataset, model, threshold, scores),
+                                         protect=[source]), background=True)

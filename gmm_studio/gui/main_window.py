@@ -89,6 +89,7 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         self._link_views()
         self._start_autosave()
         self._setup_loader()
+        self._setup_exports()
 
     @property
     def dataset(self) -> Dataset | None:
@@ -338,8 +339,9 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         self.params.show_model(None, None, [])
         self._model_settled()
         if self.dataset is not None:
-            self._set_status(f"ready: {self.dataset.n_rows} rows, "
-                             f"{len(self.dataset.feature_names)} features — press Run or Step")
+            self._set_status(f"ready: {plural(self.dataset.n_rows, 'row')}, "
+                             f"{plural(len(self.dataset.feature_names), 'feature')} — "
+                             "press Run or Step")
 
     def step(self) -> None:
         """Fit ▸ Step: the next half-step (E, then M).
@@ -487,7 +489,7 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         for controller in (self.controller, self.step_controller, self.scorer,
                            self.compare_view.controller, self.select_view.controller,
-                           self.table_view.sorter, self.loader):
+                           self.table_view.sorter, self.loader, self.exporter):
             controller.shutdown()
         self._discard_autosave()
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -17,7 +17,7 @@ from .palette import component_color
 from .pointcloud import PointCloud, point_pen
 
 MAX_DRAWN_POINTS = 10000
-MAX_HALO_POINTS = 20_000  # beyond this, an even spread of them (each costs paint time)
+ALWAYS_HALOED = 200  # the first (e.g. most anomalous) rows get a halo even if not drawn
 LIVE_RECOLOUR_S = 0.5
 PICK_RADIUS_PX = 8
 _LEVELS = 5  # opacity steps for "how sure" a point's component is
@@ -277,11 +277,18 @@ class MainPlot(pg.PlotWidget):
 
     # -- highlights and picking ------------------------------------------------
     def set_highlight(self, layer: PointCloud, positions: np.ndarray, color: str) -> None:
-        """Halo ``positions`` (into the dataset's rows, all of them, not just drawn ones)."""
+        """Halo ``positions`` (into the dataset's rows, most important first).
+
+        Only drawn points get a halo, so the halos are as dense as the points
+        they mark (50,000 flagged rows of 5,000,000 were a sea of red over
+        10,000 drawn points), plus the first ALWAYS_HALOED positions wherever
+        they are.
+        """
         x, y = self.dims
         positions = np.asarray(positions, dtype=int)
-        if len(positions) > MAX_HALO_POINTS:
-            positions = positions[np.linspace(0, len(positions) - 1, MAX_HALO_POINTS).astype(int)]
+        if len(positions) > ALWAYS_HALOED and len(self.rows) < len(self.full_raw):
+            drawn = positions[np.isin(positions, self.rows)]
+            positions = np.union1d(positions[:ALWAYS_HALOED], drawn)
         if y is None or not len(positions):
             layer.clear_points()
             return
@@ -351,6 +358,7 @@ class LikelihoodPlot(pg.PlotWidget):
         self._follow = True
         self.getViewBox().disableAutoRange()
         self.getViewBox().sigRangeChangedManually.connect(self._stop_following)
+        self.clear_curves()
 
     def clear_curves(self) -> None:
         """Forget every curve (a new run or a reset)."""
@@ -359,6 +367,9 @@ class LikelihoodPlot(pg.PlotWidget):
         self.step_values = []
         self.step_curve.setData([], [])
         self._shown, self._follow = None, True
+        # Empty: iterations to come, and no log-likelihood scale of an old fit.
+        self.getAxis("left").setStyle(showValues=False)
+        self.getViewBox().setRange(xRange=(0.0, 10.0), yRange=(0.0, 1.0), padding=0)
 
     def set_histories(self, histories: dict[int, tuple[float, ...]], kept: int | None) -> None:
         """Show every restart's history; ``kept`` (or the best so far) highlighted."""
@@ -391,6 +402,7 @@ class LikelihoodPlot(pg.PlotWidget):
         values = np.concatenate([v[np.isfinite(v)] for v in series]) if series else []
         if not self._follow or not len(values):
             return
+        self.getAxis("left").setStyle(showValues=True)
         last = max(len(v) for v in series) - 1
         lo, hi = float(values.min()), float(values.max())
         x1, y0, y1 = self._shown or (0.0, np.inf, -np.inf)

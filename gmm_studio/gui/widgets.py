@@ -194,6 +194,7 @@ class ParameterTable(QTableWidget):
         """Fill the table from ``model`` (None empties it)."""
         if model is None:
             self.setRowCount(0)
+            self.setColumnCount(0)  # no headers naming another file's columns
             self._layout = ()
             return
         means, covs = data_space(model, prep)

@@ -73,6 +73,7 @@ def test_export_anomalies_sorted(window, qtbot, tmp_path, monkeypatch):
     view.quantile.setValue(5.0)
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(tmp_path / "a.csv"))
     view.export_button.click()
+    qtbot.waitUntil(lambda: not window.exporter.running, timeout=10_000)
     out = pd.read_csv(tmp_path / "a.csv")
     assert list(out.columns) == ["row", "eruptions", "waiting", "log_density", "cluster"]
     assert len(out) == view.model.rowCount()

@@ -121,10 +121,15 @@ def test_new_data_leaves_no_column_headers_of_the_old(window, qtbot):
     window.tabs.setCurrentWidget(window.anomaly_view)
     wait_scored(qtbot, window)
     assert window.anomaly_view.model.columnCount() > 0
+    assert window.anomaly_view.line.isVisible()
     window.open_sample("iris.csv")
     assert window.anomaly_view.model.columnCount() == 0
+    assert not window.anomaly_view.line.isVisible()      # no threshold of the old model
+    assert not window.anomaly_view.plot.getAxis("bottom").style["showValues"]
+    assert not window.ll_plot.getAxis("left").style["showValues"]   # no old scale either
     headers = window.table_view.model.headers
     assert "eruptions" not in headers and "sepal_length" in headers
+    assert window.params.columnCount() == 0
 
 
 def _status_log_l(text):
@@ -239,7 +244,10 @@ def test_exported_labels_join_back_to_every_input_row(window, qtbot, tmp_path, m
     out = tmp_path / "labels.csv"
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(out))
     window.export_labels()
-    labels = pd.read_csv(out)
+    window.open_sample("iris.csv")      # new data while the labels are written
+    qtbot.waitUntil(lambda: not window.exporter.running, timeout=10_000)
+    assert str(out) in window.messages.messages[0]
+    labels = pd.read_csv(out)           # still the labels of the data they were asked for
     assert len(labels) == len(frame) and list(labels["row"]) == list(range(1, 8))
     joined = frame.assign(row=range(1, 8)).merge(labels, on="row", suffixes=("", "_l"))
     assert len(joined) == 7
