@@ -137,7 +137,8 @@ class CompareView(QWidget):
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(lambda m: self.messages.show_messages("error", [m]))
         self.controller.running_changed.connect(self._on_running)
-        self.stale = StaleMark(self.messages, self.graphics, self.run)
+        self.stale = StaleMark(self.messages, self.graphics.ci, self.run,
+                               greyed=(self.table, self.agreement))
         self._on_running(False)
         self.inputs: CompareInput | None = None
         self.rows = []

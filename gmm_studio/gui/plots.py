@@ -129,11 +129,12 @@ class MainPlot(pg.PlotWidget):
                                     f"component {j}  (weight {model.weights[j]:.3f})")
             self.legend.show()
         image = QImage(self.size() * scale, QImage.Format.Format_ARGB32)
-        image.setDevicePixelRatio(scale)
         image.fill(QColor("white"))
         painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         try:
-            self.render(painter)
+            # The view's own render scales the scene (axes included) into the target.
+            self.render(painter, QRectF(image.rect()), self.viewport().rect())
         finally:
             painter.end()
             self.legend.hide()

@@ -77,10 +77,10 @@ class SelectView(QWidget):
             plot.setLabel("bottom", "K")
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
-        # One legend beside the plots, never over the curves.
-        self.legend = pg.LegendItem(labelTextColor="k")
-        self.graphics.addItem(self.legend, row=0, col=2)
-        self.graphics.ci.layout.setColumnFixedWidth(2, 110)
+        # One legend in a row of its own below the plots, never over the curves.
+        self.legend = pg.LegendItem(labelTextColor="k", colCount=len(COVARIANCE_TYPES))
+        self.graphics.addItem(self.legend, row=1, col=0, colspan=2)
+        self.graphics.ci.layout.setRowStretchFactor(0, 10)
         self._build_items()
         self.status = QLabel("Click a point to use that K and covariance type in the main fit.")
         layout = QVBoxLayout(self)
@@ -97,7 +97,7 @@ class SelectView(QWidget):
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(lambda m: self.messages.show_messages("error", [m]))
         self.controller.running_changed.connect(self._on_running)
-        self.stale = StaleMark(self.messages, self.graphics, self.run)
+        self.stale = StaleMark(self.messages, self.graphics.ci, self.run, greyed=(self.status,))
         self._on_running(False)
         self.redraw()
 

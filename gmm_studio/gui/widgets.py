@@ -7,7 +7,6 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QFrame,
-    QGraphicsOpacityEffect,
     QHBoxLayout,
     QLabel,
     QTableWidget,
@@ -94,10 +93,12 @@ class StaleMark:
     says so plainly, fades its plots and offers one click to recompute.
     """
 
-    def __init__(self, messages: MessageBar, faded: QWidget, recompute) -> None:
+    def __init__(self, messages: MessageBar, faded, recompute, greyed=()) -> None:
+        # ``faded``: a graphics item (e.g. a layout of plots) whose opacity drops;
+        # ``greyed``: widgets (tables of figures) disabled while stale.
         self.messages, self.recompute, self.faded = messages, recompute, faded
+        self.greyed = list(greyed)
         self._warned = False
-        self._effect: QGraphicsOpacityEffect | None = None
         self.results_id: str | None = None
         self.results_title = ""
         self.screen_id: str | None = None
@@ -124,19 +125,16 @@ class StaleMark:
         self._show()
 
     def _show(self) -> None:
+        self.faded.setOpacity(0.3 if self.stale else 1.0)
+        for widget in self.greyed:
+            widget.setEnabled(not self.stale)
         if self.stale:
-            # An effect costs every repaint, so it is there only while needed.
-            self._effect = QGraphicsOpacityEffect()  # kept: PySide would delete it
-            self._effect.setOpacity(0.3)
-            self.faded.setGraphicsEffect(self._effect)
             self.messages.show_messages("warning", [
                 f"these results were computed on other data ({self.results_title}), not on "
                 f"the data on screen ({self.screen_title})."],
                 action=("Recompute", self.recompute))
             self._warned = True
             return
-        self.faded.setGraphicsEffect(None)
-        self._effect = None
         if self._warned:
             self.messages.clear()
             self._warned = False

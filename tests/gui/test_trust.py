@@ -86,14 +86,14 @@ def test_compare_and_choose_k_of_other_data_are_marked_stale(window, qtbot):
     for view in (window.compare_view, window.select_view):
         assert view.stale.stale
         assert view.messages.level == "warning" and "other data" in view.messages.messages[0]
-        assert view.graphics.graphicsEffect() is not None  # faded
+        assert view.graphics.ci.opacity() < 0.5             # faded
     adopted = []
     window.select_view.adopt.connect(lambda k, kind: adopted.append((k, kind)))
     window.select_view._clicked("full", [_Point(2)])
     assert adopted == []                      # a K chosen on other data is never adopted
     window.open_sample("old_faithful.csv")    # back to the data they belong to
     assert not window.compare_view.stale.stale and not window.select_view.stale.stale
-    assert window.compare_view.graphics.graphicsEffect() is None
+    assert window.compare_view.graphics.ci.opacity() == 1.0
 
 
 def test_recompute_makes_a_stale_sweep_current(window, qtbot):
@@ -307,8 +307,8 @@ def test_png_export_is_twice_the_size_with_a_legend(window, qtbot, tmp_path, mon
     seen = []
     real = window.plot.render
     monkeypatch.setattr(window.plot, "render",
-                        lambda painter: (seen.append(len(window.plot.legend.items)),
-                                         real(painter)))
+                        lambda painter, *args: (seen.append(len(window.plot.legend.items)),
+                                                real(painter, *args)))
     out = tmp_path / "plot.png"
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(out))
     window.export_plot()
@@ -316,6 +316,13 @@ def test_png_export_is_twice_the_size_with_a_legend(window, qtbot, tmp_path, mon
     assert (image.width(), image.height()) == (2 * window.plot.width(), 2 * window.plot.height())
     assert seen == [3]                       # the legend names the three components
     assert not window.plot.legend.isVisible()
+    # The whole plot is scaled, not its top-left quarter drawn at 1:1: the
+    # bottom-right quarter has the axis labels' ink too.
+    corner = image.copy(image.width() // 2, image.height() // 2, image.width() // 2,
+                        image.height() // 2)
+    ink = sum(corner.pixelColor(x, y).lightness() < 128
+              for x in range(0, corner.width(), 4) for y in range(0, corner.height(), 4))
+    assert ink > 20
 
 
 def test_step_after_run_goes_on_from_the_fit_and_run_after_steps_too(window, qtbot):
