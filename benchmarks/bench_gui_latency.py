@@ -28,7 +28,7 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gmm_studio.core import FitConfig  # noqa: E402
-from gmm_studio.core.parallel import run_in_background  # noqa: E402
+from gmm_studio.core.engine.parallel import run_in_background  # noqa: E402
 from gmm_studio.gui import gcguard  # noqa: E402
 from gmm_studio.gui.main_window import MainWindow  # noqa: E402
 

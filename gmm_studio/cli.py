@@ -22,20 +22,23 @@ import pandas as pd
 
 from . import __version__
 from .core import FitConfig, GMMStudioError
-from .core.anomaly import (
+from .core.analysis.anomalies import (
     DEFAULT_QUANTILE,
     AnomalyThreshold,
     anomaly_frame,
     threshold_from_quantile,
 )
+from .core.analysis.scoring import log_density
+from .core.analysis.selection import CRITERIA, parse_k_range, select
 from .core.config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR, INITS
-from .core.dataset import file_sha256, load_dataset
-from .core.engine import fit
-from .core.export import log_density, write_csv, write_labels_csv
-from .core.modelio import SavedModel, load_model, save_model, saved_from_fit, summarise_fit
-from .core.selection import CRITERIA, parse_k_range, select
-from .core.streaming import build_cache, fit_streaming, write_labels_streaming
-from .core.warnings_text import plural
+from .core.data.dataset import file_sha256, load_dataset
+from .core.data.row_cache import build_cache
+from .core.engine.fitting import fit
+from .core.engine.streamed import fit_streaming
+from .core.files.atomic import write_csv
+from .core.files.labels import write_labels_csv, write_labels_streaming
+from .core.files.model_file import SavedModel, load_model, save_model, saved_from_fit, summarise_fit
+from .core.text import plural
 
 SUBCOMMANDS = ("fit", "score", "select")
 

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from .core import FitConfig, GMMStudioError, MixtureModel, fit
-from .core.compare import METHODS, compare_methods
+from .core.analysis.comparison import METHODS, compare_methods
+from .core.analysis.selection import sweep
 from .core.results import Snapshot
-from .core.selection import sweep
 
 Job = Callable[[threading.Event, Callable[[object], None]], object]
 

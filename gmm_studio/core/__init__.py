@@ -2,11 +2,16 @@
 
 The public engine API (a contract for the CLI, the window and scripts):
 ``FitConfig``, ``MixtureModel``, ``fit``, ``iterate``, ``e_step``, ``m_step``,
-``Snapshot``, ``FitResult`` and the error types.
+``Snapshot``, ``FitResult``, ``load_model``, ``load_session`` and the error types.
+
+The subpackages say what they hold: ``model`` (the mixture and its
+densities), ``engine`` (fitting), ``data`` (files to matrices), ``analysis``
+(choosing K, comparison, anomalies), ``files`` (formats and atomic writes)
+and ``teaching`` (half-steps).
 """
 
 from .config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR, INITS, FitConfig
-from .engine import fit, iterate
+from .engine.fitting import fit, iterate
 from .errors import (
     FitError,
     GMMStudioError,
@@ -14,9 +19,11 @@ from .errors import (
     InvalidDataError,
     InvalidModelError,
 )
-from .model import MixtureModel
+from .files.model_file import load_model
+from .files.session_file import load_session
+from .model.mixture import MixtureModel
 from .results import FitResult, Snapshot
-from .steps import e_step, hard_responsibilities, m_step
+from .teaching.half_steps import e_step, hard_responsibilities, m_step
 
 __all__ = [
     "ALGORITHMS",
@@ -36,5 +43,7 @@ __all__ = [
     "fit",
     "hard_responsibilities",
     "iterate",
+    "load_model",
+    "load_session",
     "m_step",
 ]

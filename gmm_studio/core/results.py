@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import FitConfig
-from .model import MixtureModel
+from .model.mixture import MixtureModel
 
 RUNNING, CONVERGED, MAX_ITER, CANCELLED, FAILED = (
     "running", "converged", "max_iter", "cancelled", "failed")

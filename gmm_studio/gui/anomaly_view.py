@@ -19,18 +19,17 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import MixtureModel
-from ..core.anomaly import (
+from ..core.analysis.anomalies import (
     DEFAULT_QUANTILE,
     AnomalyThreshold,
-    RowScores,
     anomaly_frame,
     count_flagged,
     flag,
-    score_rows,
     threshold_from_sorted,
 )
-from ..core.dataset import Dataset
-from ..core.warnings_text import plural
+from ..core.analysis.scoring import RowScores, score_rows
+from ..core.data.dataset import Dataset
+from ..core.text import plural
 from .frame_model import FrameModel
 
 

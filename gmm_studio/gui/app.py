@@ -10,7 +10,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")  # pyqtgraph would prefer P
 from PySide6.QtGui import QIcon  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from ..core.parallel import run_in_background  # noqa: E402
+from ..core.engine.parallel import run_in_background  # noqa: E402
 from . import gcguard  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 from .resources import sample_path  # noqa: E402

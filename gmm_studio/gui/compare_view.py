@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import FitConfig
-from ..core.compare import METHODS, match_components
-from ..core.dataset import Dataset
-from ..core.geometry import data_space, density_curves, ellipse_paths, project, subsample_rows
+from ..core.analysis.comparison import METHODS, match_components
+from ..core.data.dataset import Dataset
+from ..core.model.geometry import data_space, density_curves, ellipse_paths, project, subsample_rows
 from ..jobs import make_job, run_compare
 from .controller import JobController
 from .palette import component_color

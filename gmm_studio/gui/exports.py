@@ -7,8 +7,9 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from ..core import GMMStudioError
-from ..core.export import atomic_write, write_labels_csv
-from ..core.modelio import SavedModel, save_model, saved_from_fit
+from ..core.files.atomic import atomic_write
+from ..core.files.labels import write_labels_csv
+from ..core.files.model_file import SavedModel, save_model, saved_from_fit
 from .controller import JobController
 
 

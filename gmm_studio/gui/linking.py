@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QTimer
 
-from ..core.anomaly import anomaly_frame, score_rows
-from ..core.export import write_csv
-from ..core.warnings_text import plural
+from ..core.analysis.anomalies import anomaly_frame
+from ..core.analysis.scoring import score_rows
+from ..core.files.atomic import write_csv
+from ..core.text import plural
 from .controller import JobController
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressDialog
 
-from ..core.loading import read_table_chunked
+from ..core.data.chunked import read_table_chunked
 from .controller import JobController
 
 # Files above this size load in the background; smaller ones load at once.

@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
 
 from .. import __version__
 from ..core import GMMStudioError
-from ..core.dataset import Dataset, file_sha256, make_dataset, numeric_columns
-from ..core.samples import GENERATED, generate
-from ..core.stepping import StepSession
-from ..core.tables import read_table
-from ..core.warnings_text import plural
+from ..core.data.dataset import Dataset, file_sha256, make_dataset, numeric_columns
+from ..core.data.readers import read_table
+from ..core.data.samples import GENERATED, generate
+from ..core.teaching.step_session import StepSession
+from ..core.text import plural
 from ..jobs import fit_job, step_in_background
 from .anomaly_view import AnomalyView
 from .compare_view import CompareInput, CompareView

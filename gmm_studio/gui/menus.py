@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from ..core.samples import GENERATED
+from ..core.data.samples import GENERATED
 
 SAMPLES = {"Old Faithful": "old_faithful.csv", "Iris": "iris.csv"}
 

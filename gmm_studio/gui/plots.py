@@ -11,8 +11,8 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 from ..core import MixtureModel
-from ..core.dataset import Preprocessing
-from ..core.geometry import data_space, density_curves, ellipse_paths, project, subsample_rows
+from ..core.data.preprocessing import Preprocessing
+from ..core.model.geometry import data_space, density_curves, ellipse_paths, project, subsample_rows
 from .palette import component_color
 from .pointcloud import PointCloud, point_pen
 

@@ -16,8 +16,8 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from ..core import MixtureModel
-from ..core.anomaly import RowScores
-from ..core.dataset import Dataset
+from ..core.analysis.scoring import RowScores
+from ..core.data.dataset import Dataset
 
 _BLOCK = 64          # shown rows whose probabilities are computed together
 _CACHED_BLOCKS = 64  # about 4,000 rows' probabilities kept

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import COVARIANCE_TYPES
-from ..core.selection import best_row
+from ..core.analysis.selection import best_row
 from ..jobs import make_job, run_sweep
 from .controller import JobController
 from .plots import IntegerAxis

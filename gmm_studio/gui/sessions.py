@@ -11,10 +11,12 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from ..core import GMMStudioError
-from ..core.anomaly import flag
-from ..core.dataset import file_sha256, load_dataset
-from ..core.export import labelled_frame, log_density, write_csv
-from ..core.session import SUFFIX, Session, load_session, save_session
+from ..core.analysis.anomalies import flag
+from ..core.analysis.scoring import log_density
+from ..core.data.dataset import file_sha256, load_dataset
+from ..core.files.atomic import write_csv
+from ..core.files.labels import labelled_frame
+from ..core.files.session_file import SUFFIX, Session, load_session, save_session
 
 SESSION_FILTER = f"GMM Studio session (*{SUFFIX})"
 

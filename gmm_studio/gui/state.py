@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from ..core import MixtureModel
-from ..core.dataset import Dataset
+from ..core.data.dataset import Dataset
 from ..core.results import FitResult
 
 

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import MixtureModel
-from ..core.anomaly import RowScores
-from ..core.dataset import Dataset
-from ..core.warnings_text import plural
+from ..core.analysis.scoring import RowScores
+from ..core.data.dataset import Dataset
+from ..core.text import plural
 from .controller import JobController
 from .row_table import RowTableModel, stable_order
 

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import MixtureModel
-from ..core.dataset import Preprocessing
-from ..core.geometry import data_space
+from ..core.data.preprocessing import Preprocessing
+from ..core.model.geometry import data_space
 from .palette import component_color
 
 _STYLES = {

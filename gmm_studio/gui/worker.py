@@ -8,7 +8,7 @@ import traceback
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ..core import GMMStudioError
-from ..core.parallel import lower_current_thread
+from ..core.engine.parallel import lower_current_thread
 from ..jobs import Job
 
 

@@ -8,16 +8,16 @@ import pandas as pd
 import pytest
 
 from gmm_studio.core import FitConfig, fit
-from gmm_studio.core.anomaly import (
+from gmm_studio.core.analysis.anomalies import (
     AnomalyThreshold,
     anomaly_frame,
     flag,
     threshold_from_quantile,
 )
-from gmm_studio.core.dataset import make_dataset
-from gmm_studio.core.export import log_density
-from gmm_studio.core.modelio import saved_from_fit
-from gmm_studio.core.session import Session, SessionError, load_session, save_session
+from gmm_studio.core.analysis.scoring import log_density
+from gmm_studio.core.data.dataset import make_dataset
+from gmm_studio.core.files.model_file import saved_from_fit
+from gmm_studio.core.files.session_file import Session, SessionError, load_session, save_session
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -5,10 +5,10 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from gmm_studio.core import FitConfig
-from gmm_studio.core.compare import compare_methods
-from gmm_studio.core.metrics import adjusted_rand_index
-from gmm_studio.core.samples import GENERATED, generate
-from gmm_studio.core.selection import best_row, parse_k_range, select
+from gmm_studio.core.analysis.comparison import compare_methods
+from gmm_studio.core.analysis.metrics import adjusted_rand_index
+from gmm_studio.core.analysis.selection import best_row, parse_k_range, select
+from gmm_studio.core.data.samples import GENERATED, generate
 
 from .helpers import faithful
 

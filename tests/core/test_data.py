@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from gmm_studio.core import FitConfig, InvalidDataError, InvalidModelError, fit
-from gmm_studio.core.dataset import load_dataset, make_dataset
-from gmm_studio.core.export import ExportError, atomic_write, write_labels_csv
-from gmm_studio.core.modelio import load_model, save_model, saved_from_fit
-from gmm_studio.core.tables import read_table, read_text_table, sniff_format
+from gmm_studio.core.data.dataset import load_dataset, make_dataset
+from gmm_studio.core.data.readers import read_table, read_text_table, sniff_format
+from gmm_studio.core.files.atomic import ExportError, atomic_write
+from gmm_studio.core.files.labels import write_labels_csv
+from gmm_studio.core.files.model_file import load_model, save_model, saved_from_fit
 
 from .helpers import ASSETS
 

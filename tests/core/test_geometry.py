@@ -4,8 +4,8 @@ import numpy as np
 from scipy.stats import chi2, multivariate_normal
 
 from gmm_studio.core import MixtureModel
-from gmm_studio.core.dataset import Preprocessing
-from gmm_studio.core.geometry import data_space, density_curves, ellipse, project
+from gmm_studio.core.data.preprocessing import Preprocessing
+from gmm_studio.core.model.geometry import data_space, density_curves, ellipse, project
 
 
 def test_ellipse_points_have_the_right_mahalanobis_radius():

@@ -7,9 +7,9 @@ from scipy.stats import multivariate_normal
 from sklearn.cluster import KMeans
 
 from gmm_studio.core import FitConfig, MixtureModel, fit, iterate
-from gmm_studio.core.lloyd import LloydRows, _assign, kmeans_pass
-from gmm_studio.core.passes import best_rows
-from gmm_studio.core.prepared import prepare
+from gmm_studio.core.engine.lloyd import LloydRows, _assign, kmeans_pass
+from gmm_studio.core.engine.passes import best_rows
+from gmm_studio.core.engine.prepared import prepare
 
 
 def one_blob(n=120_000, d=3, seed=0):
@@ -87,7 +87,7 @@ def test_streamed_blocks_match_the_cache():
 
 
 def test_no_memory_for_the_cache_means_slower_passes_not_a_failure(monkeypatch):
-    import gmm_studio.core.lloyd as lloyd
+    import gmm_studio.core.engine.lloyd as lloyd
 
     class NoRoomNumpy:
         def __getattr__(self, name):

@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from gmm_studio.core import FitConfig, MixtureModel, fit
-from gmm_studio.core.gaussian import full_covariances
+from gmm_studio.core.model.gaussian import full_covariances
 
 from .helpers import blobs, faithful, precisions, start_model
 

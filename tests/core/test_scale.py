@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from gmm_studio.core import FitConfig, InvalidConfigError, fit
-from gmm_studio.core.streaming import build_cache, fit_streaming, subsample
+from gmm_studio.core.data.row_cache import build_cache, subsample
+from gmm_studio.core.engine.streamed import fit_streaming
 
 from .helpers import blobs, start_model
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gmm_studio.core import FitConfig, fit
-from gmm_studio.core.stepping import StepSession
+from gmm_studio.core.teaching.step_session import StepSession
 
 from .helpers import faithful
 

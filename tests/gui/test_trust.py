@@ -181,7 +181,7 @@ def test_clicking_the_starred_best_point_adopts_it(window, qtbot):
 
 def test_table_and_anomaly_scores_are_computed_off_the_gui_thread(window, qtbot, tmp_path,
                                                                   monkeypatch):
-    from gmm_studio.core import export
+    from gmm_studio.core.files import labels as export
 
 
     def never(*_a, **_k):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR
-from .errors import InvalidConfigError, InvalidDataError
-from .init import stats_pass
-from .kernels import make_kernel
-from .model import MixtureModel
-from .mstep import estimate_parameters, reseed_empty
-from .prepared import prepare
-from .runs_kmeans import _variance
+from ..config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR
+from ..engine.kmeans import _variance
+from ..engine.mstep import estimate_parameters, reseed_empty
+from ..engine.passes import stats_pass
+from ..engine.prepared import prepare
+from ..errors import InvalidConfigError, InvalidDataError
+from ..model.kernels import make_kernel
+from ..model.mixture import MixtureModel
 
 
 def e_step(model: MixtureModel, X: np.ndarray) -> tuple[np.ndarray, float]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import comb
 
-from .gaussian import full_covariances
-from .model import MixtureModel
+from ..model.gaussian import full_covariances
+from ..model.mixture import MixtureModel
 
 _CHUNK = 1 << 16
 

@@ -9,54 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InvalidDataError, InvalidModelError
-from .tables import read_table
-from .warnings_text import plural
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """Optional z-scoring stored with a model: z = (x - centre) / scale, (D,) each."""
-
-    centre: np.ndarray | None = None
-    scale: np.ndarray | None = None
-
-    @property
-    def standardize(self) -> bool:
-        """True when a transform is applied."""
-        return self.centre is not None
-
-    def apply(self, X: np.ndarray) -> np.ndarray:
-        """Transform raw rows (N, D) into model coordinates."""
-        return X if self.centre is None else (X - self.centre) / self.scale
-
-    def log_jacobian(self) -> float:
-        """log |dz/dx| per row: add it to a log-density over z to get one over x."""
-        return 0.0 if self.scale is None else float(-np.log(self.scale).sum())
-
-    def to_dict(self) -> dict:
-        """JSON-safe form."""
-        if self.centre is None:
-            return {"standardize": False}
-        return {"standardize": True, "centre": self.centre.tolist(),
-                "scale": self.scale.tolist()}
-
-    @classmethod
-    def from_dict(cls, data: dict, n_features: int) -> Preprocessing:
-        """Validate and build from ``to_dict`` output."""
-        if not isinstance(data, dict) or not data.get("standardize"):
-            return cls()
-        try:
-            centre = np.asarray(data["centre"], dtype=float)
-            scale = np.asarray(data["scale"], dtype=float)
-        except (KeyError, TypeError, ValueError):
-            raise InvalidModelError("preprocessing needs numeric 'centre' and 'scale'.") from None
-        if centre.shape != (n_features,) or scale.shape != (n_features,):
-            raise InvalidModelError(
-                f"preprocessing centre and scale must have {n_features} values.")
-        if not (np.all(np.isfinite(centre)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
-            raise InvalidModelError("preprocessing values must be finite with positive scale.")
-        return cls(centre, scale)
+from ..errors import InvalidDataError
+from ..text import plural
+from .preprocessing import Preprocessing, _fit_standardization
+from .readers import read_table
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,13 +180,6 @@ def _reject_inf(values: np.ndarray, names: list[str]) -> None:
             f"infinite value in column {names[col]!r} at row {row + 1} (counting data rows "
             "from 1); fix or remove it."
         )
-
-
-def _fit_standardization(raw: np.ndarray) -> Preprocessing:
-    centre = raw.mean(axis=0)
-    scale = raw.std(axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    return Preprocessing(centre, scale)
 
 
 def load_dataset(path: str | Path, columns: list[str] | None = None, **options) -> Dataset:

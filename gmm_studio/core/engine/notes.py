@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import FitConfig
+from ..config import FitConfig
+from ..results import CANCELLED, FAILED, MAX_ITER
+from ..text import plural
 from .prepared import PreparedData
-from .results import CANCELLED, FAILED, MAX_ITER
-
-
-def plural(n: int, noun: str) -> str:
-    """'1 row', '1,000,000 rows'."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _join(items) -> str:

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .config import FitConfig
-from .init import kmeans_plus_plus, random_rows
+from ..config import FitConfig
+from ..model.mixture import MixtureModel
+from ..results import CANCELLED, CONVERGED, MAX_ITER, RUNNING, Snapshot
 from .lloyd import LloydRows, kmeans_pass, split_stats
-from .model import MixtureModel
+from .notes import RunNotes
 from .prepared import Cancelled, PreparedData
-from .results import CANCELLED, CONVERGED, MAX_ITER, RUNNING, Snapshot
-from .warnings_text import RunNotes
+from .starts import kmeans_plus_plus, random_rows
 
 
 def kmeans_n_parameters(model: MixtureModel) -> int:

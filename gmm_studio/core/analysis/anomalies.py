@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset
-from .errors import InvalidConfigError, InvalidModelError
-from .export import log_density
-from .model import MixtureModel
+from ..data.dataset import Dataset
+from ..errors import InvalidConfigError, InvalidModelError
+from ..model.mixture import MixtureModel
+from .scoring import RowScores, log_density
 
 DEFAULT_QUANTILE = 0.01
 
@@ -72,34 +72,6 @@ def threshold_from_sorted(sorted_log_dens: np.ndarray, q: float) -> AnomalyThres
 def count_flagged(sorted_log_dens: np.ndarray, threshold: AnomalyThreshold) -> int:
     """How many of the sorted values (N,) are at or below the threshold."""
     return int(np.searchsorted(sorted_log_dens, threshold.log_density, side="right"))
-
-
-@dataclass(frozen=True, eq=False)
-class RowScores:
-    """Every used row scored under one model, for the Anomalies and Table tabs.
-
-    labels (N,) most probable component; log_density (N,) log p(x) in the file's
-    units; sorted_log_density (N,) the same, ascending; hist_edges (B+1,) and
-    hist_counts (B,) the histogram of the finite values.
-    """
-
-    labels: np.ndarray
-    log_density: np.ndarray
-    sorted_log_density: np.ndarray
-    hist_edges: np.ndarray
-    hist_counts: np.ndarray
-
-
-def score_rows(dataset: Dataset, model: MixtureModel) -> RowScores:
-    """Score every row of ``dataset`` under ``model`` (O(N K D): run it off the GUI thread)."""
-    from .engine import score_prepared
-    from .prepared import prepare
-
-    labels, dens = score_prepared(prepare(dataset.X), model)
-    dens += dataset.preprocessing.log_jacobian()
-    finite = dens[np.isfinite(dens)]
-    counts, edges = np.histogram(finite, bins=min(100, max(10, len(finite) // 5)))
-    return RowScores(labels, dens, np.sort(dens), edges, counts)
 
 
 def flag(log_dens: np.ndarray, threshold: AnomalyThreshold) -> np.ndarray:

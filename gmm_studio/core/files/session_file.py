@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import modelio
-from .anomaly import AnomalyThreshold
-from .config import FitConfig
-from .errors import GMMStudioError, InvalidModelError
-from .export import atomic_write
-from .modelio import SavedModel
+from ..analysis.anomalies import AnomalyThreshold
+from ..config import FitConfig
+from ..errors import GMMStudioError, InvalidModelError
+from . import model_file
+from .atomic import atomic_write
+from .model_file import SavedModel
 
 FORMAT = "gmm-studio-session"
 VERSION = 1
@@ -53,7 +53,7 @@ def session_to_json(session: Session) -> dict[str, Any]:
         "columns": session.columns,
         "fit": session.config.to_dict(),
         "model": (None if session.saved_model is None
-                  else modelio.to_json_dict(session.saved_model)),
+                  else model_file.to_json_dict(session.saved_model)),
         "anomaly": None if session.threshold is None else session.threshold.to_dict(),
         "view": session.view,
     }
@@ -79,7 +79,7 @@ def from_json(doc: Any) -> Session:
         raise SessionError("session 'columns.features' must list the feature columns.")
     try:
         config = FitConfig.from_dict(doc.get("fit") or {})
-        saved = None if doc.get("model") is None else modelio.from_json_dict(doc["model"])
+        saved = None if doc.get("model") is None else model_file.from_json_dict(doc["model"])
         threshold = AnomalyThreshold.from_dict(doc.get("anomaly"))
     except (InvalidModelError, GMMStudioError) as exc:
         raise SessionError(f"session is invalid: {exc}") from None

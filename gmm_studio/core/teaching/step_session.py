@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import FitConfig
-from .engine import fit
-from .model import MixtureModel
-from .steps import e_step, hard_responsibilities, m_step
+from ..config import FitConfig
+from ..engine.fitting import fit
+from ..model.mixture import MixtureModel
+from .half_steps import e_step, hard_responsibilities, m_step
 
 
 class StepSession:

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import FitConfig
-from .engine import fit
+from ..config import FitConfig
+from ..engine.fitting import fit
+from ..results import FitResult, Snapshot
 from .metrics import adjusted_rand_index, classification_entropy, icl
-from .results import FitResult, Snapshot
 
 METHODS = ("kmeans", "hard_em", "em")
 

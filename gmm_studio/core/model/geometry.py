@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from .dataset import Preprocessing
+from ..data.preprocessing import Preprocessing
 from .gaussian import full_covariances
-from .model import MixtureModel
+from .mixture import MixtureModel
 
 
 def data_space(model: MixtureModel, prep: Preprocessing) -> tuple[np.ndarray, np.ndarray]:

@@ -18,14 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .engine import fit, fit_prepared
-from .errors import InvalidConfigError, InvalidDataError
-from .export import atomic_write, joined_frame, missing_reasons
-from .prepared import prepare
-from .tables import PARQUET_SUFFIXES, check_not_ragged, decode_text, sniff_format
+from ..errors import InvalidDataError
+from ..files.atomic import atomic_write
+from .chunked import iter_chunks
 
 CHUNK_ROWS = 250_000
-_SAMPLE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -74,43 +71,6 @@ def _key(path: Path, columns: list[str] | None) -> str:
     stat = path.stat()
     text = json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns, columns])
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def iter_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS):
-    """DataFrames of at most ``chunk_rows`` rows from a CSV/TSV or Parquet file."""
-    path = Path(path)
-    if not path.exists():
-        raise InvalidDataError(f"file not found: {path}")
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise InvalidDataError("reading .parquet files needs pyarrow: "
-                                   "pip install 'gmm-studio[parquet]'") from None
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas()
-        return
-    with open(path, "rb") as fh:
-        head = fh.read(_SAMPLE_BYTES)
-    text = decode_text(head, path.name)
-    delimiter, decimal = sniff_format(text)
-    encoding = "utf-8-sig"
-    try:
-        head.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        encoding = "latin-1"
-    reader = pd.read_csv(path, sep=delimiter, decimal=decimal, encoding=encoding,
-                         skipinitialspace=True, chunksize=chunk_rows,
-                         encoding_errors="replace")
-    first = True
-    try:
-        for chunk in reader:
-            if first:
-                check_not_ragged(chunk, text, delimiter, path.name)
-                first = False
-            yield chunk
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InvalidDataError(f"cannot parse {path.name} as a delimited table: {exc}") from None
 
 
 def build_cache(path: str | Path, columns: list[str] | None = None,
@@ -170,48 +130,3 @@ def subsample(cache: RowCache, size: int, seed: int | None) -> np.ndarray:
         rows = cache[start:start + CHUNK_ROWS]
         parts.append(rows[rng.random(len(rows)) < fraction])
     return np.vstack(parts)
-
-
-def fit_streaming(cache: RowCache, config, *, callback=None, cancel=None,
-                  sample_size: int = 200_000):
-    """Soft EM over a row cache; restarts and initialisation run on a subsample.
-
-    The returned FitResult has no per-row labels (that would be O(N) memory);
-    ``label_chunks`` labels the file afterwards, chunk by chunk.
-    """
-    if config.algorithm != "em":
-        raise InvalidConfigError(
-            "out-of-core fitting supports soft EM only (hard EM and k-means keep a label "
-            "per row); use --algorithm em, or a file that fits in memory.")
-    sample = subsample(cache, sample_size, config.random_state)
-    if len(sample) < max(2, config.n_components):
-        sample = cache[0:min(cache.n_rows, sample_size)]
-    start = fit(sample, config, cancel=cancel).model
-    data = prepare(cache, dtype=config.dtype, cancel=cancel, min_rows=2)
-    note = (f"initialised on a random subsample of {len(sample)} of {cache.n_rows} rows "
-            f"({config.n_init} restart(s) there), then fitted on every row",)
-    return fit_prepared(data, config.replace(n_init=1), start, callback, with_labels=False,
-                        notes=note)
-
-
-def write_labels_streaming(out: str | Path, source: str | Path, model,
-                           feature_names: tuple[str, ...]) -> Path:
-    """Labels CSV of a big file, one row per input row (see ``export.labelled_frame``)."""
-    names = list(feature_names)
-
-    def write(tmp: Path) -> None:
-        first_row = 0
-        for chunk in iter_chunks(source):
-            chunk.columns = [str(c).strip() for c in chunk.columns]
-            numeric = chunk[names].apply(pd.to_numeric, errors="coerce")
-            values = numeric.to_numpy(float)
-            keep = ~np.isnan(values).any(axis=1)
-            rows = joined_frame(chunk, first_row + 1, np.flatnonzero(keep),
-                                model.predict_proba(values[keep]),
-                                model.score_samples(values[keep]),
-                                missing_reasons(numeric, ~keep))
-            rows.to_csv(tmp, mode="w" if first_row == 0 else "a", header=first_row == 0,
-                        index=False)
-            first_row += len(chunk)
-
-    return atomic_write(out, write, protect=[source])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidModelError
+from ..errors import InvalidModelError
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 

@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .config import COVARIANCE_TYPES, FitConfig
-from .engine import fit
-from .errors import FitError, InvalidConfigError
+from ..config import COVARIANCE_TYPES, FitConfig
+from ..engine.fitting import fit
+from ..engine.prepared import prepare
+from ..errors import FitError, InvalidConfigError
 from .metrics import classification_entropy, components_at_floor, icl
-from .prepared import prepare
 
 CRITERIA = ("bic", "aic", "icl", "cv")
 

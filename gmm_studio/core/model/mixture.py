@@ -8,15 +8,10 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
-from .config import COVARIANCE_TYPES
-from .errors import InvalidDataError, InvalidModelError
-from .gaussian import (
-    covariance_shape,
-    log_gaussian_prob,
-    n_parameters,
-    precision_cholesky,
-)
-from .validation import check_data, check_sample_weight
+from ..config import COVARIANCE_TYPES
+from ..errors import InvalidDataError, InvalidModelError
+from ..validation import check_data, check_sample_weight
+from .gaussian import covariance_shape, log_gaussian_prob, n_parameters, precision_cholesky
 
 
 def _frozen(a: object, name: str) -> np.ndarray:

@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from .config import FitConfig
-from .dataset import Dataset, Preprocessing
-from .errors import GMMStudioError, InvalidModelError
-from .export import atomic_write
-from .model import MixtureModel
-from .results import FitResult
+from ... import __version__
+from ..config import FitConfig
+from ..data.dataset import Dataset
+from ..data.preprocessing import Preprocessing
+from ..errors import GMMStudioError, InvalidModelError
+from ..model.mixture import MixtureModel
+from ..results import FitResult
+from .atomic import atomic_write
 
 FORMAT = "gmm-studio-model"
 VERSION = 1

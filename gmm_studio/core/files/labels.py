@@ -2,73 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset
-from .errors import GMMStudioError
-from .model import MixtureModel
-
-
-class ExportError(GMMStudioError):
-    """A result could not be written where asked."""
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], None], *,
-                 protect: list[str | Path] = ()) -> Path:
-    """Write through ``write(tmp_path)`` into a temp file, then rename onto ``path``.
-
-    A failure leaves no partial file. Refuses to overwrite any file in ``protect``
-    (e.g. the input data).
-    """
-    path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {path}: folder {folder} does not exist.")
-    for other in protect:
-        if other and Path(other).exists() and path.exists() and os.path.samefile(path, other):
-            raise ExportError(f"refusing to overwrite the input file {path}; choose another name.")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ExportError(f"cannot write to {folder}: {exc.strerror or exc}.") from None
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        # mkstemp makes the file private (0600); a saved file should get the
-        # mode any other program would give it, i.e. 0666 less the umask.
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ExportError(f"cannot write {path}: {exc.strerror or exc}.") from None
-        raise
-    return path
-
-
-def current_umask() -> int:
-    """The process's umask (read without changing it, where /proc says it)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    with _UMASK_LOCK:  # os.umask can only be read by setting it
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return mask
-
-
-_UMASK_LOCK = threading.Lock()
+from ..analysis.scoring import log_density
+from ..data.chunked import iter_chunks
+from ..data.dataset import Dataset
+from ..model.mixture import MixtureModel
+from .atomic import atomic_write, write_csv
 
 
 def labelled_frame(dataset: Dataset, model: MixtureModel) -> pd.DataFrame:
@@ -130,20 +73,29 @@ def missing_reasons(columns: pd.DataFrame, unused: np.ndarray) -> np.ndarray:
     return reasons
 
 
-def log_density(dataset: Dataset, model: MixtureModel) -> np.ndarray:
-    """log p(x) in the data's own units (N,), whatever the preprocessing.
-
-    A model fitted on z-scores is a density over z; the Jacobian of the
-    transform brings it back to the units of the file.
-    """
-    return model.score_samples(dataset.X) + dataset.preprocessing.log_jacobian()
-
-
-def write_csv(path: str | Path, frame: pd.DataFrame, *, protect=()) -> Path:
-    """Write a DataFrame as UTF-8 CSV atomically (no index)."""
-    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False), protect=protect)
-
-
 def write_labels_csv(path: str | Path, dataset: Dataset, model: MixtureModel) -> Path:
     """Labels CSV for ``dataset`` under ``model``; never overwrites the input."""
     return write_csv(path, labelled_frame(dataset, model), protect=[dataset.source or ""])
+
+
+def write_labels_streaming(out: str | Path, source: str | Path, model,
+                           feature_names: tuple[str, ...]) -> Path:
+    """Labels CSV of a big file, one row per input row (see ``export.labelled_frame``)."""
+    names = list(feature_names)
+
+    def write(tmp: Path) -> None:
+        first_row = 0
+        for chunk in iter_chunks(source):
+            chunk.columns = [str(c).strip() for c in chunk.columns]
+            numeric = chunk[names].apply(pd.to_numeric, errors="coerce")
+            values = numeric.to_numpy(float)
+            keep = ~np.isnan(values).any(axis=1)
+            rows = joined_frame(chunk, first_row + 1, np.flatnonzero(keep),
+                                model.predict_proba(values[keep]),
+                                model.score_samples(values[keep]),
+                                missing_reasons(numeric, ~keep))
+            rows.to_csv(tmp, mode="w" if first_row == 0 else "a", header=first_row == 0,
+                        index=False)
+            first_row += len(chunk)
+
+    return atomic_write(out, write, protect=[source])

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidDataError
-from .validation import check_data, check_sample_weight
+from ..errors import InvalidDataError
+from ..validation import check_data, check_sample_weight
 
 # About 2 MiB of float64 per block buffer keeps the per-block temporaries in
 # cache, while blocks stay large enough that Python overhead is negligible.

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .gaussian import floor_covariances
-from .kernels import Stats
+from ..model.gaussian import floor_covariances
+from ..model.kernels import Stats
 
 # A component whose responsibilities add up to less than this fraction of one
 # average row has no data left: its mean and covariance are undefined.

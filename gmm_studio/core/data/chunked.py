@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import GMMStudioError, InvalidDataError
 from .dataset import file_sha256
-from .errors import GMMStudioError
-from .streaming import iter_chunks
-from .tables import DataFileError, read_table
+from .readers import (
+    PARQUET_SUFFIXES,
+    DataFileError,
+    check_not_ragged,
+    decode_text,
+    read_table,
+    sniff_format,
+)
 
 CHUNK_ROWS = 200_000
 
@@ -64,3 +70,42 @@ def _estimated_rows(path: Path) -> float:
         sample = fh.read(64 * 1024)
     lines = max(sample.count(b"\n"), 1)
     return max(path.stat().st_size / (len(sample) / lines), 1.0)
+
+
+_SAMPLE_BYTES = 64 * 1024
+
+def iter_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS):
+    """DataFrames of at most ``chunk_rows`` rows from a CSV/TSV or Parquet file."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidDataError(f"file not found: {path}")
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise InvalidDataError("reading .parquet files needs pyarrow: "
+                                   "pip install 'gmm-studio[parquet]'") from None
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(_SAMPLE_BYTES)
+    text = decode_text(head, path.name)
+    delimiter, decimal = sniff_format(text)
+    encoding = "utf-8-sig"
+    try:
+        head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        encoding = "latin-1"
+    reader = pd.read_csv(path, sep=delimiter, decimal=decimal, encoding=encoding,
+                         skipinitialspace=True, chunksize=chunk_rows,
+                         encoding_errors="replace")
+    first = True
+    try:
+        for chunk in reader:
+            if first:
+                check_not_ragged(chunk, text, delimiter, path.name)
+                first = False
+            yield chunk
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidDataError(f"cannot parse {path.name} as a delimited table: {exc}") from None

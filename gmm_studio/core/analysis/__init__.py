@@ -1,0 +1,1 @@
+"""What a fitted model tells: choosing K, comparing methods, anomalies, scores, metrics."""

@@ -1,0 +1,125 @@
+"""Soft EM, hard (classification) EM and k-means as generators of snapshots.
+
+Each pass over the data evaluates the current parameters (log-likelihood) and
+accumulates the statistics of the next ones, so a snapshot for iteration t is
+yielded once pass t+1 has measured it: every snapshot's log-likelihood belongs
+to exactly its model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..config import FitConfig
+from ..errors import FitError, InvalidModelError
+from ..model.kernels import make_kernel
+from ..model.mixture import MixtureModel
+from ..results import CANCELLED, CONVERGED, FAILED, MAX_ITER, RUNNING, Snapshot
+from .mstep import MStepResult, estimate_parameters, reseed_empty
+from .notes import RunNotes
+from .passes import em_pass
+from .prepared import Cancelled, PreparedData
+from .starts import initial_labels, stats_from_labels, stats_from_random_resp
+
+
+def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.Generator,
+           initial_model: MixtureModel | None, *, hard: bool) -> Iterator[Snapshot]:
+    """One restart of soft or hard EM."""
+    start_time = time.perf_counter()
+    notes = RunNotes()
+    kernel = make_kernel(data.n_features, config.n_components, config.covariance_type)
+    labels = np.full(data.n_rows, -1, dtype=np.int32) if hard else None
+    try:
+        if initial_model is not None:
+            model = _check_initial(initial_model, config)
+        else:
+            model = _to_model(_initial_mstep(data, config, kernel, rng, notes, 0), data, config)
+    except Cancelled:
+        return
+    except InvalidModelError as exc:  # only possible with the variance floor off
+        raise FitError(f"initialisation failed: {exc}") from None
+    previous_model, previous_ll, iteration = model, None, 0
+    while True:
+        kernel.set_params(model.weights, model.means - data.centre, model.precisions_cholesky)
+        try:
+            result = em_pass(data, kernel, hard=hard, labels=labels,
+                             want_stats=iteration < config.max_iter)
+        except Cancelled:
+            if previous_ll is None:
+                return
+            yield _final(restart, iteration - 1, previous_model, previous_ll, start_time,
+                         CANCELLED, notes, config)
+            return
+        ll = result.log_likelihood
+        status = _status(config, data, iteration, ll, previous_ll,
+                         hard and iteration > 0 and result.n_changed == 0)
+        if status != RUNNING:
+            yield _final(restart, iteration, model, ll, start_time, status, notes, config)
+            return
+        yield Snapshot(restart, iteration, model, ll, time.perf_counter() - start_time)
+        previous_model, previous_ll = model, ll
+        iteration += 1
+        try:
+            mstep = _mstep(data, config, kernel, kernel.to_stats(result.acc),
+                           result.worst, notes, iteration)
+            model = _to_model(mstep, data, config)
+        except InvalidModelError as exc:
+            notes.add(f"iteration {iteration}: {exc}")
+            yield _final(restart, iteration - 1, previous_model, previous_ll, start_time,
+                         FAILED, notes, config)
+            return
+
+
+def _status(config, data, iteration, ll, previous_ll, labels_stable) -> str:
+    if previous_ll is not None and (
+            labels_stable or abs(ll - previous_ll) / data.total_weight < config.tol):
+        return CONVERGED
+    if iteration >= config.max_iter:
+        return MAX_ITER
+    return RUNNING
+
+
+def _final(restart, iteration, model, ll, start_time, status, notes, config) -> Snapshot:
+    return Snapshot(restart, iteration, model, ll, time.perf_counter() - start_time,
+                    status, notes.finish(status, iteration, config))
+
+
+def _check_initial(model: MixtureModel, config: FitConfig) -> MixtureModel:
+    if model.n_components != config.n_components or (
+            model.covariance_type != config.covariance_type):
+        raise InvalidModelError(
+            f"initial_model is {model.n_components} x {model.covariance_type} but the "
+            f"config asks for {config.n_components} x {config.covariance_type}."
+        )
+    return model
+
+
+def _initial_mstep(data, config, kernel, rng, notes, iteration) -> MStepResult:
+    if config.init == "random":
+        acc = stats_from_random_resp(data, kernel, rng)
+    else:
+        labels = initial_labels(data, config.init, config.n_components, rng, data.scale)
+        acc = stats_from_labels(data, kernel, labels)
+    worst = [(0.0, int(i)) for i in rng.choice(data.n_rows, size=config.n_components)]
+    return _mstep(data, config, kernel, kernel.to_stats(acc), worst, notes, iteration)
+
+
+def _mstep(data, config, kernel, stats, worst, notes, iteration) -> MStepResult:
+    result = estimate_parameters(
+        stats, config.covariance_type, total_weight=data.total_weight, n_rows=data.n_rows,
+        scale=data.scale, variance_floor=config.variance_floor,
+        total_scatter=data.total_scatter() if config.covariance_type == "tied" else None,
+    )
+    rows = reseed_empty(result, config.covariance_type, worst,
+                        lambda i: data.X[i] - data.centre, data.n_rows)
+    notes.reseeded(result.empty, rows, iteration)
+    notes.floored = result.floored
+    return result
+
+
+def _to_model(params: MStepResult, data: PreparedData, config: FitConfig) -> MixtureModel:
+    return MixtureModel(params.weights, params.means + data.centre, params.covariances,
+                        config.covariance_type)

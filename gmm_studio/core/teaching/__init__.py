@@ -1,0 +1,1 @@
+"""EM one half-step at a time: whole-array E- and M-steps and a stepping session."""
