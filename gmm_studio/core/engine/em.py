@@ -41,7 +41,8 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
         return
     except InvalidModelError as exc:  # only possible with the variance floor off
         raise FitError(f"initialisation failed: {exc}") from None
-    previous_model, previous_ll, iteration = model, None, 0
+    previous_model, previous_ll, previous_objective, iteration = model, None, None, 0
+    reseeded = False
     while True:
         kernel.set_params(model.weights, model.means - data.centre, model.precisions_cholesky)
         try:
@@ -54,17 +55,22 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
                          CANCELLED, notes, config)
             return
         ll = result.log_likelihood
-        status = _status(config, data, iteration, ll, previous_ll,
-                         hard and iteration > 0 and result.n_changed == 0)
+        # Each algorithm converges on what it maximises: soft EM the mixture
+        # log-likelihood, hard EM the classification log-likelihood (or labels
+        # that no longer change). A model just re-seeded never counts.
+        objective = result.classification if hard else ll
+        status = _status(config, data, iteration, objective, previous_objective,
+                         hard and iteration > 0 and result.n_changed == 0, reseeded)
         if status != RUNNING:
             yield _final(restart, iteration, model, ll, start_time, status, notes, config)
             return
         yield Snapshot(restart, iteration, model, ll, time.perf_counter() - start_time)
-        previous_model, previous_ll = model, ll
+        previous_model, previous_ll, previous_objective = model, ll, objective
         iteration += 1
         try:
             mstep = _mstep(data, config, kernel, kernel.to_stats(result.acc),
                            result.worst, notes, iteration)
+            reseeded = bool(mstep.empty)
             model = _to_model(mstep, data, config)
         except InvalidModelError as exc:
             notes.add(f"iteration {iteration}: {exc}")
@@ -73,9 +79,10 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
             return
 
 
-def _status(config, data, iteration, ll, previous_ll, labels_stable) -> str:
-    if previous_ll is not None and (
-            labels_stable or abs(ll - previous_ll) / data.total_weight < config.tol):
+def _status(config, data, iteration, objective, previous, labels_stable, reseeded) -> str:
+    """Converged when the objective changes by less than ``tol`` per row."""
+    if previous is not None and not reseeded and (
+            labels_stable or abs(objective - previous) / data.total_weight < config.tol):
         return CONVERGED
     if iteration >= config.max_iter:
         return MAX_ITER
@@ -103,7 +110,9 @@ def _initial_mstep(data, config, kernel, rng, notes, iteration) -> MStepResult:
     else:
         labels = initial_labels(data, config.init, config.n_components, rng, data.scale)
         acc = stats_from_labels(data, kernel, labels)
-    worst = [(0.0, int(i)) for i in rng.choice(data.n_rows, size=config.n_components)]
+    # No scores before the first E-step: candidates are distinct random rows.
+    worst = [(0.0, int(i)) for i in rng.choice(data.n_rows, size=config.n_components,
+                                                replace=False)]
     return _mstep(data, config, kernel, kernel.to_stats(acc), worst, notes, iteration)
 
 
@@ -115,7 +124,11 @@ def _mstep(data, config, kernel, stats, worst, notes, iteration) -> MStepResult:
     )
     rows = reseed_empty(result, config.covariance_type, worst,
                         lambda i: data.X[i] - data.centre, data.n_rows)
-    notes.reseeded(result.empty, rows, iteration)
+    notes.reseeded(result.empty[:len(rows)], rows, iteration)
+    message = ("an empty component found no distinct row to restart on: the data has fewer "
+               "distinct rows than components; use fewer components.")
+    if len(rows) < len(result.empty) and message not in notes.messages:
+        notes.add(message)
     notes.floored = result.floored
     return result
 

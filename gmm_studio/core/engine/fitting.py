@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -145,8 +146,9 @@ def _collect(data, config, histories, finals, start_time, with_labels, notes) ->
     if cancelled:
         scores = scores[: max(finals) + 1]
     history = np.array(histories[best][: snap.iteration + 1])
-    data.cancel = None  # labelling the kept model must finish even after a cancel
-    labels = label_rows(data, snap.model) if with_labels else np.empty(0, dtype=np.int32)
+    # Labelling the kept model must finish even after a cancel.
+    labels = (label_rows(dataclasses.replace(data, cancel=None), snap.model) if with_labels
+              else np.empty(0, dtype=np.int32))
     n_params = (kmeans_n_parameters(snap.model) if config.algorithm == "kmeans"
                 else snap.model.n_parameters)
     warnings = (notes + data_warnings(data) + snap.warnings

@@ -15,6 +15,7 @@ from ..config import FitConfig
 from ..model.mixture import MixtureModel
 from ..results import CANCELLED, CONVERGED, MAX_ITER, RUNNING, Snapshot
 from .lloyd import LloydRows, kmeans_pass, split_stats
+from .mstep import reseed_rows, shared_variance
 from .notes import RunNotes
 from .prepared import Cancelled, PreparedData
 from .starts import kmeans_plus_plus, random_rows
@@ -37,9 +38,7 @@ def _centroids(acc: np.ndarray, centres: np.ndarray):
 
 
 def _variance(sse: float, data: PreparedData, floor: float) -> float:
-    scale2 = float(np.max(data.scale**2))
-    var = sse / (data.total_weight * data.n_features)
-    return max(var, floor * scale2, 1e-12 * scale2)
+    return shared_variance(sse, data.total_weight, data.n_features, data.scale, floor)
 
 
 def _model(centres, var, data, k) -> MixtureModel:
@@ -92,14 +91,13 @@ def run_kmeans(data: PreparedData, config: FitConfig, restart: int, rng: np.rand
 
 
 def _reseed(result, centres, data, notes, iteration):
-    """Centroids; an empty cluster moves to the row farthest from its centre."""
+    """Centroids; empty clusters move to the rows farthest from their centres."""
     new, sse, empty = _centroids(result.acc, centres)
     if len(empty):
-        rows = [row for _, row in sorted(result.worst)][: len(empty)]
-        rows += rows[-1:] * (len(empty) - len(rows))
-        for k, row in zip(empty, rows, strict=True):
+        rows = reseed_rows(result.worst, len(empty), lambda i: data.X[i])
+        for k, row in zip(empty, rows, strict=False):
             new[k] = data.X[row] - data.centre
-        notes.reseeded(list(empty), rows, iteration)
+        notes.reseeded(list(empty[:len(rows)]), rows, iteration)
     return new, sse, empty
 
 

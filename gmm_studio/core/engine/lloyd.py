@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .mstep import RESEED_CANDIDATES, worst_rows
 from .parallel import map_blocks
 from .passes import PassResult, Workspace, best_rows, run_pass
 from .prepared import PreparedData
@@ -146,8 +147,7 @@ def kmeans_pass(
         block_labels, top = _assign(scores, marks, label_dtype)
         # |x - c|^2 = |x|^2 - 2 var score
         d2 = sq_rows - (2.0 * var) * top
-        far = int(np.argmax(d2))
-        part = PassResult(worst=[(-max(float(d2[far]), 0.0), start + far)])
+        part = PassResult(worst=worst_rows(-np.maximum(d2, 0.0), start, max(k, RESEED_CANDIDATES)))
         w = data.weights(start, stop)
         if variance is not None:
             spread = (np.sqrt(sq_rows.max()) + c_norm) ** 2 / (2.0 * var)

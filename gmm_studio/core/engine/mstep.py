@@ -71,31 +71,78 @@ def estimate_parameters(
     return MStepResult(weights, means, cov, floored, [int(k) for k in empty])
 
 
+# Rows each block offers as homes for empty components, worst-explained first.
+RESEED_CANDIDATES = 8
+
+
+def worst_rows(scores: np.ndarray, start: int, count: int) -> list[tuple[float, int]]:
+    """(score, row) of the ``count`` lowest ``scores`` (B,) of a block that begins at ``start``.
+
+    ``scores`` say how well the current model explains each row (log p(x),
+    or minus the squared distance to the nearest centre for k-means).
+    """
+    count = min(count, len(scores))
+    if count <= 0:
+        return []
+    lowest = np.argpartition(scores, count - 1)[:count]
+    return [(float(scores[i]), start + int(i)) for i in lowest]
+
+
+def reseed_rows(candidates: list[tuple[float, int]], n_empty: int, row_values) -> list[int]:
+    """The one re-seeding rule: empty components go to the worst-explained rows.
+
+    Each gets its own row, and no two get rows with the same values, so
+    re-seeded components never start (and stay) identical. ``candidates``
+    are (score, row) pairs, lowest score worst; ``row_values(i)`` gives row i
+    (D,). Returns up to ``n_empty`` rows, worst first.
+    """
+    chosen: list[int] = []
+    seen: list[np.ndarray] = []
+    for _, row in sorted(set(candidates)):
+        values = np.asarray(row_values(row))
+        if any(np.array_equal(values, other) for other in seen):
+            continue
+        chosen.append(row)
+        seen.append(values)
+        if len(chosen) == n_empty:
+            break
+    return chosen
+
+
 def reseed_empty(
     result: MStepResult,
     covariance_type: str,
-    worst_rows: list[tuple[float, int]],
+    candidates: list[tuple[float, int]],
     centred_row,
     n_rows: int,
 ) -> list[int]:
-    """Move each empty component onto one of the worst-explained rows.
+    """Move each empty component onto a row chosen by ``reseed_rows``.
 
-    ``worst_rows`` are (log-density, row) pairs, worst first candidates;
     ``centred_row(i)`` returns row i in centred coordinates (D,). The new
     component gets the weight of one row and the average covariance of the
-    others. Returns the rows used.
+    others. Returns the rows used (a component for which no distinct row is
+    left stays where it is, with the weight of one row).
     """
     if not result.empty:
         return []
-    candidates = [row for _, row in sorted(worst_rows)]
-    used = []
+    rows = reseed_rows(candidates, len(result.empty), centred_row)
     alive = [k for k in range(len(result.weights)) if k not in result.empty]
-    for j, k in enumerate(result.empty):
-        row = candidates[j % len(candidates)]
-        used.append(row)
+    for k, row in zip(result.empty, rows, strict=False):
         result.means[k] = centred_row(row)
+    for k in result.empty:
         result.weights[k] = 1.0 / n_rows
         if covariance_type != "tied" and alive:
             result.covariances[k] = result.covariances[alive].mean(axis=0)
     result.weights /= result.weights.sum()
-    return used
+    return rows
+
+
+def shared_variance(sse: float, total_weight: float, n_features: int, scale: np.ndarray,
+                    variance_floor: float) -> float:
+    """The k-means mixture's one variance: SSE / (n D), floored relative to the data.
+
+    ``scale`` (D,) is the data's standard deviation per feature.
+    """
+    scale2 = float(np.max(scale**2))
+    var = sse / (total_weight * n_features)
+    return max(var, variance_floor * scale2, 1e-12 * scale2)

@@ -12,13 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..model.kernels import normalise_log_prob
+from .mstep import RESEED_CANDIDATES, worst_rows
 from .parallel import map_blocks
 from .prepared import PreparedData
-
-# exp() below log(smallest normal) gives subnormals, which make exp and the
-# following matrix products many times slower (float64: -708, float32: -87);
-# responsibilities that small are zero for every purpose.
-_LOG_CLAMP = {np.dtype(np.float64): -700.0, np.dtype(np.float32): -80.0}
 
 
 @dataclass
@@ -27,19 +24,24 @@ class PassResult:
 
     log_likelihood: sum_n w_n log p(x_n) under the pass's parameters.
     acc: accumulated M-step statistics (None when not requested).
-    worst: (log-density, row) of the worst-explained row of each block
-    (Lloyd passes: minus the squared distance to the nearest centre).
+    worst: (log-density, row) of each block's worst-explained rows, the
+    candidates of ``mstep.reseed_rows`` (Lloyd passes: minus the squared
+    distance to the nearest centre).
     n_changed: rows whose label changed (when a labels array was given).
+    classification: hard passes' classification log-likelihood, the sum of
+    each row's largest log(w_k N(x | k)).
     """
 
     log_likelihood: float = 0.0
     acc: np.ndarray | None = None
     worst: list[tuple[float, int]] = field(default_factory=list)
     n_changed: int = 0
+    classification: float = 0.0
 
     def add(self, other: PassResult) -> None:
         """Fold another block's partial result into this one."""
         self.log_likelihood += other.log_likelihood
+        self.classification += other.classification
         self.worst.extend(other.worst)
         self.n_changed += other.n_changed
         if other.acc is not None:
@@ -60,22 +62,6 @@ class Workspace:
         if key not in store:
             store[key] = np.empty(shape, dtype=self.dtype if dtype is None else dtype)
         return store[key]
-
-
-def normalise_log_prob(wlp: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
-    """Turn weighted log-probs (K, B) into responsibilities in place.
-
-    ``top`` is each column's maximum when the caller already has it.
-    Returns log p(x) per row (B,) in float64.
-    """
-    if top is None:
-        top = wlp.max(axis=0)
-    wlp -= top
-    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
-    np.exp(wlp, out=wlp)
-    total = wlp.sum(axis=0)
-    wlp /= total
-    return top.astype(np.float64) + np.log(total, dtype=np.float64)
 
 
 def best_rows(values: np.ndarray, largest: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -158,9 +144,11 @@ def em_pass(
         if log_density is not None:
             log_density[start:stop] = log_dens
         w = data.weights(start, stop)
-        worst = int(np.argmin(log_dens))
-        part = PassResult(_weighted_sum(log_dens, w), worst=[(float(log_dens[worst]),
-                                                             start + worst)])
+        part = PassResult(_weighted_sum(log_dens, w),
+                          worst=worst_rows(log_dens, start, max(k, RESEED_CANDIDATES)))
+        if hard:
+            # Classification EM maximises sum_n max_k log(w_k N(x_n | k)).
+            part.classification = _weighted_sum(top.astype(np.float64), w)
         _update_labels(labels, start, stop, block_labels, part)
         if want_stats:
             resp = one_hot(block_labels, k, wlp) if hard else wlp

@@ -69,29 +69,6 @@ def log_det_precision_cholesky(
     return n_features * np.log(prec_chol)
 
 
-def log_gaussian_prob(
-    X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray, covariance_type: str
-) -> np.ndarray:
-    """log N(x_n | mean_k, cov_k) for every row and component: (N, K).
-
-    Subtracts each mean before multiplying so that data far from the origin
-    loses no precision. X is (N, D), means (K, D).
-    """
-    n_components, n_features = means.shape
-    log_det = log_det_precision_cholesky(prec_chol, covariance_type, n_features)
-    out = np.empty((X.shape[0], n_components))
-    for k in range(n_components):
-        diff = X - means[k]
-        if covariance_type == "full":
-            y = diff @ prec_chol[k]
-        elif covariance_type == "tied":
-            y = diff @ prec_chol
-        else:
-            y = diff * (prec_chol[k])
-        out[:, k] = np.einsum("ij,ij->i", y, y)
-    return -0.5 * (n_features * LOG_2PI + out) + log_det
-
-
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
     """Number of free parameters of a mixture (for BIC / AIC)."""
     cov_params = {

@@ -17,6 +17,7 @@ scikit-learn does, and accumulates one weighted Gram matrix per component.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -35,6 +36,41 @@ class Stats:
     nk: np.ndarray
     sx: np.ndarray
     second: np.ndarray | None
+
+
+class ComponentKernel(Protocol):
+    """What the model and the engine's passes need from a covariance layout.
+
+    ``d`` features, ``k`` components, ``kind`` the covariance type and
+    ``n_feat`` F, the rows of ``features``. Parameters are set in centred
+    coordinates; every array is feature-major (one column per row of data).
+    """
+
+    d: int
+    k: int
+    kind: str
+    n_feat: int
+
+    def set_params(self, weights, means, prec_chol) -> None:
+        """Take weights (K,), centred means (K, D) and precision Cholesky factors."""
+
+    def features(self, xt: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """(F, B) features of centred rows xt (D, B), for ``log_prob``."""
+
+    def stats_features(self, xt: np.ndarray, out: np.ndarray) -> np.ndarray | None:
+        """(F, B) features for ``accumulate`` (None if it works on xt itself)."""
+
+    def log_prob(self, feats: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Weighted log-probabilities log w_k + log N(x | k): (K, B) into ``out``."""
+
+    def new_accumulator(self) -> np.ndarray:
+        """A zeroed accumulator of M-step statistics."""
+
+    def accumulate(self, feats, xt, resp: np.ndarray, acc: np.ndarray, scratch=None) -> None:
+        """Add responsibilities resp (K, B) times this block's statistics into ``acc``."""
+
+    def to_stats(self, acc: np.ndarray) -> Stats:
+        """Unpack an accumulator into Stats."""
 
 
 def _log_consts(weights: np.ndarray, log_det: np.ndarray, n_features: int) -> np.ndarray:
@@ -183,9 +219,61 @@ class FullProjectionKernel:
                      acc[:, 1 + d:].reshape(self.k, d, d).copy())
 
 
-def make_kernel(n_features: int, n_components: int, covariance_type: str):
+def make_kernel(n_features: int, n_components: int, covariance_type: str) -> ComponentKernel:
     """Pick the cheaper kernel for this shape."""
     quad = QuadraticKernel(n_features, n_components, covariance_type)
     if covariance_type == "full" and quad.n_feat > 2 * n_components * n_features:
         return FullProjectionKernel(n_features, n_components)
     return quad
+
+
+# exp() below log(smallest normal) gives subnormals, which make exp and the
+# following matrix products many times slower (float64: -708, float32: -87);
+# responsibilities that small are zero for every purpose.
+_LOG_CLAMP = {np.dtype(np.float64): -700.0, np.dtype(np.float32): -80.0}
+
+def normalise_log_prob(wlp: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
+    """Turn weighted log-probs (K, B) into responsibilities in place.
+
+    ``top`` is each column's maximum when the caller already has it.
+    Returns log p(x) per row (B,) in float64.
+    """
+    if top is None:
+        top = wlp.max(axis=0)
+    wlp -= top
+    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
+    np.exp(wlp, out=wlp)
+    total = wlp.sum(axis=0)
+    wlp /= total
+    return top.astype(np.float64) + np.log(total, dtype=np.float64)
+
+
+_EVAL_ROWS = 4096  # rows per block when a model scores an array
+
+
+def evaluate(X: np.ndarray, weights: np.ndarray, means: np.ndarray, prec_chol: np.ndarray,
+             covariance_type: str, posterior: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The one log-density computation, for a model scoring rows X (N, D).
+
+    Returns (N, K) weighted log-probabilities and None, or with ``posterior``
+    the responsibilities (N, K) and log p(x) (N,). The same kernels and
+    normalisation as the engine's passes, so a model's scores equal what the
+    fit computed. Rows are centred on the mixture's mean, a point that does
+    not depend on which rows are scored together.
+    """
+    n, d = X.shape
+    k = len(weights)
+    centre = weights @ means
+    kernel = make_kernel(d, k, covariance_type)
+    kernel.set_params(weights, means - centre, prec_chol)
+    out = np.empty((n, k))
+    log_dens = np.empty(n) if posterior else None
+    for start in range(0, n, _EVAL_ROWS):
+        stop = min(start + _EVAL_ROWS, n)
+        xt = np.ascontiguousarray((X[start:stop] - centre).T)
+        feats = kernel.features(xt, np.empty((kernel.n_feat, stop - start)))
+        wlp = kernel.log_prob(feats, np.empty((k, stop - start)))
+        if posterior:
+            log_dens[start:stop] = normalise_log_prob(wlp)
+        out[start:stop] = wlp.T
+    return out, log_dens

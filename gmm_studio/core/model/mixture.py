@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from ..config import COVARIANCE_TYPES
 from ..errors import InvalidDataError, InvalidModelError
 from ..validation import check_data, check_sample_weight
-from .gaussian import covariance_shape, log_gaussian_prob, n_parameters, precision_cholesky
+from .gaussian import covariance_shape, n_parameters, precision_cholesky
+from .kernels import evaluate
 
 
 def _frozen(a: object, name: str) -> np.ndarray:
@@ -88,13 +88,18 @@ class MixtureModel:
     def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
         """log(weight_k) + log N(x | k) for every row: (N, K)."""
         X = check_data(X, n_features=self.n_features)
-        with np.errstate(divide="ignore"):
-            log_w = np.log(self.weights)
-        return log_gaussian_prob(X, self.means, self._prec_chol, self.covariance_type) + log_w
+        return evaluate(X, self.weights, self.means, self._prec_chol, self.covariance_type,
+                        posterior=False)[0]
+
+    def posterior(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Responsibilities p(k | x) (N, K) and log p(x) (N,) in one evaluation."""
+        X = check_data(X, n_features=self.n_features)
+        return evaluate(X, self.weights, self.means, self._prec_chol, self.covariance_type,
+                        posterior=True)
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
         """log p(x) of every row: (N,)."""
-        return logsumexp(self.weighted_log_prob(X), axis=1)
+        return self.posterior(X)[1]
 
     def log_likelihood(self, X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         """Total (weighted) log-likelihood of the rows of X."""
@@ -104,8 +109,7 @@ class MixtureModel:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Responsibilities p(k | x): (N, K), rows sum to 1."""
-        wlp = self.weighted_log_prob(X)
-        return np.exp(wlp - logsumexp(wlp, axis=1, keepdims=True))
+        return self.posterior(X)[0]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Most probable component of every row: (N,) ints."""

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR
-from ..engine.kmeans import _variance
-from ..engine.mstep import estimate_parameters, reseed_empty
+from ..engine.mstep import (
+    RESEED_CANDIDATES,
+    estimate_parameters,
+    reseed_empty,
+    shared_variance,
+    worst_rows,
+)
 from ..engine.passes import stats_pass
 from ..engine.prepared import prepare
 from ..errors import InvalidConfigError, InvalidDataError
@@ -16,12 +21,8 @@ from ..model.mixture import MixtureModel
 
 def e_step(model: MixtureModel, X: np.ndarray) -> tuple[np.ndarray, float]:
     """Responsibilities (N, K) under ``model`` and its total log-likelihood on X."""
-    wlp = model.weighted_log_prob(X)
-    top = wlp.max(axis=1, keepdims=True)
-    resp = np.exp(wlp - top)
-    total = resp.sum(axis=1, keepdims=True)
-    resp /= total
-    return resp, float(np.sum(top[:, 0] + np.log(total[:, 0])))
+    resp, log_dens = model.posterior(X)
+    return resp, float(log_dens.sum())
 
 
 def hard_responsibilities(resp: np.ndarray) -> np.ndarray:
@@ -63,11 +64,25 @@ def m_step(
         kernel.to_stats(acc), kind, total_weight=data.total_weight, n_rows=data.n_rows,
         scale=data.scale, variance_floor=variance_floor,
         total_scatter=data.total_scatter() if kind == "tied" else None)
-    worst = [(float(resp[i].max()), int(i)) for i in np.argsort(resp.max(axis=1))[:8]]
-    reseed_empty(params, kind, worst, lambda i: data.X[i] - data.centre, data.n_rows)
+    reseed_empty(params, kind, _candidates(data, params, kind),
+                 lambda i: data.X[i] - data.centre, data.n_rows)
     if algorithm == "kmeans":
         return _kmeans_model(data, params, resp, variance_floor)
     return MixtureModel(params.weights, params.means + data.centre, params.covariances, kind)
+
+
+def _candidates(data, params, kind) -> list[tuple[float, int]]:
+    """Rows worst explained by the components that kept data (the engine's rule)."""
+    if not params.empty:
+        return []
+    alive = [k for k in range(len(params.weights)) if k not in params.empty]
+    if not alive:
+        return [(0.0, i) for i in range(data.n_rows)]
+    covariances = params.covariances if kind == "tied" else params.covariances[alive]
+    others = MixtureModel(params.weights[alive] / params.weights[alive].sum(),
+                          params.means[alive] + data.centre, covariances, kind)
+    scores = others.score_samples(data.X)
+    return worst_rows(scores, 0, max(len(params.weights), RESEED_CANDIDATES))
 
 
 def _kmeans_model(data, params, resp, variance_floor) -> MixtureModel:
@@ -77,5 +92,5 @@ def _kmeans_model(data, params, resp, variance_floor) -> MixtureModel:
     diff = data.X - means[labels]
     sq = np.einsum("nd,nd->n", diff, diff)
     sse = float(sq.sum() if data.sample_weight is None else data.sample_weight @ sq)
-    var = _variance(sse, data, variance_floor)
+    var = shared_variance(sse, data.total_weight, data.n_features, data.scale, variance_floor)
     return MixtureModel(np.full(k, 1.0 / k), means, np.full(k, var), "spherical")
