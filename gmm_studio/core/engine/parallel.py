@@ -20,7 +20,7 @@ from threadpoolctl import ThreadpoolController
 
 T = TypeVar("T")
 _pool: ThreadPoolExecutor | None = None
-_controller: ThreadpoolController | None = None
+_pool_lock = threading.Lock()  # creating or replacing the pool
 _niceness = 0
 
 
@@ -31,10 +31,11 @@ def run_in_background(niceness: int = 10) -> None:
     ``lower_current_thread``. A no-op where the OS has no per-thread priority.
     """
     global _niceness, _pool
-    _niceness = niceness
-    if _pool is not None:
-        _pool.shutdown(wait=False)
-        _pool = None
+    with _pool_lock:
+        _niceness = niceness
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+            _pool = None
 
 
 def lower_current_thread() -> None:
@@ -59,14 +60,45 @@ def n_threads() -> int:
 _CORES = os.cpu_count() or 1
 
 
+class _BlasPin:
+    """A process-wide "BLAS on one thread" shared by overlapping users.
+
+    threadpoolctl's limit is process-wide and restores what it found on exit,
+    so two fits overlapping in time (the window's Fit, Compare and Choose K)
+    each restored the other's limit and left BLAS on one thread for good.
+    Here the first user pins and the last one restores the original limits.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.limiter = None
+
+    def enter(self) -> None:
+        with self.lock:
+            if self.users == 0:
+                self.limiter = ThreadpoolController().limit(limits=1, user_api="blas")
+            self.users += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                self.limiter.restore_original_limits()
+                self.limiter = None
+
+
+_blas_pin = _BlasPin()
+
+
 @contextmanager
 def single_threaded_blas():
-    """Pin BLAS to one thread for the duration (process-wide, restored after)."""
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
+    """Pin BLAS to one thread while any caller is inside (restored by the last)."""
+    _blas_pin.enter()
+    try:
         yield
+    finally:
+        _blas_pin.leave()
 
 
 def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, int]]) -> list[T]:
@@ -77,16 +109,13 @@ def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, i
     with more work) does fewer blocks instead of making the other wait, and
     no task is queued per block.
     """
-    global _pool
     threads = min(n_threads(), len(blocks))
     if len(blocks) == 1:
         return [fn(blocks[0])]  # small data: BLAS does not thread tiny products anyway
     with single_threaded_blas():
         if threads == 1:
             return [fn(b) for b in blocks]
-        if _pool is None or _pool._max_workers < threads:
-            _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmm-block",
-                                       initializer=lower_current_thread)
+        pool = _get_pool(threads)
         results: list = [None] * len(blocks)
         claim = itertools.count()  # next() on a count is atomic under the GIL
 
@@ -94,8 +123,19 @@ def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, i
             while (i := next(claim)) < len(blocks):
                 results[i] = fn(blocks[i])
 
-        futures = [_pool.submit(work) for _ in range(threads)]
+        futures = [pool.submit(work) for _ in range(threads)]
         wait(futures)  # all threads done before any error propagates
         for future in futures:
             future.result()
         return results
+
+
+def _get_pool(threads: int) -> ThreadPoolExecutor:
+    """The shared pool, with at least ``threads`` workers (created under a lock)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < threads:
+            # A pool another thread is still using keeps running its tasks.
+            _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmm-block",
+                                       initializer=lower_current_thread)
+        return _pool
