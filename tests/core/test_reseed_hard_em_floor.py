@@ -179,3 +179,43 @@ def test_a_diagonal_floor_by_hand():
     # var of y is 25, above 0.01 * 25 = 0.25: kept.
     var_all = X.var(axis=0)
     np.testing.assert_allclose(model.covariances[0], [0.01 * var_all[0], 25.0], rtol=1e-12)
+
+
+class _CancelAfter:
+    """A cancel event that turns on after ``n`` looks (a Stop pressed mid-fold)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def is_set(self):
+        self.n -= 1
+        return self.n < 0
+
+
+def test_cross_validation_honours_cancel_and_survives_a_fold_it_cannot_fit():
+    from gmm_studio.core.analysis.selection import cross_validate, sweep
+
+    X, _ = _three_blobs(9)
+    mean, _, note = cross_validate(X, FitConfig(n_components=2, n_init=2), 5,
+                                   cancel=_CancelAfter(3))
+    assert np.isnan(mean) and note == "cross-validation cancelled"
+    nine = X[:9]
+    rows = list(sweep(nine, [1, 2, 3, 7, 8], ["spherical"], folds=3))
+    assert [r.k for r in rows] == [1, 2, 3, 7, 8]            # the sweep went on
+    assert np.isfinite(rows[0].cv_mean)
+    assert np.isnan(rows[-1].cv_mean) and "fold 1 of 3 failed" in rows[-1].note
+
+
+def test_float32_with_a_tiny_floor_is_refused_and_at_the_minimum_is_accurate():
+    from gmm_studio.core import InvalidConfigError
+
+    rng = np.random.default_rng(0)
+    # sd 0.1 at distance 300 from the data's centre
+    X = np.vstack([rng.normal(0, 50, (2000, 2)), rng.normal(300, 0.1, (300, 2))])
+    for floor in (0.0, 1e-6):
+        with pytest.raises(InvalidConfigError, match="float32"):
+            FitConfig(dtype="float32", variance_floor=floor)
+    config = FitConfig(n_components=2, variance_floor=1e-4, n_init=1)
+    double = fit(X, config)
+    single = fit(X, config.replace(dtype="float32"), initial_model=double.model)
+    assert abs(single.log_likelihood - double.log_likelihood) / abs(double.log_likelihood) < 1e-4

@@ -31,7 +31,7 @@ def test_thread_count_does_not_change_the_result(monkeypatch, algorithm):
 def test_float32_agrees_with_float64(covariance_type):
     X = np.tile(blobs(seed=3, d=4), (50, 1))
     start = start_model(X, covariance_type)
-    config = FitConfig(covariance_type=covariance_type, max_iter=30, tol=0.0, variance_floor=0)
+    config = FitConfig(covariance_type=covariance_type, max_iter=30, tol=0.0, variance_floor=1e-4)
     double = fit(X, config, initial_model=start)
     single = fit(X, config.replace(dtype="float32"), initial_model=start)
     scale = X.std(axis=0)

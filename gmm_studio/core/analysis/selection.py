@@ -12,7 +12,7 @@ import numpy as np
 from ..config import COVARIANCE_TYPES, FitConfig
 from ..engine.fitting import fit
 from ..engine.prepared import prepare
-from ..errors import FitError, InvalidConfigError
+from ..errors import GMMStudioError, InvalidConfigError
 from .metrics import classification_entropy, components_at_floor, icl
 
 CRITERIA = ("bic", "aic", "icl", "cv")
@@ -69,18 +69,34 @@ def fold_ids(n_rows: int, folds: int, seed: int | None) -> np.ndarray:
 
 
 def cross_validate(X, config: FitConfig, folds: int, sample_weight=None,
-                   log_jacobian: float = 0.0) -> tuple[float, float]:
-    """Mean and std over folds of the held-out mean log-likelihood per row."""
+                   log_jacobian: float = 0.0, cancel: threading.Event | None = None
+                   ) -> tuple[float, float, str]:
+    """Mean and std over folds of the held-out mean log-likelihood per row, and a note.
+
+    A fold that cannot be fitted (say K above its training rows) gives NaN and
+    says why in the note instead of stopping a whole sweep; ``cancel`` is
+    honoured between and inside folds (then NaN, note "cancelled").
+    """
+    nan = float("nan")
     ids = fold_ids(len(X), folds, config.random_state)
     scores = []
     for f in range(folds):
+        if cancel is not None and cancel.is_set():
+            return nan, nan, "cross-validation cancelled"
         train, test = ids != f, ids == f
         w_train = None if sample_weight is None else sample_weight[train]
         w_test = None if sample_weight is None else sample_weight[test]
-        model = fit(X[train], config, sample_weight=w_train).model
+        try:
+            model = fit(X[train], config, sample_weight=w_train, cancel=cancel).model
+        except GMMStudioError as exc:
+            if cancel is not None and cancel.is_set():
+                return nan, nan, "cross-validation cancelled"
+            return nan, nan, f"cross-validation fold {f + 1} of {folds} failed: {exc}"
+        if cancel is not None and cancel.is_set():
+            return nan, nan, "cross-validation cancelled"
         dens = model.score_samples(X[test]) + log_jacobian
         scores.append(float(dens.mean() if w_test is None else w_test @ dens / w_test.sum()))
-    return float(np.mean(scores)), float(np.std(scores))
+    return float(np.mean(scores)), float(np.std(scores)), ""
 
 
 def sweep(
@@ -116,17 +132,22 @@ def _row(X, config, folds, sample_weight, log_jacobian, scale, cancel) -> Select
     nan = float("nan")
     try:
         result = fit(X, config, sample_weight=sample_weight, cancel=cancel)
-    except FitError as exc:
+    except GMMStudioError as exc:  # e.g. every restart collapsed, or K above the rows
         return SelectionRow(config.n_components, config.covariance_type, nan, 0, nan, nan, nan,
                             nan, nan, False, True, str(exc))
     ll, bic, aic = result.criteria(log_jacobian)
     entropy = classification_entropy(result.model, X, sample_weight)
     floored = components_at_floor(result.model, scale, config.variance_floor)
     cv_mean = cv_std = nan
+    cv_note = ""
     if folds >= 2 and not (cancel is not None and cancel.is_set()):
-        cv_mean, cv_std = cross_validate(X, config, folds, sample_weight, log_jacobian)
-    note = ("component(s) on the variance floor: " + ", ".join(map(str, np.flatnonzero(floored)))
-            if floored.any() else "")
+        cv_mean, cv_std, cv_note = cross_validate(X, config, folds, sample_weight,
+                                                  log_jacobian, cancel)
+    notes = [cv_note] if cv_note else []
+    if floored.any():
+        notes.insert(0, "component(s) on the variance floor: "
+                     + ", ".join(map(str, np.flatnonzero(floored))))
+    note = "; ".join(notes)
     return SelectionRow(config.n_components, config.covariance_type, ll, result.n_parameters,
                         bic, aic, icl(bic, entropy), cv_mean, cv_std, result.converged,
                         bool(floored.any()), note)
