@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -141,6 +142,14 @@ class ChildProcessDied(GMMStudioError):  # noqa: N818 - says what happened
     """The child process running a job stopped without a result."""
 
 
+class ChildProcessCrash(RuntimeError):  # noqa: N818 - says what happened
+    """A bug in a job run in the child; ``child_traceback`` is the child's traceback."""
+
+    def __init__(self, message: str, child_traceback: str) -> None:
+        super().__init__(f"{message}\n--- in the child process ---\n{child_traceback}")
+        self.child_traceback = child_traceback
+
+
 CHILD_FLAG = "--gmm-studio-fit-child"
 
 
@@ -152,7 +161,9 @@ def child_command(fd: int) -> list[str]:
     """
     if getattr(sys, "frozen", False):
         return [sys.executable, CHILD_FLAG, str(fd)]
-    return [sys.executable, "-c", "import sys; from gmm_studio.jobs import child_main; "
+    # -P: "python -c" would put the current directory first on sys.path, so an
+    # installed app started inside a checkout would run the checkout's code.
+    return [sys.executable, "-P", "-c", "import sys; from gmm_studio.jobs import child_main; "
             "child_main(int(sys.argv[1]))", str(fd)]
 
 
@@ -218,9 +229,10 @@ def _relay(child: subprocess.Popen, conn: Connection, cancel: threading.Event, r
             elif kind == "result":
                 return payload
             elif kind == "error":
-                raise GMMStudioError(payload)
+                raise payload  # the GMMStudioError itself, its type kept
             else:
-                raise RuntimeError(payload)
+                message, trace = payload
+                raise ChildProcessCrash(message, trace)
         elif child.poll() is not None:
             break
     code = child.wait()
@@ -256,10 +268,10 @@ def child_main(fd: int) -> None:
             result = target(stop, lambda p: conn.send(("progress", p)), X, *args)
             conn.send(("result", result))
         except GMMStudioError as exc:
-            conn.send(("error", str(exc)))
+            conn.send(("error", exc))
         except (BrokenPipeError, ConnectionResetError):
             raise
         except Exception as exc:  # noqa: BLE001 - the parent must hear of every failure
-            conn.send(("crash", repr(exc)))
+            conn.send(("crash", (repr(exc), traceback.format_exc())))
     except (BrokenPipeError, ConnectionResetError):
         pass  # the window is gone: nobody to tell

@@ -36,7 +36,9 @@ class JobWorker(QObject):
             self.failed.emit(self.run_id, str(exc))
         except Exception as exc:  # never let a bug kill the app: report it instead
             traceback.print_exc()
-            self.failed.emit(self.run_id, f"the task failed unexpectedly ({exc!r}); "
-                                          "please report this with the data that caused it.")
+            first = (str(exc).splitlines() or [""])[0]
+            self.failed.emit(self.run_id, f"the task failed unexpectedly ({type(exc).__name__}: "
+                                          f"{first}); please report this with the data that "
+                                          "caused it.")
         finally:
             self.done.emit()
