@@ -48,10 +48,14 @@ _CHILD_NICENESS = 10
 
 @dataclass(frozen=True)
 class Progress:
-    """A snapshot plus every restart's log-likelihood history so far."""
+    """A snapshot plus every restart's log-likelihood history so far.
+
+    histories: restart -> (n,) read-only array, a view of a growing buffer
+    (making one costs nothing, however long the fit has run).
+    """
 
     snapshot: Snapshot
-    histories: dict[int, tuple[float, ...]]
+    histories: dict[int, np.ndarray]
     paced: bool = False  # the fit is slowed down to be watched: draw every snapshot
 
     @property
@@ -60,25 +64,66 @@ class Progress:
         return self.snapshot.done or self.paced
 
 
+@dataclass(frozen=True)
+class FitDelta:
+    """What a fit sends as it goes: a snapshot and the values added since the last one.
+
+    Sending only the new values keeps a long fit's messages (over a socket,
+    from a child process) linear in its iterations; ``HistoryBook`` on the
+    receiving side rebuilds the histories.
+    """
+
+    snapshot: Snapshot
+    appended: dict[int, tuple[float, ...]]
+    paced: bool = False
+
+
+class HistoryBook:
+    """Every restart's log-likelihoods, in buffers that grow by doubling."""
+
+    def __init__(self) -> None:
+        self._values: dict[int, np.ndarray] = {}
+        self._sizes: dict[int, int] = {}
+
+    def absorb(self, delta: FitDelta) -> Progress:
+        """Append ``delta``'s values; the Progress it makes shares the buffers."""
+        for restart, values in delta.appended.items():
+            size = self._sizes.get(restart, 0)
+            buffer = self._values.get(restart, np.empty(0))
+            if size + len(values) > len(buffer):
+                grown = np.empty(max(16, 2 * (size + len(values))))
+                grown[:size] = buffer[:size]
+                buffer = self._values[restart] = grown
+            buffer[size:size + len(values)] = values
+            self._sizes[restart] = size + len(values)
+        views = {}
+        for restart, buffer in self._values.items():
+            view = buffer[:self._sizes[restart]]
+            view.flags.writeable = False
+            views[restart] = view
+        return Progress(delta.snapshot, views, delta.paced)
+
+
 def run_fit(cancel: threading.Event, report: Callable[[object], None], X: np.ndarray,
             weights: np.ndarray | None, config: FitConfig,
             initial_model: MixtureModel | None = None, pace: float = 0.0):
-    """Fit, reporting throttled Progress; returns the FitResult.
+    """Fit, reporting throttled FitDeltas; returns the FitResult.
 
     ``pace`` > 0 slows the fit to that many iterations per second, so EM can
     be watched on small data (every snapshot is then reported).
     """
-    histories: dict[int, list[float]] = {}
+    unsent: dict[int, list[float]] = {}
     last_emit = [0.0]
 
     def on_snapshot(snap: Snapshot) -> None:
-        histories.setdefault(snap.restart, []).append(snap.log_likelihood)
+        unsent.setdefault(snap.restart, []).append(snap.log_likelihood)
         now = time.perf_counter()
         if pace > 0 and not snap.done:
             cancel.wait(max(0.0, 1.0 / pace - (now - last_emit[0])))  # Stop stays instant
         if pace > 0 or snap.done or now - last_emit[0] >= 1.0 / _EMIT_HZ:
             last_emit[0] = time.perf_counter()
-            report(Progress(snap, {r: tuple(h) for r, h in histories.items()}, pace > 0))
+            report(FitDelta(snap, {r: tuple(v) for r, v in unsent.items() if v}, pace > 0))
+            unsent.clear()
 
     return fit(X, config, sample_weight=weights, initial_model=initial_model,
                callback=on_snapshot, cancel=cancel)
@@ -86,8 +131,13 @@ def run_fit(cancel: threading.Event, report: Callable[[object], None], X: np.nda
 
 def fit_job(X: np.ndarray, weights: np.ndarray | None, config: FitConfig,
             initial_model: MixtureModel | None = None, pace: float = 0.0) -> Job:
-    """The job behind Run."""
-    return make_job(run_fit, X, weights, config, initial_model, pace)
+    """The job behind Run: reports Progress with every restart's history."""
+    inner = make_job(run_fit, X, weights, config, initial_model, pace)
+
+    def job(cancel: threading.Event, report: Callable[[object], None]):
+        book = HistoryBook()
+        return inner(cancel, lambda delta: report(book.absorb(delta)))
+    return job
 
 
 def step_in_background(stepper) -> Job:
@@ -180,7 +230,8 @@ def in_child_process(target: Callable, X: np.ndarray, *args) -> Job:
     written (say the temporary disk is full), the job runs in this process.
     """
     def job(cancel: threading.Event, report: Callable[[object], None]):
-        folder = Path(tempfile.mkdtemp(prefix="gmm-studio-fit-"))
+        remove_orphaned_data()
+        folder = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-"))
         path = folder / "X.npy"
         try:
             np.save(path, np.asarray(X, dtype=np.float64), allow_pickle=False)
@@ -209,6 +260,34 @@ def in_child_process(target: Callable, X: np.ndarray, *args) -> Job:
             ours.close()
             shutil.rmtree(folder, ignore_errors=True)
     return job
+
+
+_TEMP_PREFIX = "gmm-studio-fit-"
+
+
+def remove_orphaned_data(folder: str | Path | None = None) -> list[Path]:
+    """Delete data files left by windows that died before their child mapped them.
+
+    Each job's temporary folder is named after the window's process id; a
+    folder whose process is gone belongs to nobody. Returns what was removed.
+    """
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{_TEMP_PREFIX}*-*"):
+        pid = path.name[len(_TEMP_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: alive, not ours to judge
+        return True
+    return True
 
 
 def _relay(child: subprocess.Popen, conn: Connection, cancel: threading.Event, report):

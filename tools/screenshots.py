@@ -62,7 +62,7 @@ def main() -> int:
     snaps = []
     fit(window.dataset.X, window.fit_panel.config().replace(n_init=1), callback=snaps.append)
     mid = snaps[4]
-    histories = {0: tuple(s.log_likelihood for s in snaps[:5])}
+    histories = {0: np.array([s.log_likelihood for s in snaps[:5]])}
     window._on_progress(Progress(mid, histories))
     shoot(window, "mid-fit")
 

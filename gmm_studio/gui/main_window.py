@@ -72,7 +72,7 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         self.data_ref: dict | None = None  # what a session file records about the data
         self.threshold = None
         self.last_status = ""
-        self._histories: dict[int, tuple[float, ...]] = {}
+        self._histories: dict[int, np.ndarray] = {}
         self._drawn_at, self._draw_cost = 0.0, 0.0
         self._build()
         self.controller = JobController(self)
@@ -428,7 +428,7 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
             return  # from a fit of other data
         self.state.set_model(snap.model, self.controller.tag)
         offset = self._ll_offset()
-        self._histories = {r: tuple(np.add(h, offset)) for r, h in progress.histories.items()}
+        self._histories = {r: h + offset for r, h in progress.histories.items()}
         now = time.perf_counter()
         # Adaptive throttle: with big data a redraw costs more, so draw less often
         # and leave the event loop free; a restart's last snapshot is always drawn.

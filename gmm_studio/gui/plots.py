@@ -372,7 +372,7 @@ class LikelihoodPlot(pg.PlotWidget):
         self.getAxis("left").setStyle(showValues=False)
         self.getViewBox().setRange(xRange=(0.0, 10.0), yRange=(0.0, 1.0), padding=0)
 
-    def set_histories(self, histories: dict[int, tuple[float, ...]], kept: int | None) -> None:
+    def set_histories(self, histories: dict[int, np.ndarray], kept: int | None) -> None:
         """Show every restart's history; ``kept`` (or the best so far) highlighted."""
         if kept is None and histories:
             kept = max(histories, key=lambda r: histories[r][-1])

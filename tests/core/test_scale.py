@@ -76,3 +76,25 @@ def test_out_of_core_refuses_hard_em(tmp_path, monkeypatch):
     path, _ = _csv(tmp_path, n=2_000)
     with pytest.raises(InvalidConfigError, match="soft EM only"):
         fit_streaming(build_cache(path), FitConfig(algorithm="hard_em"))
+
+
+def test_an_edited_file_replaces_its_cache_and_the_cache_has_a_cap(tmp_path, monkeypatch):
+    import os
+
+    from gmm_studio.core.data.row_cache import cache_dir
+
+    monkeypatch.setenv("GMM_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "big.csv"
+    rng = np.random.default_rng(0)
+    for version in range(3):                       # the file is edited twice
+        pd.DataFrame(rng.normal(size=(2000, 2)), columns=["a", "b"]).to_csv(path, index=False)
+        os.utime(path, ns=(version * 10**9, version * 10**9))
+        build_cache(path, ["a", "b"])
+    assert len(list(cache_dir().glob("*.rows"))) == 1   # one copy, of the current file
+    other = tmp_path / "other.csv"
+    pd.DataFrame(rng.normal(size=(2000, 2)), columns=["a", "b"]).to_csv(other, index=False)
+    monkeypatch.setenv("GMM_STUDIO_CACHE_LIMIT_GB", str(40_000 / 2**30))   # ~1.2 entries
+    build_cache(other, ["a", "b"])
+    rows = list(cache_dir().glob("*.rows"))
+    assert len(rows) == 1 and len(list(cache_dir().glob("*.json"))) == 1
+    assert build_cache(other, ["a", "b"]).path == str(rows[0])   # the newest one stayed

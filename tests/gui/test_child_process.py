@@ -167,3 +167,48 @@ def test_the_child_runs_the_installed_code_not_the_current_folders(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     assert run_in_child(reports_shape) == (15.0, [(3, 2)])
     assert not (tmp_path / "imported-the-wrong-code").exists()
+
+
+def test_data_left_by_a_killed_window_is_removed(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from gmm_studio.jobs import remove_orphaned_data
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    orphan = tmp_path / f"gmm-studio-fit-{gone.pid}-abc"
+    orphan.mkdir()
+    (orphan / "X.npy").write_bytes(b"0" * 1000)
+    ours = tmp_path / f"gmm-studio-fit-{os.getpid()}-def"
+    ours.mkdir()
+    assert remove_orphaned_data(tmp_path) == [orphan]
+    assert not orphan.exists() and ours.exists()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    orphan.mkdir()
+    run_in_child(reports_shape)             # every child job sweeps first
+    assert not orphan.exists()
+
+
+def test_progress_sends_each_value_once_and_copies_no_history():
+    from gmm_studio.jobs import FitDelta, HistoryBook, run_fit
+
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    deltas = []
+    result = run_fit(threading.Event(), deltas.append, X, None,
+                     FitConfig(n_components=2, n_init=2, max_iter=400, tol=0.0), None)
+    assert all(isinstance(d, FitDelta) for d in deltas)
+    sent = sum(len(v) for d in deltas for v in d.appended.values())
+    assert sent == 2 * 401                     # each log-likelihood once, however long
+    book = HistoryBook()
+    progress = [book.absorb(d) for d in deltas]
+    last = progress[-1].histories[result.best_restart]
+    np.testing.assert_array_equal(last, result.log_likelihood_history)
+    # A later message shares the buffer instead of copying it.
+    snap = deltas[-1].snapshot
+    small = HistoryBook()
+    first = small.absorb(FitDelta(snap, {0: (1.0, 2.0, 3.0)}))
+    second = small.absorb(FitDelta(snap, {0: (4.0,)}))
+    assert np.shares_memory(first.histories[0], second.histories[0])
+    np.testing.assert_array_equal(second.histories[0], [1.0, 2.0, 3.0, 4.0])
+    assert not second.histories[0].flags.writeable

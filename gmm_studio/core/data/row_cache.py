@@ -86,6 +86,7 @@ def build_cache(path: str | Path, columns: list[str] | None = None,
     data_file, meta_file = cache_dir() / f"{key}.rows", cache_dir() / f"{key}.json"
     if meta_file.exists() and data_file.exists():
         meta = json.loads(meta_file.read_text())
+        os.utime(meta_file)  # recently used: evicted last
         return RowCache(str(data_file), meta["n_rows"], tuple(meta["columns"]), meta["dropped"])
     n_rows = dropped = 0
     names: list[str] | None = columns
@@ -117,8 +118,52 @@ def build_cache(path: str | Path, columns: list[str] | None = None,
     if n_rows == 0:
         raise InvalidDataError("no complete rows to fit in the chosen columns.")
     meta_file.write_text(json.dumps({"n_rows": n_rows, "columns": names, "dropped": dropped,
-                                     "source": str(path.resolve())}))
+                                     "source": str(path.resolve()), "columns_asked": columns}))
+    evict(keep=key, source=str(path.resolve()), columns=columns)
     return RowCache(str(data_file), n_rows, tuple(names), dropped)
+
+
+def cache_limit_bytes() -> int:
+    """$GMM_STUDIO_CACHE_LIMIT_GB (default 20) as bytes: the cache's size cap."""
+    value = os.environ.get("GMM_STUDIO_CACHE_LIMIT_GB", "")
+    try:
+        return int(float(value) * 2**30) if value else 20 * 2**30
+    except ValueError:
+        return 20 * 2**30
+
+
+def evict(keep: str, source: str, columns: list[str] | None) -> list[str]:
+    """Delete stale cache entries; returns the keys removed.
+
+    An entry for the same file and columns as ``keep`` is an older version of
+    that file (it was edited): it goes at once. Beyond the size cap, the least
+    recently used entries go too, never ``keep``.
+    """
+    folder = cache_dir()
+    entries = []
+    for meta_file in folder.glob("*.json"):
+        key = meta_file.stem
+        try:
+            meta = json.loads(meta_file.read_text())
+        except (OSError, ValueError):
+            meta = {}
+        rows = folder / f"{key}.rows"
+        size = rows.stat().st_size if rows.exists() else 0
+        entries.append((meta_file.stat().st_mtime, key, meta, size))
+    removed = []
+    same = [e for e in entries if e[1] != keep and e[2].get("source") == source
+            and e[2].get("columns_asked", e[2].get("columns")) == columns]
+    others = sorted((e for e in entries if e[1] != keep and e not in same), key=lambda e: e[0])
+    total = sum(e[3] for e in entries) - sum(e[3] for e in same)
+    for entry in same + others:
+        if entry not in same and total <= cache_limit_bytes():
+            break
+        for suffix in (".rows", ".json"):
+            (folder / f"{entry[1]}{suffix}").unlink(missing_ok=True)
+        removed.append(entry[1])
+        if entry not in same:
+            total -= entry[3]
+    return removed
 
 
 def subsample(cache: RowCache, size: int, seed: int | None) -> np.ndarray:
