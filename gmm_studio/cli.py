@@ -37,7 +37,14 @@ from .core.engine.fitting import fit
 from .core.engine.streamed import fit_streaming
 from .core.files.atomic import write_csv
 from .core.files.labels import write_labels_csv, write_labels_streaming
-from .core.files.model_file import SavedModel, load_model, save_model, saved_from_fit, summarise_fit
+from .core.files.model_file import (
+    RESULT_KEYS,
+    SavedModel,
+    load_model,
+    save_model,
+    saved_from_fit,
+    summarise_fit,
+)
 from .core.text import plural
 
 SUBCOMMANDS = ("fit", "score", "select")
@@ -168,10 +175,10 @@ def cmd_fit_out_of_core(args) -> dict:
                    n_rows_dropped=cache.n_dropped, features=list(cache.feature_names))
     if args.model:
         saved = SavedModel(result.model, cache.feature_names, fit=result.config.to_dict(),
-                           result={k: summary[k] for k in ("log_likelihood", "bic", "aic",
-                                                           "n_iter", "converged", "status")},
+                           result={k: summary[k] for k in RESULT_KEYS},
                            data={"path": str(args.data), "sha256": file_sha256(args.data),
-                                 "n_rows_used": cache.n_rows, "n_rows_dropped": cache.n_dropped})
+                                 "n_rows_used": cache.n_rows, "n_rows_dropped": cache.n_dropped,
+                                 "weights_column": None})
         save_model(args.model, saved, protect=[args.data])
     return summary
 

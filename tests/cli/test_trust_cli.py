@@ -90,3 +90,19 @@ def test_no_display_is_one_line_and_exit_2():
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "no display" in done.stderr and "QT_QPA_PLATFORM=offscreen" in done.stderr
+
+
+def test_an_out_of_core_model_file_has_what_an_in_memory_one_has(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("GMM_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    docs = {}
+    for name, extra in (("memory", []), ("streamed", ["--out-of-core"])):
+        out = tmp_path / f"{name}.json"
+        done = run("fit", FAITHFUL, "-k", "2", "--model", out, *extra)
+        assert done.returncode == 0, done.stderr
+        docs[name] = json.loads(out.read_text())
+    assert set(docs["streamed"]["result"]) == set(docs["memory"]["result"])
+    assert docs["streamed"]["result"]["n_parameters"] == 11
+    assert isinstance(docs["streamed"]["result"]["warnings"], list)
+    assert set(docs["streamed"]["data"]) == set(docs["memory"]["data"])

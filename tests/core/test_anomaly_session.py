@@ -87,7 +87,9 @@ def test_version_1_session_fixture_stays_loadable():
 @pytest.mark.parametrize("doc, pattern", [
     ({"format": "nope"}, "not a GMM Studio session"),
     ({"format": "gmm-studio-session", "version": 7}, "version 7"),
-    ({"format": "gmm-studio-session", "version": 1, "data": {}, "columns": {}}, "features"),
+    ({"format": "gmm-studio-session", "version": 1, "data": {"sample": "x.csv"},
+      "columns": {}}, "features"),
+    ({"format": "gmm-studio-session", "version": 1, "data": {}, "columns": {}}, "sample"),
 ])
 def test_bad_sessions(tmp_path, doc, pattern):
     path = tmp_path / "bad.gmmstudio"

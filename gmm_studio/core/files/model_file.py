@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
+from ..analysis.anomalies import AnomalyThreshold
 from ..config import FitConfig
 from ..data.dataset import Dataset
 from ..data.preprocessing import Preprocessing
@@ -17,6 +18,7 @@ from ..errors import GMMStudioError, InvalidModelError
 from ..model.mixture import MixtureModel
 from ..results import FitResult
 from .atomic import atomic_write
+from .checks import section, text_list, typed_field
 
 FORMAT = "gmm-studio-model"
 VERSION = 1
@@ -50,17 +52,20 @@ def summarise_fit(result: FitResult, dataset: Dataset) -> dict[str, Any]:
     return summary
 
 
+# The fit's figures every model file records, in the data file's units.
+RESULT_KEYS = ("log_likelihood", "bic", "aic", "n_parameters", "n_iter", "converged", "status",
+               "warnings")
+
+
 def saved_from_fit(result: FitResult, dataset: Dataset) -> SavedModel:
     """Bundle a fit and its data description."""
     summary = summarise_fit(result, dataset)
-    keep = ("log_likelihood", "bic", "aic", "n_parameters", "n_iter", "converged", "status",
-            "warnings")
     return SavedModel(
         model=result.model,
         feature_names=dataset.feature_names,
         preprocessing=dataset.preprocessing,
         fit=result.config.to_dict(),
-        result={k: summary[k] for k in keep},
+        result={k: summary[k] for k in RESULT_KEYS},
         data={"path": dataset.source, "sha256": dataset.sha256, "n_rows_used": dataset.n_rows,
               "n_rows_dropped": dataset.n_dropped, "weights_column": dataset.weight_column},
     )
@@ -95,8 +100,17 @@ def save_model(path: str | Path, saved: SavedModel, *, protect=()) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), protect=protect)
 
 
+# Types of the "result" and "data" fields a model file may carry.
+_RESULT_FIELDS = {"log_likelihood": (float, type(None)), "bic": (float, type(None)),
+                  "aic": (float, type(None)), "n_parameters": (int,), "n_iter": (int,),
+                  "converged": (bool,), "status": (str,), "warnings": (list,)}
+_DATA_FIELDS = {"path": (str, type(None)), "sha256": (str, type(None)),
+                "n_rows_used": (int,), "n_rows_dropped": (int,),
+                "weights_column": (str, type(None))}
+
+
 def from_json_dict(doc: Any) -> SavedModel:
-    """Validate a parsed document and build the SavedModel."""
+    """Validate a parsed document, every nested field, and build the SavedModel."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InvalidModelError(f"not a GMM Studio model file (expected \"format\": \"{FORMAT}\").")
     if doc.get("version") != VERSION:
@@ -109,15 +123,25 @@ def from_json_dict(doc: Any) -> SavedModel:
             or not all(isinstance(n, str) for n in names)):
         raise InvalidModelError(
             f"'features' must list {model.n_features} column names, one per model feature.")
-    prep = Preprocessing.from_dict(doc.get("preprocessing", {}), model.n_features)
-    fit = doc.get("fit") or {}
+    prep = Preprocessing.from_dict(section(doc, "preprocessing", InvalidModelError),
+                                   model.n_features)
+    fit = section(doc, "fit", InvalidModelError)
     if fit:
         try:
             FitConfig.from_dict(fit)
         except GMMStudioError as exc:
             raise InvalidModelError(f"model file has invalid fit settings: {exc}") from None
-    return SavedModel(model, tuple(names), prep, fit, doc.get("result") or {},
-                      doc.get("data") or {}, doc.get("anomaly") or {})
+    result = section(doc, "result", InvalidModelError)
+    for name, kinds in _RESULT_FIELDS.items():
+        typed_field(result, name, kinds, InvalidModelError, "result")
+    if "warnings" in result:
+        text_list(result["warnings"], "result.warnings", InvalidModelError, non_empty=False)
+    data = section(doc, "data", InvalidModelError)
+    for name, kinds in _DATA_FIELDS.items():
+        typed_field(data, name, kinds, InvalidModelError, "data")
+    anomaly = section(doc, "anomaly", InvalidModelError)
+    AnomalyThreshold.from_dict(anomaly)
+    return SavedModel(model, tuple(names), prep, fit, result, data, anomaly)
 
 
 def load_model(path: str | Path) -> SavedModel:

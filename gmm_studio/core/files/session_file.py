@@ -13,9 +13,11 @@ from typing import Any
 
 from ..analysis.anomalies import AnomalyThreshold
 from ..config import FitConfig
-from ..errors import GMMStudioError, InvalidModelError
+from ..data.samples import GENERATED
+from ..errors import GMMStudioError
 from . import model_file
 from .atomic import atomic_write
+from .checks import section, text_list, typed_field
 from .model_file import SavedModel
 
 FORMAT = "gmm-studio-session"
@@ -65,25 +67,49 @@ def save_session(path: str | Path, session: Session) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+_COLUMN_FIELDS = {"label": (str, type(None)), "weights": (str, type(None)),
+                  "standardize": (bool,)}
+_VIEW_FIELDS = {"x": (str,), "y": (str,), "tab": (int,)}
+
+
 def from_json(doc: Any) -> Session:
-    """Validate a parsed session document."""
+    """Validate a parsed session document, every nested field."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SessionError(f"not a GMM Studio session (expected \"format\": \"{FORMAT}\").")
     if doc.get("version") != VERSION:
         raise SessionError(f"session version {doc.get('version')!r} is not supported; this "
                            f"GMM Studio reads version {VERSION}.")
-    data, columns = doc.get("data"), doc.get("columns")
-    if not isinstance(data, dict) or not isinstance(columns, dict):
-        raise SessionError("session is missing its 'data' or 'columns' section.")
-    if not isinstance(columns.get("features"), list) or not columns["features"]:
-        raise SessionError("session 'columns.features' must list the feature columns.")
+    data = section(doc, "data", SessionError, required=True)
+    columns = section(doc, "columns", SessionError, required=True)
+    _check_data_ref(data)
+    text_list(columns.get("features"), "columns.features", SessionError)
+    for name, kinds in _COLUMN_FIELDS.items():
+        typed_field(columns, name, kinds, SessionError, "columns")
+    view = section(doc, "view", SessionError)
+    for name, kinds in _VIEW_FIELDS.items():
+        typed_field(view, name, kinds, SessionError, "view")
     try:
-        config = FitConfig.from_dict(doc.get("fit") or {})
-        saved = None if doc.get("model") is None else model_file.from_json_dict(doc["model"])
-        threshold = AnomalyThreshold.from_dict(doc.get("anomaly"))
-    except (InvalidModelError, GMMStudioError) as exc:
+        config = FitConfig.from_dict(section(doc, "fit", SessionError))
+        model = doc.get("model")
+        saved = None if model is None else model_file.from_json_dict(model)
+        threshold = AnomalyThreshold.from_dict(section(doc, "anomaly", SessionError))
+    except SessionError:
+        raise
+    except GMMStudioError as exc:
         raise SessionError(f"session is invalid: {exc}") from None
-    return Session(data, columns, config, saved, threshold, doc.get("view") or {})
+    return Session(data, columns, config, saved, threshold, view)
+
+
+def _check_data_ref(data: dict) -> None:
+    """The data a session names: a bundled sample, a generated set, or a file path."""
+    kinds = [k for k in ("sample", "generated", "path") if k in data]
+    if len(kinds) != 1:
+        raise SessionError("session 'data' must name one of 'sample', 'generated' or 'path'.")
+    typed_field(data, kinds[0], (str,), SessionError, "data", required=True)
+    typed_field(data, "sha256", (str, type(None)), SessionError, "data")
+    if kinds == ["generated"] and data["generated"] not in GENERATED:
+        raise SessionError(f"session 'data.generated' names no known data set "
+                           f"({data['generated']!r}); known: {', '.join(GENERATED)}.")
 
 
 def load_session(path: str | Path) -> Session:
