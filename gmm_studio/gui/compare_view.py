@@ -161,8 +161,9 @@ class CompareView(QWidget):
     def _on_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        if not running and self.progress.format() != "":
-            self.progress.setFormat("done" if self.rows else "")
+        if not running and self.progress.format() not in ("", "done", "cancelled"):
+            # The run ended without a result (cancelled before one came back).
+            self.progress.setFormat("cancelled")
 
     def _on_progress(self, progress) -> None:
         index, iteration = progress

@@ -23,13 +23,19 @@ FILES = {
     "missing.csv": b"a,b\n1,\n,2\n3,4\n5,6\n7,8\n",
     "one_column.csv": b"v\n" + b"".join(b"%d\n" % (i % 9) for i in range(50)),
 }
+# Files that are no table: the window keeps the sample and says why.
+UNREADABLE = {"empty.csv", "header_only.csv", "binary.csv", "text_only.csv"}
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_every_action_survives_odd_data(window, qtbot, tmp_path, name, monkeypatch):
     path = tmp_path / name
     path.write_bytes(FILES[name])
-    window.open_path(path)
+    opened = window.open_path(path)
+    assert opened == (name not in UNREADABLE)
+    if not opened:
+        assert window.messages.level == "error" and name in window.messages.messages[0]
+    expected = window.dataset
     window.fit_panel.set_config(FitConfig(n_components=4, n_init=2, max_iter=50))
     window.run_fit()
     wait_fit(qtbot, window)
@@ -49,4 +55,6 @@ def test_every_action_survives_odd_data(window, qtbot, tmp_path, name, monkeypat
     window.export_anomalies()
     window.plot.rows_boxed.emit(np.arange(min(3, window.dataset.n_rows)))
     window.reset()
-    assert window.dataset is not None  # the sample (or the odd file) is still there
+    # The data on screen is still the file (or the sample it could not replace).
+    assert window.dataset is expected
+    assert (window.dataset.source == str(path)) == opened

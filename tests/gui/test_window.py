@@ -198,6 +198,9 @@ def test_compare_can_be_cancelled(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: view.progress.format() != "", timeout=20_000)
     view.cancel_button.click()
     qtbot.waitUntil(lambda: not view.controller.running, timeout=5_000)
+    # Stopped during k-means (the first method): not all three were fitted.
+    assert len(view.rows) < 3
+    assert view.progress.format() == "cancelled"
 
 
 def test_choose_k_sweep_progress_and_click_to_adopt(window, qtbot):

@@ -24,6 +24,10 @@ from .passes import em_pass
 from .prepared import Cancelled, PreparedData
 from .starts import initial_labels, stats_from_labels, stats_from_random_resp
 
+# Re-seeds of one component that hold convergence back; after these, data that
+# cannot keep K components (say four tight groups and K = 6) may converge.
+RESEED_PATIENCE = 3
+
 
 def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.Generator,
            initial_model: MixtureModel | None, *, hard: bool) -> Iterator[Snapshot]:
@@ -43,6 +47,7 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
         raise FitError(f"initialisation failed: {exc}") from None
     previous_model, previous_ll, previous_objective, iteration = model, None, None, 0
     reseeded = False
+    times_reseeded = np.zeros(config.n_components, dtype=int)
     while True:
         kernel.set_params(model.weights, model.means - data.centre, model.precisions_cholesky)
         try:
@@ -70,7 +75,10 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
         try:
             mstep = _mstep(data, config, kernel, kernel.to_stats(result.acc),
                            result.worst, notes, iteration)
-            reseeded = bool(mstep.empty)
+            times_reseeded[mstep.empty] += 1
+            # A fresh re-seed must get its chance before the run may converge;
+            # a component that keeps losing its rows no longer holds the run up.
+            reseeded = bool(np.any(times_reseeded[mstep.empty] <= RESEED_PATIENCE))
             model = _to_model(mstep, data, config)
         except InvalidModelError as exc:
             notes.add(f"iteration {iteration}: {exc}")
