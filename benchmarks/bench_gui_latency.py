@@ -80,7 +80,7 @@ def main() -> int:
     started = [0.0]
 
     ended = [0.0]
-    window.controller.finished.connect(lambda _: ended.__setitem__(0, time.perf_counter()))
+    window.fitting.controller.finished.connect(lambda _: ended.__setitem__(0, time.perf_counter()))
 
     def start() -> None:
         started[0] = time.perf_counter()
@@ -89,7 +89,7 @@ def main() -> int:
         timer.start()
 
     def finish() -> None:
-        if window.controller.running:
+        if window.fitting.controller.running:
             QTimer.singleShot(20, finish)
             return
         QTimer.singleShot(500, report)  # the result's own redraw counts too
@@ -115,7 +115,7 @@ def main() -> int:
         app.quit()
 
     def table_shown() -> None:
-        if window.scorer.running or window.table_view.model.mixture is None:
+        if window.linked.scorer.running or window.table_view.model.mixture is None:
             QTimer.singleShot(20, table_shown)
             return
         ready = time.perf_counter() - started[0]

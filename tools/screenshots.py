@@ -38,7 +38,7 @@ def settle(ms: int = 300) -> None:
 
 
 def wait_fit(window) -> None:
-    while window.controller.running:
+    while window.fitting.controller.running:
         settle(50)
     settle()
 
@@ -63,7 +63,7 @@ def main() -> int:
     fit(window.dataset.X, window.fit_panel.config().replace(n_init=1), callback=snaps.append)
     mid = snaps[4]
     histories = {0: np.array([s.log_likelihood for s in snaps[:5]])}
-    window._on_progress(Progress(mid, histories))
+    window.fitting._on_progress(Progress(mid, histories))
     shoot(window, "mid-fit")
 
     window.run_fit()

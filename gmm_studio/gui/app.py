@@ -33,10 +33,10 @@ def create_window(argv: list[str]) -> MainWindow:
     window.open_sample("old_faithful.csv")
     if argv:
         if argv[0].endswith(".gmmstudio"):
-            window.open_session(argv[0])
+            window.sessions.open_session(argv[0])
         else:
             window.open_path(argv[0])
-    window.offer_restore()
+    window.sessions.offer_restore()
     window.show()
     return window
 

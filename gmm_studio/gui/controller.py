@@ -1,4 +1,13 @@
-"""Owns a job's thread: start, cancel, stale-run filtering and redraw throttling."""
+"""Owns a job's thread: start, cancel, stale-run filtering and redraw throttling.
+
+superqt's ``thread_worker`` runs a generator in a QThread too, and would do
+for starting and quitting. What it does not do is what the window relies on:
+a run id on every signal so results of a replaced run are dropped (even one
+already queued when the data changed: ``discard``), a tag saying which data
+a run belongs to, coalescing progress to ~30 redraws a second while always
+delivering a restart's last snapshot, and relaying a child process. So the
+window keeps this one small class (and no extra dependency).
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QProgressDialog
 
 from ..core.data.chunked import read_table_chunked
@@ -14,10 +14,12 @@ from .controller import JobController
 BACKGROUND_BYTES = 16 * 1024 * 1024
 
 
-class BackgroundLoading:
-    """Mixin for the main window: ``load_in_background(path)``."""
+class BackgroundLoader(QObject):
+    """Big files load in the background, with progress and Cancel."""
 
-    def _setup_loader(self) -> None:
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.w = window
         self.loader = JobController(self)
         self.loader.progress.connect(self._load_progress)
         self.loader.finished.connect(self._load_finished)
@@ -35,7 +37,7 @@ class BackgroundLoading:
     def load_in_background(self, path, remember: bool) -> None:
         """Read ``path`` in chunks off the GUI thread; the current data stays until done."""
         self._loading = (str(path), remember)
-        dialog = QProgressDialog(f"Reading {Path(path).name}…", "Cancel", 0, 100, self)
+        dialog = QProgressDialog(f"Reading {Path(path).name}…", "Cancel", 0, 100, self.w)
         dialog.setWindowTitle("Opening data")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)
@@ -62,9 +64,9 @@ class BackgroundLoading:
         self._close_dialog()
         frame, sha = outcome
         path, remember = self._loading
-        self._accept_table(path, frame, sha, remember)
+        self.w._accept_table(path, frame, sha, remember)
 
     def _load_failed(self, message: str) -> None:
         self._close_dialog()
         level = "info" if "cancelled" in message else "error"
-        self.messages.show_messages(level, [message])
+        self.w.messages.show_messages(level, [message])

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -26,35 +24,29 @@ from ..core import GMMStudioError
 from ..core.data.dataset import Dataset, file_sha256, make_dataset, numeric_columns
 from ..core.data.readers import read_table
 from ..core.data.samples import GENERATED, generate
-from ..core.teaching.step_session import StepSession
 from ..core.text import plural
-from ..jobs import fit_job, step_in_background
 from .anomaly_view import AnomalyView
 from .compare_view import CompareInput, CompareView
-from .controller import JobController
-from .exports import ExportActions
+from .exports import Exports
+from .fitting import Fitting
 from .linking import LinkedViews
-from .loading import BackgroundLoading
+from .loading import BackgroundLoader
 from .menus import build_menus, fill_recent
 from .panels import DataPanel, FitPanel
 from .plots import LikelihoodPlot, MainPlot
 from .resources import ABOUT_TEXT, sample_path
 from .select_view import SelectView
-from .sessions import SessionActions
+from .sessions import Sessions
 from .settings import add_recent, load_config, make_settings, recent_files, save_config
 from .state import StudioState
-from .status import finished_status, progress_status, step_status
 from .table_view import DataTableView
 from .widgets import MessageBar, ParameterTable, TopOverlay
-
-# From this many values (rows x features) a half-step runs off the GUI thread.
-STEP_IN_BACKGROUND_VALUES = 200_000
 
 FILE_FILTER = ("Data files (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;"
                "CSV / TSV (*.csv *.tsv *.txt);;Excel (*.xlsx);;Parquet (*.parquet *.pq);;All (*)")
 
 
-class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, QMainWindow):
+class MainWindow(QMainWindow):
     """Data and Fit docks, the main plot, tabs below it and a status line."""
 
     def __init__(self) -> None:
@@ -66,30 +58,22 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         self.frame: pd.DataFrame | None = None
         self.source: str | None = None
         self.sha256: str | None = None
-        self.stepper: StepSession | None = None
         self.title = ""
-        self._before_run = None  # what a failed run gives back
         self.data_ref: dict | None = None  # what a session file records about the data
-        self.threshold = None
         self.last_status = ""
-        self._histories: dict[int, np.ndarray] = {}
-        self._drawn_at, self._draw_cost = 0.0, 0.0
         self._build()
-        self.controller = JobController(self)
-        self.controller.progress.connect(self._on_progress)
-        self.controller.finished.connect(self._on_finished)
-        self.controller.failed.connect(self._on_failed)
-        self.controller.running_changed.connect(self._on_running)
-        self.step_controller = JobController(self)  # half-steps of big data
-        self.step_controller.finished.connect(self._step_done)
-        self.step_controller.failed.connect(self._step_failed)
-        self.step_controller.running_changed.connect(self._on_running)
+        # The parts: each owns its jobs and talks to the others through the state.
+        self.fitting = Fitting(self)
+        self.linked = LinkedViews(self)
+        self.sessions = Sessions(self)
+        self.loading = BackgroundLoader(self)
+        self.exports = Exports(self)
+        self.acts = build_menus(self)
+        for dock in self.docks:
+            self.view_menu.addAction(dock.toggleViewAction())
+        fill_recent(self.recent_menu, recent_files(self.settings), self.open_path)
         self.fit_panel.set_config(load_config(self.settings))
         self._restore_layout()
-        self._link_views()
-        self._start_autosave()
-        self._setup_loader()
-        self._setup_exports()
 
     @property
     def dataset(self) -> Dataset | None:
@@ -105,6 +89,38 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
     def result(self):
         """The fit behind ``model``, when it came from Run."""
         return self.state.result
+
+    @property
+    def threshold(self):
+        """The anomaly threshold of the data and model on screen (or None)."""
+        return self.state.threshold
+
+    @threshold.setter
+    def threshold(self, value) -> None:
+        self.state.threshold = value
+
+    # Run, Step and Stop live in ``fitting``; these are the window's commands.
+    def run_fit(self) -> None:
+        """Fit ▸ Run."""
+        self.fitting.run_fit()
+
+    def step(self) -> None:
+        """Fit ▸ Step."""
+        self.fitting.step()
+
+    def stop_fit(self, wait: bool = False) -> None:
+        """Fit ▸ Stop."""
+        self.fitting.stop_fit(wait)
+
+    def ask_save_path(self, title: str, file_filter: str, default_name: str) -> str | None:
+        """A save dialog over the window, starting in the last folder used."""
+        return self._ask_save_path(title, file_filter, default_name)
+
+    def _ask_save_path(self, title: str, file_filter: str, default_name: str) -> str | None:
+        folder = self.settings.value("files/last_folder", str(Path.home()))
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / default_name),
+                                              file_filter)
+        return path or None
 
     # -- construction ----------------------------------------------------------
     def _build(self) -> None:
@@ -136,7 +152,7 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         TopOverlay(self.messages, central)
         self.setCentralWidget(central)
         self.data_panel, self.fit_panel = DataPanel(), FitPanel()
-        self.acts = build_menus(self)
+        self.docks: list[QDockWidget] = []
         for title, panel in (("Data", self.data_panel), ("Fit", self.fit_panel)):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"{title.lower()}_dock")
@@ -146,7 +162,7 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
             scroll.setMinimumWidth(min(panel.sizeHint().width() + 24, 330))
             dock.setWidget(scroll)
             self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-            self.view_menu.addAction(dock.toggleViewAction())
+            self.docks.append(dock)
         self.status = QLabel("")
         self.statusBar().addWidget(self.status, 1)
         fp = self.fit_panel
@@ -156,13 +172,12 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         fp.reset_button.clicked.connect(self.reset)
         self.data_panel.selection_changed.connect(self._rebuild_dataset)
         self.data_panel.plot_axes_changed.connect(self._redraw_data)
-        fill_recent(self.recent_menu, recent_files(self.settings), self.open_path)
 
     def _tab_changed(self, index: int) -> None:
         # The splitter is left alone: a tab bar that jumps on every click is
         # hard to use, and the user's own split is kept.
         if self.tabs.widget(index) in (self.anomaly_view, self.table_view):
-            self.refresh_linked()
+            self.linked.refresh_linked()
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -196,9 +211,9 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         ``background`` is False; this then returns False and the table
         appears when the reading is done.
         """
-        big = background and self.is_big(path)
+        big = background and self.loading.is_big(path)
         if big and not str(path).lower().endswith((".xlsx", ".xlsm")):
-            self.load_in_background(path, remember)
+            self.loading.load_in_background(path, remember)
             return False
         try:
             frame, sha = read_table(path), file_sha256(path)
@@ -259,7 +274,7 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
             self.messages.show_messages("error", [str(exc)])
             return
         self._discard_jobs()
-        self.stepper = None
+        self.fitting.stepper = None
         self.state.set_dataset(dataset, self.title)
         note = dataset.drop_note or "no rows dropped"
         self.data_panel.rows_label.setText(f"{plural(dataset.n_rows, 'row')} used; {note}.")
@@ -269,9 +284,9 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
 
     def _discard_jobs(self) -> None:
         """Cancel every job on the current data and drop what it still sends."""
-        for controller in (self.controller, self.step_controller, self.scorer,
-                           self.compare_view.controller, self.select_view.controller,
-                           self.table_view.sorter):
+        for controller in (self.fitting.controller, self.fitting.step_controller,
+                           self.linked.scorer, self.compare_view.controller,
+                           self.select_view.controller, self.table_view.sorter):
             controller.discard()
 
     def _redraw_data(self) -> None:
@@ -292,107 +307,30 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         save_config(self.settings, config)
         return config
 
-    def _busy(self) -> bool:
-        return self.controller.running or self.step_controller.running
 
-    def run_fit(self) -> None:
-        """Fit ▸ Run: fit in the background, drawing as it goes.
 
-        After stepping, Run goes on from the stepped model instead of
-        starting over (Reset starts over).
-        """
-        config = self._config()
-        if config is None or self.dataset is None or self._busy():
-            return
-        start = self._continuable(self.stepper.model if self.stepper else None, config)
-        self.stepper = None
-        self.messages.clear()
-        self.ll_plot.clear_curves()
-        ds = self.dataset
-        self._before_run = self.state.fitted
-        self.controller.start(fit_job(ds.X, ds.weights, config, start,
-                                      pace=self.fit_panel.pace()), tag=ds.data_id)
-        self._set_status("fitting…" if start is None else "fitting on from the stepped model…")
 
-    @staticmethod
-    def _continuable(model, config):
-        """``model`` if a fit with ``config`` can start from it, else None."""
-        if model is None or model.n_components != config.n_components:
-            return None
-        if config.algorithm != "kmeans" and model.covariance_type != config.covariance_type:
-            return None
-        return model
-
-    def stop_fit(self, wait: bool = False) -> None:
-        """Fit ▸ Stop."""
-        self.controller.stop(wait=wait)
 
     def reset(self) -> None:
         """Forget the model; redraw the data."""
-        self.controller.discard()
-        self.step_controller.discard()
-        self.stepper = None
+        self.fitting.controller.discard()
+        self.fitting.step_controller.discard()
+        self.fitting.stepper = None
         self.state.set_model(None, None)
         self.threshold = None
         self.ll_plot.clear_curves()
         self._redraw_data()
         self.params.show_model(None, None, [])
-        self._model_settled()
+        self.linked.model_settled()
         if self.dataset is not None:
             self._set_status(f"ready: {plural(self.dataset.n_rows, 'row')}, "
                              f"{plural(len(self.dataset.feature_names), 'feature')} — "
                              "press Run or Step")
 
-    def step(self) -> None:
-        """Fit ▸ Step: the next half-step (E, then M).
 
-        After a Run, stepping goes on from the fitted model. On big data the
-        half-step runs off the GUI thread, so the window stays responsive.
-        """
-        config = self._config()
-        ds = self.dataset
-        if config is None or ds is None or self._busy():
-            return
-        if self.stepper is None or self.stepper.config != config:
-            start = self._continuable(self.model, config)
-            self.stepper = StepSession(ds.X, config, ds.weights, model=start)
-            self.ll_plot.clear_curves()
-            if start is not None:
-                self.ll_plot.add_step_value(self._in_file_units(self.stepper.history[-1]))
-        if ds.X.size >= STEP_IN_BACKGROUND_VALUES:
-            self._set_status("computing the next half-step…")
-            self.step_controller.start(step_in_background(self.stepper), tag=ds.data_id)
-            return
-        try:
-            phase = self.stepper.step()
-        except GMMStudioError as exc:
-            self._step_failed(str(exc))
-            return
-        self._step_done(phase)
 
-    def _step_done(self, phase: str) -> None:
-        s = self.stepper
-        if s is None or s.X is not self.dataset.X:
-            return  # the data changed while the step ran
-        self._set_status(step_status(phase, s, self._ll_offset()))
-        if phase == "E":
-            self.plot.set_responsibilities(s.resp[self.plot.rows])
-            return
-        self.state.set_model(s.model, self.dataset.data_id)
-        resp = None if s.resp is None else s.resp[self.plot.rows]
-        self._draw_model(s.model, resp)
-        self._model_settled()
-        self.ll_plot.add_step_value(self._in_file_units(s.history[-1]))
 
-    def _step_failed(self, message: str) -> None:
-        self.messages.show_messages("error", [message])
 
-    def _ll_offset(self) -> float:
-        """What turns a log-likelihood of X into one in the data file's units."""
-        return 0.0 if self.dataset is None else self.dataset.log_likelihood_in_file_units(0.0)
-
-    def _in_file_units(self, log_likelihood: float) -> float:
-        return log_likelihood + self._ll_offset()
 
     def adopt(self, k: int, covariance_type: str) -> None:
         """Use K and the covariance type picked in Choose K."""
@@ -422,51 +360,9 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
         self.params.show_model(model, self.dataset.preprocessing,
                                list(self.dataset.feature_names))
 
-    def _on_progress(self, progress) -> None:
-        snap = progress.snapshot
-        if not self.state.belongs(self.controller.tag):
-            return  # from a fit of other data
-        self.state.set_model(snap.model, self.controller.tag)
-        offset = self._ll_offset()
-        self._histories = {r: h + offset for r, h in progress.histories.items()}
-        now = time.perf_counter()
-        # Adaptive throttle: with big data a redraw costs more, so draw less often
-        # and leave the event loop free; a restart's last snapshot is always drawn.
-        if not snap.done and now - self._drawn_at < 3 * (self._draw_cost + self.plot.paint_cost):
-            return
-        self._draw_model(snap.model, live=not snap.done)
-        self._drawn_at = time.perf_counter()
-        self._draw_cost = self._drawn_at - now
-        self.ll_plot.set_histories(self._histories, None)
-        self._set_status(progress_status(progress, self.fit_panel.restarts.value(), offset))
 
-    def _on_finished(self, result) -> None:
-        if not self.state.set_model(result.model, self.controller.tag, result):
-            return  # a fit of other data: never shown
-        self._draw_model(result.model)
-        self._model_settled()
-        self.ll_plot.set_histories(self._histories, result.best_restart)
-        self._set_status(finished_status(result, self._ll_offset()))
-        if result.warnings:
-            self.messages.show_messages("warning", list(result.warnings))
 
-    def _on_failed(self, message: str) -> None:
-        self.messages.show_messages("error", [message])
-        before = self._before_run
-        if before is None or not self.state.belongs(before.data_id):
-            self.state.set_model(None, None)
-        else:
-            self.state.set_model(before.model, before.data_id, before.result)
-        self.plot.clear_model()
-        self._draw_model(self.model)
-        self._set_status("fit failed — previous results kept")
 
-    def _on_running(self, _running: bool) -> None:
-        running = self._busy()
-        self.fit_panel.set_running(running)
-        for key in ("run", "step", "reset"):
-            self.acts[key].setEnabled(not running)
-        self.acts["stop"].setEnabled(running)
 
     def _set_status(self, text: str) -> None:
         self.last_status = text
@@ -487,11 +383,12 @@ class MainWindow(BackgroundLoading, SessionActions, LinkedViews, ExportActions, 
             self.open_path(urls[0].toLocalFile())
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        for controller in (self.controller, self.step_controller, self.scorer,
-                           self.compare_view.controller, self.select_view.controller,
-                           self.table_view.sorter, self.loader, self.exporter):
+        for controller in (self.fitting.controller, self.fitting.step_controller,
+                           self.linked.scorer, self.compare_view.controller,
+                           self.select_view.controller, self.table_view.sorter,
+                           self.loading.loader, self.exports.exporter):
             controller.shutdown()
-        self._discard_autosave()
+        self.sessions._discard_autosave()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

@@ -34,19 +34,19 @@ def build_menus(window) -> dict[str, QAction]:
         samples.addAction(_action(window, title, lambda k=key: window.open_generated(k)))
     window.recent_menu = file_menu.addMenu("&Recent")
     acts["score"] = _action(window, "S&core a file with the current model…",
-                            window.score_file_dialog)
+                            window.sessions.score_file_dialog)
     file_menu.addAction(acts["score"])
     export = file_menu.addMenu("&Export")
-    acts["export_labels"] = _action(window, "&Labels CSV…", window.export_labels, "Ctrl+E")
-    acts["export_model"] = _action(window, "&Model JSON…", window.export_model)
-    acts["export_plot"] = _action(window, "&Plot PNG…", window.export_plot)
-    acts["export_anomalies"] = _action(window, "&Anomalies CSV…", window.export_anomalies)
+    acts["export_labels"] = _action(window, "&Labels CSV…", window.exports.export_labels, "Ctrl+E")
+    acts["export_model"] = _action(window, "&Model JSON…", window.exports.export_model)
+    acts["export_plot"] = _action(window, "&Plot PNG…", window.exports.export_plot)
+    acts["export_anomalies"] = _action(window, "&Anomalies CSV…", window.linked.export_anomalies)
     for key in ("export_labels", "export_model", "export_plot", "export_anomalies"):
         export.addAction(acts[key])
     session = file_menu.addMenu("Sessio&n")
-    acts["save_session"] = _action(window, "&Save session…", window.save_session_dialog,
+    acts["save_session"] = _action(window, "&Save session…", window.sessions.save_session_dialog,
                                    "Ctrl+S")
-    acts["open_session"] = _action(window, "&Open session…", window.open_session_dialog)
+    acts["open_session"] = _action(window, "&Open session…", window.sessions.open_session_dialog)
     session.addAction(acts["save_session"])
     session.addAction(acts["open_session"])
     file_menu.addSeparator()

@@ -32,7 +32,7 @@ def run_self_test() -> int:
         window.reset()
         window.run_fit()
         deadline = time.perf_counter() + 60
-        while window.controller.running and time.perf_counter() < deadline:
+        while window.fitting.controller.running and time.perf_counter() < deadline:
             app.processEvents()
             time.sleep(0.01)
         app.processEvents()

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from ..core import GMMStudioError
@@ -27,11 +27,13 @@ def autosave_interval_ms() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else 60_000
 
 
-class SessionActions:
-    """Mixin for the main window: sessions, autosave and scoring new files."""
+class Sessions(QObject):
+    """Session files, autosave with crash recovery, and scoring another file."""
 
-    def _start_autosave(self) -> None:
-        self.autosave_path = Path(self.settings.fileName()).parent / f"autosave{SUFFIX}"
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.w = window
+        self.autosave_path = Path(self.w.settings.fileName()).parent / f"autosave{SUFFIX}"
         self._autosave_timer = QTimer(self)
         self._autosave_timer.timeout.connect(self.autosave)
         self._autosave_timer.start(autosave_interval_ms())
@@ -39,7 +41,7 @@ class SessionActions:
     def offer_restore(self) -> None:
         """After a crash or a kill, offer the autosaved session (non-modal)."""
         if self.autosave_path.exists():
-            self.messages.show_messages(
+            self.w.messages.show_messages(
                 "info", ["GMM Studio did not close cleanly last time. "
                          "Restore the session it saved automatically?"],
                 action=("Restore", lambda: self.open_session(self.autosave_path)))
@@ -56,37 +58,37 @@ class SessionActions:
 
     def current_session(self) -> Session | None:
         """The window's state as a Session (None without data)."""
-        if self.dataset is None or self.data_ref is None:
+        if self.w.dataset is None or self.w.data_ref is None:
             return None
-        saved = self.saved_model()
-        dp = self.data_panel
-        columns = {"features": list(self.dataset.feature_names), "label": dp.label_column(),
-                   "weights": self.dataset.weight_column,
+        saved = self.w.exports.saved_model()
+        dp = self.w.data_panel
+        columns = {"features": list(self.w.dataset.feature_names), "label": dp.label_column(),
+                   "weights": self.w.dataset.weight_column,
                    "standardize": dp.standardize.isChecked()}
         view = {"x": dp.x_box.currentText(), "y": dp.y_box.currentText(),
-                "tab": self.tabs.currentIndex()}
-        return Session(dict(self.data_ref), columns, self.fit_panel.config(), saved,
-                       self.threshold, view)
+                "tab": self.w.tabs.currentIndex()}
+        return Session(dict(self.w.data_ref), columns, self.w.fit_panel.config(), saved,
+                       self.w.threshold, view)
 
     def save_session_dialog(self) -> None:
         """Session ▸ Save."""
         session = self.current_session()
         if session is None:
-            self.messages.show_messages("info", ["open a data set first."])
+            self.w.messages.show_messages("info", ["open a data set first."])
             return
-        path = self._ask_save_path("Save session", SESSION_FILTER, f"analysis{SUFFIX}")
+        path = self.w.ask_save_path("Save session", SESSION_FILTER, f"analysis{SUFFIX}")
         if path:
             try:
                 save_session(path, session)
             except GMMStudioError as exc:
-                self.messages.show_messages("error", [str(exc)])
+                self.w.messages.show_messages("error", [str(exc)])
                 return
-            self.messages.show_messages("info", [f"saved session {path}"])
+            self.w.messages.show_messages("info", [f"saved session {path}"])
 
     def open_session_dialog(self) -> None:
         """Session ▸ Open."""
-        folder = self.settings.value("files/last_folder", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", folder, SESSION_FILTER)
+        folder = self.w.settings.value("files/last_folder", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self.w, "Open session", folder, SESSION_FILTER)
         if path:
             self.open_session(path)
 
@@ -95,41 +97,41 @@ class SessionActions:
         try:
             session = load_session(path)
         except GMMStudioError as exc:
-            self.messages.show_messages("error", [str(exc)])
+            self.w.messages.show_messages("error", [str(exc)])
             return False
         notes = []
         ref = session.data
         if "sample" in ref:
-            opened = self.open_sample(ref["sample"])
+            opened = self.w.open_sample(ref["sample"])
         elif "generated" in ref:
-            self.open_generated(ref["generated"])
+            self.w.open_generated(ref["generated"])
             opened = True
         else:
             target = data_path or ref.get("path") or ""
             if not Path(target).exists():
-                self.messages.show_messages(
+                self.w.messages.show_messages(
                     "error", [f"the session's data file {target} was moved or deleted."],
                     action=("Locate…", lambda: self._locate(path, Path(target).name)))
                 return False
-            opened = self.open_path(target, background=False)
+            opened = self.w.open_path(target, background=False)
             if opened and ref.get("sha256") and file_sha256(target) != ref["sha256"]:
                 notes.append(f"{Path(target).name} changed since the session was saved; "
                              "the model is restored as it was, refit to update it.")
         if not opened:
             return False
         self._apply_session(session)
-        self.messages.show_messages("warning" if notes else "info",
+        self.w.messages.show_messages("warning" if notes else "info",
                                     notes or [f"restored session {Path(path).name}"])
         return True
 
     def _locate(self, session_path, name: str) -> None:
-        folder = self.settings.value("files/last_folder", str(Path.home()))
-        found, _ = QFileDialog.getOpenFileName(self, f"Locate {name}", folder)
+        folder = self.w.settings.value("files/last_folder", str(Path.home()))
+        found, _ = QFileDialog.getOpenFileName(self.w, f"Locate {name}", folder)
         if found:
             self.open_session(session_path, data_path=found)
 
     def _apply_session(self, session: Session) -> None:
-        dp, cols = self.data_panel, session.columns
+        dp, cols = self.w.data_panel, session.columns
         prep = session.saved_model.preprocessing if session.saved_model else None
         dp.blockSignals(True)
         dp.set_checked(cols["features"])
@@ -137,52 +139,52 @@ class SessionActions:
             dp.label_box.setCurrentText(cols["label"])
         dp.standardize.setChecked(bool(cols.get("standardize")))
         dp.blockSignals(False)
-        self._rebuild_dataset(preprocessing=prep)
+        self.w._rebuild_dataset(preprocessing=prep)
         dp.x_box.setCurrentText(session.view.get("x", ""))
         dp.y_box.setCurrentText(session.view.get("y", ""))
-        self.fit_panel.set_config(session.config)
-        if session.saved_model is not None and self.dataset is not None:
-            self.state.set_model(session.saved_model.model, self.dataset.data_id)
-            self.threshold = session.threshold
-            self._redraw_data()
-            self._model_settled(session.threshold)
-            self._set_status("session restored — model as saved, not refitted")
+        self.w.fit_panel.set_config(session.config)
+        if session.saved_model is not None and self.w.dataset is not None:
+            self.w.state.set_model(session.saved_model.model, self.w.dataset.data_id)
+            self.w.threshold = session.threshold
+            self.w._redraw_data()
+            self.w.linked.model_settled(session.threshold)
+            self.w._set_status("session restored — model as saved, not refitted")
         tab = session.view.get("tab")
-        if isinstance(tab, int) and 0 <= tab < self.tabs.count():
-            self.tabs.setCurrentIndex(tab)
+        if isinstance(tab, int) and 0 <= tab < self.w.tabs.count():
+            self.w.tabs.setCurrentIndex(tab)
 
     def score_file_dialog(self) -> None:
         """File ▸ Score a file with the current model."""
-        if self.model is None or self.dataset is None:
-            self.messages.show_messages("info", ["fit a model first (Run or Step)."])
+        if self.w.model is None or self.w.dataset is None:
+            self.w.messages.show_messages("info", ["fit a model first (Run or Step)."])
             return
-        folder = self.settings.value("files/last_folder", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self, "Score a file", folder)
+        folder = self.w.settings.value("files/last_folder", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self.w, "Score a file", folder)
         if path:
             self.score_file(path)
 
     def score_file(self, path: str) -> None:
         """Apply the model to ``path`` (same columns) and save its labels and flags."""
         try:
-            data = load_dataset(path, list(self.dataset.feature_names),
-                                preprocessing=self.dataset.preprocessing)
+            data = load_dataset(path, list(self.w.dataset.feature_names),
+                                preprocessing=self.w.dataset.preprocessing)
         except GMMStudioError as exc:
-            self.messages.show_messages("error", [f"could not score {Path(path).name}: {exc}"])
+            self.w.messages.show_messages("error", [f"could not score {Path(path).name}: {exc}"])
             return
-        frame = labelled_frame(data, self.model)
+        frame = labelled_frame(data, self.w.model)
         flagged = np.zeros(len(frame), dtype=bool)
-        if self.threshold is not None:
-            flagged = flag(log_density(data, self.model), self.threshold)
+        if self.w.threshold is not None:
+            flagged = flag(log_density(data, self.w.model), self.w.threshold)
         frame["anomaly"] = flagged
-        out = self._ask_save_path("Save scored rows", "CSV (*.csv)",
+        out = self.w.ask_save_path("Save scored rows", "CSV (*.csv)",
                                   f"{Path(path).stem}-scored.csv")
         if not out:
             return
         try:
             write_csv(out, frame, protect=[path])
         except GMMStudioError as exc:
-            self.messages.show_messages("error", [str(exc)])
+            self.w.messages.show_messages("error", [str(exc)])
             return
-        self.messages.show_messages("info", [
+        self.w.messages.show_messages("info", [
             f"scored {data.n_rows} rows of {Path(path).name} ({data.n_dropped} dropped): "
             f"{int(flagged.sum())} flagged as anomalies; wrote {out}"])

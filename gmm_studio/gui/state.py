@@ -38,6 +38,7 @@ class StudioState(QObject):
         self.dataset: Dataset | None = None
         self.title = ""
         self.fitted: Fitted | None = None
+        self.threshold = None  # AnomalyThreshold of the model on screen, or None
 
     @property
     def data_id(self) -> str | None:
@@ -58,7 +59,7 @@ class StudioState(QObject):
         """Show ``dataset``; a model of any other data is dropped."""
         self.dataset, self.title = dataset, title or self.title
         if self.fitted is not None and self.fitted.data_id != self.data_id:
-            self.fitted = None
+            self.fitted, self.threshold = None, None
             self.model_changed.emit()
         self.data_changed.emit()
 

@@ -36,14 +36,14 @@ def window(qtbot):
     win = create_window([])
     qtbot.addWidget(win)
     yield win
-    win.controller.shutdown()
+    win.fitting.controller.shutdown()
 
 
 def wait_fit(qtbot, win, timeout=20_000):
-    qtbot.waitUntil(lambda: not win.controller.running, timeout=timeout)
+    qtbot.waitUntil(lambda: not win.fitting.controller.running, timeout=timeout)
 
 
 def wait_scored(qtbot, win, timeout=20_000):
     """Wait until the Anomalies and Table tabs have the current model's scores."""
-    qtbot.waitUntil(lambda: not win.scorer.running and win.anomaly_view.scores is not None,
+    qtbot.waitUntil(lambda: not win.linked.scorer.running and win.anomaly_view.scores is not None,
                     timeout=timeout)

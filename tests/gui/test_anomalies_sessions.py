@@ -73,7 +73,7 @@ def test_export_anomalies_sorted(window, qtbot, tmp_path, monkeypatch):
     view.quantile.setValue(5.0)
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(tmp_path / "a.csv"))
     view.export_button.click()
-    qtbot.waitUntil(lambda: not window.exporter.running, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.exports.exporter.running, timeout=10_000)
     out = pd.read_csv(tmp_path / "a.csv")
     assert list(out.columns) == ["row", "eruptions", "waiting", "log_density", "cluster"]
     assert len(out) == view.model.rowCount()
@@ -86,10 +86,10 @@ def test_session_round_trip_restores_without_refitting(window, qtbot, tmp_path, 
     model, threshold, config = window.model, window.threshold, window.fit_panel.config()
     path = tmp_path / "s.gmmstudio"
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(path))
-    window.save_session_dialog()
+    window.sessions.save_session_dialog()
     window.reset()
     assert window.model is None
-    assert window.open_session(path)
+    assert window.sessions.open_session(path)
     assert window.result is None  # restored, not refitted
     np.testing.assert_array_equal(window.model.means, model.means)
     np.testing.assert_array_equal(window.model.covariances, model.covariances)
@@ -108,10 +108,10 @@ def test_moved_data_file_offers_to_locate_it(window, qtbot, tmp_path, monkeypatc
     wait_fit(qtbot, window)
     path = tmp_path / "s.gmmstudio"
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(path))
-    window.save_session_dialog()
+    window.sessions.save_session_dialog()
     moved = tmp_path / "moved.csv"
     data.rename(moved)
-    assert not window.open_session(path)
+    assert not window.sessions.open_session(path)
     assert window.messages.level == "error" and "moved or deleted" in window.messages.messages[0]
     assert window.messages.action_button.text() == "Locate…"
     monkeypatch.setattr("gmm_studio.gui.sessions.QFileDialog.getOpenFileName",
@@ -126,7 +126,7 @@ def test_score_a_file_writes_labels_and_flags(window, qtbot, tmp_path, monkeypat
     new = tmp_path / "new.csv"
     pd.DataFrame({"eruptions": [2.0, 4.4, 1.0], "waiting": [54, 80, 95]}).to_csv(new, index=False)
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(tmp_path / "scored.csv"))
-    window.score_file(str(new))
+    window.sessions.score_file(str(new))
     out = pd.read_csv(tmp_path / "scored.csv")
     assert list(out["anomaly"]) == [False, False, True]
     assert "1 flagged" in window.messages.messages[0]
@@ -142,11 +142,11 @@ def test_killed_app_offers_its_autosave_on_restart(qtbot, tmp_path, monkeypatch)
         w = create_window([])
         w.run_fit()
         deadline = time.time() + 30
-        while time.time() < deadline and not w.autosave_path.exists():
+        while time.time() < deadline and not w.sessions.autosave_path.exists():
             app.processEvents(); time.sleep(0.02)
-        while time.time() < deadline and (w.controller.running or w.model is None):
+        while time.time() < deadline and (w.fitting.controller.running or w.model is None):
             app.processEvents(); time.sleep(0.02)
-        w.autosave()
+        w.sessions.autosave()
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     env = {**os.environ, "GMM_STUDIO_CONFIG_DIR": str(config_dir),

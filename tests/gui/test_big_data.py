@@ -18,14 +18,14 @@ def test_big_file_loads_in_background_with_progress(window, qtbot, tmp_path, mon
     monkeypatch.setattr(loading, "BACKGROUND_BYTES", 1_000_000)
     path = big_csv(tmp_path)
     seen = []
-    window.loader.progress.connect(seen.append)
+    window.loading.loader.progress.connect(seen.append)
     assert window.open_path(path) is False  # returns at once; the table comes later
-    assert window.load_dialog is not None
-    qtbot.waitUntil(lambda: not window.loader.running and window.dataset.n_rows == 400_000,
+    assert window.loading.load_dialog is not None
+    qtbot.waitUntil(lambda: not window.loading.loader.running and window.dataset.n_rows == 400_000,
                     timeout=60_000)
     assert seen and 0 < max(seen) <= 1
     assert len(window.plot.scatter) == MAX_DRAWN_POINTS  # drawn: a bounded subsample
-    assert window.load_dialog is None
+    assert window.loading.load_dialog is None
 
 
 def test_cancelled_load_keeps_the_previous_data(window, qtbot, tmp_path, monkeypatch):
@@ -35,8 +35,8 @@ def test_cancelled_load_keeps_the_previous_data(window, qtbot, tmp_path, monkeyp
     window.open_path(path)
     from PySide6.QtWidgets import QPushButton
 
-    window.load_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
-    qtbot.waitUntil(lambda: not window.loader.running, timeout=60_000)
+    window.loading.load_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+    qtbot.waitUntil(lambda: not window.loading.loader.running, timeout=60_000)
     assert window.dataset is before
     assert window.messages.level == "info" and "cancelled" in window.messages.messages[0]
 

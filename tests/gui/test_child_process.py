@@ -31,7 +31,7 @@ def test_window_fit_in_a_child_process_equals_the_engine(in_child, window, qtbot
     config = FitConfig(n_components=3, n_init=2, random_state=5)
     window.fit_panel.set_config(config)
     progress = []
-    window.controller.progress.connect(progress.append)
+    window.fitting.controller.progress.connect(progress.append)
     window.run_fit()
     wait_fit(qtbot, window)
     result = window.result
@@ -153,7 +153,7 @@ def test_closing_the_window_during_a_child_fit_ends_the_child(in_child, qtbot):
     qtbot.waitUntil(lambda: win.model is not None, timeout=20_000)
     assert fit_children()
     win.close()
-    assert not win.controller.running
+    assert not win.fitting.controller.running
     qtbot.waitUntil(lambda: not fit_children(), timeout=5_000)
 
 

@@ -50,9 +50,9 @@ def test_every_action_survives_odd_data(window, qtbot, tmp_path, name, monkeypat
     for tab in (window.anomaly_view, window.table_view):
         window.tabs.setCurrentWidget(tab)
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(tmp_path / "out.bin"))
-    window.export_labels()
-    window.export_model()
-    window.export_anomalies()
+    window.exports.export_labels()
+    window.exports.export_model()
+    window.linked.export_anomalies()
     window.plot.rows_boxed.emit(np.arange(min(3, window.dataset.n_rows)))
     window.reset()
     # The data on screen is still the file (or the sample it could not replace).

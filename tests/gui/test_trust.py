@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gmm_studio.core import FitConfig, fit
-from gmm_studio.gui import main_window as mw
+from gmm_studio.gui import fitting as mw
 from gmm_studio.gui.palette import component_color
 
 from .conftest import wait_fit, wait_scored
@@ -41,19 +41,19 @@ def test_switching_data_mid_fit_never_shows_or_exports_the_old_fit(
     monkeypatch.setattr(mw, "fit_job", _held_fit_job(other_fit, released))
     window.open_generated("uneven_sizes")
     window.run_fit()
-    assert window.controller.running
+    assert window.fitting.controller.running
     released.set()
     window.open_sample("old_faithful.csv")      # switch data while the fit runs
     qtbot.wait(300)                              # let any queued signal arrive
-    assert not window.controller.running
+    assert not window.fitting.controller.running
     assert window.model is None and window.result is None
     assert window.params.rowCount() == 0
     assert "stopped by the user" not in window.last_status
-    session = window.current_session()
+    session = window.sessions.current_session()
     assert session is not None and session.saved_model is None
     out = tmp_path / "model.json"
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(out))
-    window.export_model()
+    window.exports.export_model()
     assert not out.exists()
 
 
@@ -196,7 +196,7 @@ def test_table_and_anomaly_scores_are_computed_off_the_gui_thread(window, qtbot,
     window.run_fit()
     wait_fit(qtbot, window)
     window.tabs.setCurrentWidget(window.table_view)
-    assert window.scorer.running            # scoring went to a worker thread
+    assert window.linked.scorer.running            # scoring went to a worker thread
     wait_scored(qtbot, window)
     model = window.table_view.model
     assert model.rowCount() == 120_000
@@ -214,11 +214,11 @@ def test_a_half_step_on_big_data_runs_in_the_worker(window, qtbot, tmp_path):
     pd.DataFrame(rng.normal(size=(120_000, 2)), columns=["a", "b"]).to_csv(path, index=False)
     assert window.open_path(path, background=False)
     window.step()
-    assert window.step_controller.running
-    qtbot.waitUntil(lambda: not window.step_controller.running, timeout=20_000)
+    assert window.fitting.step_controller.running
+    qtbot.waitUntil(lambda: not window.fitting.step_controller.running, timeout=20_000)
     assert window.model is not None and "initial model" in window.last_status
     window.step()
-    qtbot.waitUntil(lambda: not window.step_controller.running, timeout=20_000)
+    qtbot.waitUntil(lambda: not window.fitting.step_controller.running, timeout=20_000)
     assert "E-step" in window.last_status
 
 
@@ -243,9 +243,9 @@ def test_exported_labels_join_back_to_every_input_row(window, qtbot, tmp_path, m
     wait_fit(qtbot, window)
     out = tmp_path / "labels.csv"
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(out))
-    window.export_labels()
+    window.exports.export_labels()
     window.open_sample("iris.csv")      # new data while the labels are written
-    qtbot.waitUntil(lambda: not window.exporter.running, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.exports.exporter.running, timeout=10_000)
     assert str(out) in window.messages.messages[0]
     labels = pd.read_csv(out)           # still the labels of the data they were asked for
     assert len(labels) == len(frame) and list(labels["row"]) == list(range(1, 8))
@@ -311,7 +311,7 @@ def test_png_export_is_twice_the_size_with_a_legend(window, qtbot, tmp_path, mon
                                                 real(painter, *args)))
     out = tmp_path / "plot.png"
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(out))
-    window.export_plot()
+    window.exports.export_plot()
     image = QImage(str(out))
     assert (image.width(), image.height()) == (2 * window.plot.width(), 2 * window.plot.height())
     assert seen == [3]                       # the legend names the three components
@@ -331,10 +331,10 @@ def test_step_after_run_goes_on_from_the_fit_and_run_after_steps_too(window, qtb
     wait_fit(qtbot, window)
     fitted = window.model
     window.step()                                            # an E-step of that model
-    assert window.stepper.model is fitted and window.stepper.phase == "M"
+    assert window.fitting.stepper.model is fitted and window.fitting.stepper.phase == "M"
     window.step()
     stepped = window.model
-    assert stepped is not fitted and window.stepper.iteration == 1
+    assert stepped is not fitted and window.fitting.stepper.iteration == 1
     window.run_fit()
     wait_fit(qtbot, window)
     # A run from the stepped model: its first log-likelihood is the stepped model's.
@@ -344,7 +344,7 @@ def test_step_after_run_goes_on_from_the_fit_and_run_after_steps_too(window, qtb
 
 def test_a_slow_speed_reports_every_iteration(window, qtbot, monkeypatch):
     seen = []
-    window.controller.progress.connect(lambda p: seen.append(p.snapshot.iteration))
+    window.fitting.controller.progress.connect(lambda p: seen.append(p.snapshot.iteration))
     window.fit_panel.set_config(FitConfig(n_components=2, n_init=1, max_iter=6, tol=0.0))
     window.fit_panel.speed.setCurrentIndex(window.fit_panel.speed.findData(20.0))
     window.run_fit()

@@ -70,7 +70,7 @@ def test_closing_during_a_fit_leaves_no_thread(qtbot, tmp_path):
     win.run_fit()
     qtbot.waitUntil(lambda: win.model is not None, timeout=20_000)
     win.close()
-    assert not win.controller.running  # the fixture also fails any live QThread
+    assert not win.fitting.controller.running  # the fixture also fails any live QThread
 
 
 def test_step_alternates_e_and_m_and_likelihood_climbs(window, qtbot):
@@ -142,9 +142,9 @@ def test_exports_write_files(window, qtbot, tmp_path, monkeypatch):
     wait_fit(qtbot, window)
     targets = iter([tmp_path / "l.csv", tmp_path / "m.json", tmp_path / "p.png"])
     monkeypatch.setattr(window, "_ask_save_path", lambda *a: str(next(targets)))
-    window.export_labels()
-    window.export_model()
-    window.export_plot()
+    window.exports.export_labels()
+    window.exports.export_model()
+    window.exports.export_plot()
     assert len(pd.read_csv(tmp_path / "l.csv")) == 272
     assert '"gmm-studio-model"' in (tmp_path / "m.json").read_text()
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
@@ -152,10 +152,10 @@ def test_exports_write_files(window, qtbot, tmp_path, monkeypatch):
 
 def test_stale_run_progress_is_dropped(window, qtbot):
     seen = []
-    window.controller.progress.connect(seen.append)
-    window.controller.run_id = 5
-    window.controller._on_progress(4, object())
-    window.controller._flush()
+    window.fitting.controller.progress.connect(seen.append)
+    window.fitting.controller.run_id = 5
+    window.fitting.controller._on_progress(4, object())
+    window.fitting.controller._flush()
     assert seen == []
 
 
