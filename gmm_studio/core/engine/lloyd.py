@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mstep import RESEED_CANDIDATES, worst_rows
+from .mstep import candidates_per_block, worst_rows
 from .parallel import map_blocks
 from .passes import PassResult, Workspace, best_rows, run_pass
 from .prepared import PreparedData
@@ -147,7 +147,8 @@ def kmeans_pass(
         block_labels, top = _assign(scores, marks, label_dtype)
         # |x - c|^2 = |x|^2 - 2 var score
         d2 = sq_rows - (2.0 * var) * top
-        part = PassResult(worst=worst_rows(-np.maximum(d2, 0.0), start, max(k, RESEED_CANDIDATES)))
+        part = PassResult(worst=worst_rows(d2, start, candidates_per_block(k, b, data.n_rows),
+                                           largest=True))
         w = data.weights(start, stop)
         if variance is not None:
             spread = (np.sqrt(sq_rows.max()) + c_norm) ** 2 / (2.0 * var)

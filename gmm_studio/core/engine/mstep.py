@@ -71,21 +71,36 @@ def estimate_parameters(
     return MStepResult(weights, means, cov, floored, [int(k) for k in empty])
 
 
-# Rows each block offers as homes for empty components, worst-explained first.
-RESEED_CANDIDATES = 8
+def candidates_per_block(n_components: int, block_rows: int, n_rows: int) -> int:
+    """How many worst rows each block offers: about 2 K over all blocks, at least 1.
+
+    Big data has many blocks, and one candidate each (an argmin, as cheap as
+    it gets on the hot path) is plenty; a single block offers 2 K.
+    """
+    return max(1, min(block_rows, -(-2 * n_components * block_rows // max(n_rows, 1))))
 
 
-def worst_rows(scores: np.ndarray, start: int, count: int) -> list[tuple[float, int]]:
-    """(score, row) of the ``count`` lowest ``scores`` (B,) of a block that begins at ``start``.
+def worst_rows(scores: np.ndarray, start: int, count: int, *, largest: bool = False
+               ) -> list[tuple[float, int]]:
+    """(score, row) of the ``count`` worst rows of a block (B,) that begins at ``start``.
 
-    ``scores`` say how well the current model explains each row (log p(x),
-    or minus the squared distance to the nearest centre for k-means).
+    ``scores`` say how well the current model explains each row (log p(x):
+    lowest is worst); with ``largest`` the largest values are worst (squared
+    distances to the nearest centre) and are returned negated, so that in
+    every list the lowest score is the worst row.
     """
     count = min(count, len(scores))
     if count <= 0:
         return []
-    lowest = np.argpartition(scores, count - 1)[:count]
-    return [(float(scores[i]), start + int(i)) for i in lowest]
+    sign = -1.0 if largest else 1.0
+    if count == 1:
+        i = int(np.argmax(scores) if largest else np.argmin(scores))
+        return [(sign * float(scores[i]), start + i)]
+    if largest:
+        chosen = np.argpartition(scores, len(scores) - count)[len(scores) - count:]
+    else:
+        chosen = np.argpartition(scores, count - 1)[:count]
+    return [(sign * float(scores[i]), start + int(i)) for i in chosen]
 
 
 def reseed_rows(candidates: list[tuple[float, int]], n_empty: int, row_values) -> list[int]:

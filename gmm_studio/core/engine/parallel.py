@@ -73,11 +73,14 @@ class _BlasPin:
         self.lock = threading.Lock()
         self.users = 0
         self.limiter = None
+        self.controller: ThreadpoolController | None = None  # scanning libraries costs ms
 
     def enter(self) -> None:
         with self.lock:
             if self.users == 0:
-                self.limiter = ThreadpoolController().limit(limits=1, user_api="blas")
+                if self.controller is None:
+                    self.controller = ThreadpoolController()
+                self.limiter = self.controller.limit(limits=1, user_api="blas")
             self.users += 1
 
     def leave(self) -> None:

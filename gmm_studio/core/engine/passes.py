@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model.kernels import normalise_log_prob
-from .mstep import RESEED_CANDIDATES, worst_rows
+from .mstep import candidates_per_block, worst_rows
 from .parallel import map_blocks
 from .prepared import PreparedData
 
@@ -145,7 +145,8 @@ def em_pass(
             log_density[start:stop] = log_dens
         w = data.weights(start, stop)
         part = PassResult(_weighted_sum(log_dens, w),
-                          worst=worst_rows(log_dens, start, max(k, RESEED_CANDIDATES)))
+                          worst=worst_rows(log_dens, start,
+                                           candidates_per_block(k, b, data.n_rows)))
         if hard:
             # Classification EM maximises sum_n max_k log(w_k N(x_n | k)).
             part.classification = _weighted_sum(top.astype(np.float64), w)

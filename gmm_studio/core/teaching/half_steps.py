@@ -6,7 +6,7 @@ import numpy as np
 
 from ..config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR
 from ..engine.mstep import (
-    RESEED_CANDIDATES,
+    candidates_per_block,
     estimate_parameters,
     reseed_empty,
     shared_variance,
@@ -82,7 +82,8 @@ def _candidates(data, params, kind) -> list[tuple[float, int]]:
     others = MixtureModel(params.weights[alive] / params.weights[alive].sum(),
                           params.means[alive] + data.centre, covariances, kind)
     scores = others.score_samples(data.X)
-    return worst_rows(scores, 0, max(len(params.weights), RESEED_CANDIDATES))
+    return worst_rows(scores, 0, candidates_per_block(len(params.weights), data.n_rows,
+                                                      data.n_rows))
 
 
 def _kmeans_model(data, params, resp, variance_floor) -> MixtureModel:
