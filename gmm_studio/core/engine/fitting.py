@@ -151,8 +151,8 @@ def _collect(data, config, histories, finals, start_time, with_labels, notes) ->
               else np.empty(0, dtype=np.int32))
     n_params = (kmeans_n_parameters(snap.model) if config.algorithm == "kmeans"
                 else snap.model.n_parameters)
-    warnings = (notes + data_warnings(data) + snap.warnings
-                + restart_warnings(finals, config) + size_warnings(n_params, data.n_rows, config))
+    warnings = (notes + data_warnings(data) + snap.warnings + restart_warnings(finals, config)
+                + size_warnings(n_params, data.n_rows, data.n_features, config))
     return FitResult(
         model=snap.model, config=config, log_likelihood=snap.log_likelihood,
         log_likelihood_history=history, n_iter=snap.iteration,

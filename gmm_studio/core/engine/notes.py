@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import FitConfig
+from ..model.gaussian import n_parameters as n_params_of
 from ..results import CANCELLED, FAILED, MAX_ITER
 from ..text import plural
 from .prepared import PreparedData
@@ -78,17 +79,17 @@ def restart_warnings(finals: dict, config: FitConfig) -> tuple[str, ...]:
     )
 
 
-# Types with fewer parameters per component, most to least flexible.
-_SIMPLER = {"full": "tied, diag or spherical", "tied": "diag or spherical",
-            "diag": "spherical", "spherical": ""}
-
-
-def size_warnings(n_parameters: int, n_rows: int, config: FitConfig) -> tuple[str, ...]:
+def size_warnings(n_parameters: int, n_rows: int, n_features: int,
+                  config: FitConfig) -> tuple[str, ...]:
     """A warning when the model has more free parameters than there are rows."""
     if n_parameters <= n_rows:
         return ()
-    simpler = _SIMPLER.get(config.covariance_type, "")
-    advice = (f"use a constrained covariance type ({simpler}) or fewer components"
+    # Only types that really have fewer parameters at this K and D.
+    simpler = [t for t in ("tied", "diag", "spherical")
+               if n_params_of(config.n_components, n_features, t) < n_parameters]
+    listed = ", ".join(simpler[:-1]) + (" or " if len(simpler) > 1 else "") + (
+        simpler[-1] if simpler else "")
+    advice = (f"use a constrained covariance type ({listed}) or fewer components"
               if simpler and config.algorithm != "kmeans" else "use fewer components")
     return (f"the model has {n_parameters:,} free parameters but the data only "
             f"{plural(n_rows, 'row')}: the fit is not well determined and criteria such as BIC "
