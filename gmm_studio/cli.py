@@ -116,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--criterion", choices=CRITERIA, default="bic")
     c.add_argument("--folds", type=int, default=None,
                    help="v-fold cross-validation (default 5 with --criterion cv, else off)")
-    c.add_argument("--n-init", type=int, default=3)
+    c.add_argument("--n-init", type=int, default=4,
+                   help="runs per fit (default 4: the hierarchical start and 3 k-means++)")
+    c.add_argument("--init", choices=INITS, default="hierarchical",
+                   help="start of each fit (default: hierarchical, then k-means++ restarts)")
     c.add_argument("--variance-floor", type=float, default=DEFAULT_VARIANCE_FLOOR)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--standardize", action="store_true")
@@ -261,7 +264,7 @@ def cmd_select(args) -> dict:
         raise UsageError(f"--covariance: unknown type(s) {unknown}; use "
                          f"{','.join(COVARIANCE_TYPES)} or all.")
     _check_outputs(args, dataset.source)
-    base = FitConfig(n_init=args.n_init, variance_floor=args.variance_floor,
+    base = FitConfig(n_init=args.n_init, init=args.init, variance_floor=args.variance_floor,
                      random_state=args.seed)
     folds = args.folds if args.folds is not None else (5 if args.criterion == "cv" else 0)
     progress = _Progress()

@@ -9,7 +9,7 @@ from .errors import InvalidConfigError
 
 ALGORITHMS = ("em", "hard_em", "kmeans")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-INITS = ("kmeans++", "kmeans", "random", "random_from_data")
+INITS = ("kmeans++", "kmeans", "random", "random_from_data", "hierarchical")
 DTYPES = ("float64", "float32")
 
 # Smallest variance a component may have along any direction, as a fraction of

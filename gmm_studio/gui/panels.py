@@ -25,7 +25,8 @@ from ..core import FitConfig
 
 ALGORITHM_LABELS = {"em": "Soft EM", "hard_em": "Hard EM", "kmeans": "k-means"}
 INIT_LABELS = {"kmeans++": "k-means++ seeds", "kmeans": "k-means run",
-               "random": "random responsibilities", "random_from_data": "random data points"}
+               "random": "random responsibilities", "random_from_data": "random data points",
+               "hierarchical": "hierarchical (Ward)"}
 
 
 # Run's speed: full speed, or slowed so each iteration can be watched.
@@ -39,7 +40,8 @@ FIT_TOOLTIPS = {
     "k": "Number of mixture components (clusters) to fit.",
     "covariance": "Shape of each component: full (any ellipse), tied (one ellipse shared by "
                   "all), diag (axis-aligned), spherical (round).",
-    "init": "How each restart picks its starting model.",
+    "init": "How each restart picks its starting model. Hierarchical: merge rows into\n"
+            "clusters pairwise (Ward), deterministic; further restarts use k-means++.",
     "floor": "Smallest variance a component may have along any direction, as a fraction of "
              "the data's variance there. 'off' disables it.",
     "restarts": "Independent runs from different starts; the one with the highest "

@@ -95,3 +95,39 @@ def test_m_step_and_densities_equal_mclust(kind, data_and_resp):
     full = as_full(ours.covariances)
     np.testing.assert_allclose(full, sigma, rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(ours.score_samples(X), log_dens, rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def diabetes(tmp_path_factory):
+    """mclust's diabetes data (glucose, insulin, sspg), exported from R."""
+    path = tmp_path_factory.mktemp("mclust") / "diabetes.csv"
+    rscript(f'data(diabetes); write.csv(diabetes[, -1], "{path}", row.names = FALSE)')
+    return np.loadtxt(path, delimiter=",", skiprows=1), path
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_the_hierarchical_start_merges_as_mclusts_eii_hierarchy(k, diabetes):
+    from gmm_studio.core.analysis.metrics import adjusted_rand_index
+    from gmm_studio.core.engine.prepared import prepare
+    from gmm_studio.core.engine.starts import hierarchical_labels
+
+    X, path = diabetes
+    ours = hierarchical_labels(prepare(X), k, np.random.default_rng(0))
+    theirs = np.array(rscript(f'''
+        X <- as.matrix(read.csv("{path}"))
+        cat(hclass(hc(X, modelName = "EII", use = "STD"), {k}), "\\n")''')[0])
+    assert adjusted_rand_index(ours, theirs) == pytest.approx(1.0)
+
+
+def test_a_hierarchical_start_reaches_mclusts_optimum_where_restarts_did_not(diabetes):
+    from gmm_studio.core import FitConfig, fit
+
+    X, path = diabetes
+    (mclust_ll,), = rscript(f'''
+        X <- as.matrix(read.csv("{path}"))
+        cat(sprintf("%.10f", Mclust(X, G = 3, modelNames = "VVV", verbose = FALSE)$loglik))''')
+    three_kmeans = fit(X, FitConfig(n_components=3, n_init=3))
+    hierarchical = fit(X, FitConfig(n_components=3, init="hierarchical", n_init=3))
+    assert three_kmeans.log_likelihood < mclust_ll - 10          # the issue's -2324.8
+    assert hierarchical.log_likelihood >= mclust_ll - 1e-3       # mclust: -2303.50
+    assert hierarchical.best_restart == 0                        # the hierarchical run won

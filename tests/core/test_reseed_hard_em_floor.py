@@ -219,3 +219,22 @@ def test_float32_with_a_tiny_floor_is_refused_and_at_the_minimum_is_accurate():
     double = fit(X, config)
     single = fit(X, config.replace(dtype="float32"), initial_model=double.model)
     assert abs(single.log_likelihood - double.log_likelihood) / abs(double.log_likelihood) < 1e-4
+
+
+def test_the_hierarchical_start_is_deterministic_and_samples_big_data_reproducibly():
+    from gmm_studio.core.engine.prepared import prepare
+    from gmm_studio.core.engine.starts import HIERARCHICAL_MAX_ROWS, hierarchical_labels
+
+    X, _ = _three_blobs(11)
+    small = prepare(X)
+    a = hierarchical_labels(small, 3, np.random.default_rng(0))
+    b = hierarchical_labels(small, 3, np.random.default_rng(99))
+    np.testing.assert_array_equal(a, b)                  # no randomness on small data
+    assert sorted(np.bincount(a)) == [40, 40, 40]        # the three blobs
+    rng = np.random.default_rng(0)
+    big = prepare(np.vstack([rng.normal(c, 0.5, size=(3000, 2)) for c in (0, 6, 12)]))
+    assert big.n_rows > HIERARCHICAL_MAX_ROWS
+    first = hierarchical_labels(big, 3, np.random.default_rng(5))
+    again = hierarchical_labels(big, 3, np.random.default_rng(5))
+    np.testing.assert_array_equal(first, again)
+    assert len(first) == big.n_rows and sorted(np.bincount(first)) == [3000, 3000, 3000]

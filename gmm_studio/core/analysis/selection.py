@@ -112,11 +112,12 @@ def sweep(
 ) -> Iterator[SelectionRow]:
     """Fit every (K, covariance type) with soft EM and yield its row as it completes.
 
-    ``base`` carries restarts, seed, floor and tolerances; ``folds`` >= 2 adds
+    ``base`` carries start, restarts, seed, floor and tolerances (default: a
+    hierarchical start plus three k-means++ restarts, best kept); ``folds`` >= 2 adds
     v-fold cross-validation; ``log_jacobian`` (per row) converts likelihoods of
     standardised data back to the file's units.
     """
-    base = (base or FitConfig(n_init=3)).replace(algorithm="em")
+    base = (base or FitConfig(n_init=4, init="hierarchical")).replace(algorithm="em")
     if folds == 1 or folds < 0:
         raise InvalidConfigError("folds must be 0 (no cross-validation) or at least 2.")
     data = prepare(X, sample_weight)

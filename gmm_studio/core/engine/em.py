@@ -40,7 +40,8 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
         if initial_model is not None:
             model = _check_initial(initial_model, config)
         else:
-            model = _to_model(_initial_mstep(data, config, kernel, rng, notes, 0), data, config)
+            model = _to_model(_initial_mstep(data, config, kernel, rng, notes, restart), data,
+                              config)
     except Cancelled:
         return
     except InvalidModelError as exc:  # only possible with the variance floor off
@@ -112,11 +113,13 @@ def _check_initial(model: MixtureModel, config: FitConfig) -> MixtureModel:
     return model
 
 
-def _initial_mstep(data, config, kernel, rng, notes, iteration) -> MStepResult:
+def _initial_mstep(data, config, kernel, rng, notes, restart) -> MStepResult:
+    iteration = 0
     if config.init == "random":
         acc = stats_from_random_resp(data, kernel, rng)
     else:
-        labels = initial_labels(data, config.init, config.n_components, rng, data.scale)
+        labels = initial_labels(data, config.init, config.n_components, rng, data.scale,
+                                restart)
         acc = stats_from_labels(data, kernel, labels)
     # No scores before the first E-step: candidates are distinct random rows.
     worst = [(0.0, int(i)) for i in rng.choice(data.n_rows, size=config.n_components,

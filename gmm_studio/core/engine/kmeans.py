@@ -18,7 +18,7 @@ from .lloyd import LloydRows, kmeans_pass, split_stats
 from .mstep import reseed_rows, shared_variance
 from .notes import RunNotes
 from .prepared import Cancelled, PreparedData
-from .starts import kmeans_plus_plus, random_rows
+from .starts import hierarchical_labels, kmeans_plus_plus, random_rows
 
 
 def kmeans_n_parameters(model: MixtureModel) -> int:
@@ -55,6 +55,8 @@ def run_kmeans(data: PreparedData, config: FitConfig, restart: int, rng: np.rand
     try:
         if initial_model is not None:
             centres = initial_model.means - data.centre
+        elif config.init == "hierarchical" and restart == 0:
+            centres = _centroids_of(data, hierarchical_labels(data, k, rng), k, rng)
         elif config.init in ("random", "random_from_data"):
             centres = random_rows(data, k, rng, ones)
         else:
@@ -99,6 +101,14 @@ def _reseed(result, centres, data, notes, iteration):
             new[k] = data.X[row] - data.centre
         notes.reseeded(list(empty[:len(rows)]), rows, iteration)
     return new, sse, empty
+
+
+def _centroids_of(data, labels, k, rng) -> np.ndarray:
+    """Centres (K, D) of ``labels`` in centred coordinates; a missing cluster gets a row."""
+    centred = np.asarray(data.X, dtype=np.float64) - data.centre
+    fill = random_rows(data, k, rng, np.ones(data.n_features))
+    return np.array([centred[labels == j].mean(axis=0) if np.any(labels == j) else fill[j]
+                     for j in range(k)])
 
 
 def _snap(restart, iteration, snap, t0, status, notes, config) -> Snapshot:

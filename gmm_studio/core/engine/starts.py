@@ -114,11 +114,15 @@ def stats_from_random_resp(data: PreparedData, kernel, rng: np.random.Generator)
 
 
 def initial_labels(data: PreparedData, init: str, n_components: int,
-                   rng: np.random.Generator, scale: np.ndarray) -> np.ndarray:
-    """Hard start for "kmeans++", "kmeans", "random_from_data": labels (N,).
+                   rng: np.random.Generator, scale: np.ndarray, restart: int = 0) -> np.ndarray:
+    """Hard start for "kmeans++", "kmeans", "random_from_data", "hierarchical": labels (N,).
 
     Rows go to the nearest seed (or to the k-means cluster for "kmeans").
+    "hierarchical" is deterministic, so only the first restart uses it; the
+    others start from k-means++ seeds (the best run is kept).
     """
+    if init == "hierarchical" and restart == 0:
+        return hierarchical_labels(data, n_components, rng)
     if init == "random_from_data":
         seeds = random_rows(data, n_components, rng, scale)
     else:
@@ -126,3 +130,35 @@ def initial_labels(data: PreparedData, init: str, n_components: int,
     max_iter = KMEANS_INIT_MAX_ITER if init == "kmeans" else 1
     _, labels = lloyd(data, seeds, scale, max_iter)
     return labels
+
+
+# Rows the hierarchical start clusters at most (its memory grows as rows^2).
+HIERARCHICAL_MAX_ROWS = 2000
+
+
+def hierarchical_labels(data: PreparedData, n_components: int,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Model-based agglomerative start: labels (N,) from merging clusters pairwise.
+
+    Starting from one cluster per row, each step merges the two clusters whose
+    merge lowers the classification likelihood of an equal-variance spherical
+    mixture least -- Ward's criterion (mclust's "EII" hierarchical clustering),
+    computed by SciPy -- on standardised rows, until ``n_components`` remain.
+    Deterministic; on more than HIERARCHICAL_MAX_ROWS rows it clusters a
+    seeded sample of them and gives every row the cluster of the nearest
+    centroid. (Sample weights do not enter the start.)
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    n = data.n_rows
+    sample = (np.arange(n) if n <= HIERARCHICAL_MAX_ROWS
+              else np.sort(rng.choice(n, HIERARCHICAL_MAX_ROWS, replace=False)))
+    z = (np.asarray(data.X[sample], dtype=np.float64) - data.centre) / data.scale
+    if len(z) < 2:
+        return np.zeros(n, dtype=np.int64)
+    labels = fcluster(linkage(z, method="ward"), n_components, criterion="maxclust") - 1
+    if len(sample) == n:
+        return labels.astype(np.int64)
+    centres = np.array([z[labels == j].mean(axis=0) for j in np.unique(labels)])
+    _, every = lloyd(data, centres, data.scale, max_iter=1)
+    return every
