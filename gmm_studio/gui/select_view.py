@@ -30,6 +30,11 @@ from .widgets import MessageBar, StaleMark
 # Covariance types get line colours distinct from the component palette.
 TYPE_COLORS = {"full": "#222222", "tied": "#0072B2", "diag": "#D55E00", "spherical": "#009E73"}
 CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "icl": "ICL"}
+# The sweep's start: select's default (as gmm-studio select), or the Fit panel's.
+SEARCHES = {"hierarchical": "hierarchical + 3 k-means++ (recommended)",
+            "panel": "the Fit panel's start and restarts"}
+RECOMMENDED_RUNS = 4
+BIG_SWEEP_ROWS = 100_000
 
 
 class SelectView(QWidget):
@@ -55,6 +60,12 @@ class SelectView(QWidget):
         self.folds.setRange(0, 20)
         self.folds.setValue(5)
         self.folds.setSpecialValueText("off")
+        self.search = QComboBox()
+        for key, text in SEARCHES.items():
+            self.search.addItem(text, key)
+        self.search.setToolTip("How each (K, covariance) fit starts. The recommended search "
+                               "reaches mclust's BIC on its data sets (above 100,000 rows "
+                               "only its hierarchical run is made, to stay fast).")
         self.run_button, self.cancel_button = QPushButton("Run sweep"), QPushButton("Cancel")
         self.progress = QProgressBar()
         bar, bar2 = QHBoxLayout(), QHBoxLayout()
@@ -63,7 +74,8 @@ class SelectView(QWidget):
             bar.addWidget(widget)
         bar.addStretch(1)
         for widget in (QLabel("criterion"), self.criterion, QLabel("CV folds"), self.folds,
-                       self.progress, self.run_button, self.cancel_button):
+                       QLabel("start"), self.search, self.progress, self.run_button,
+                       self.cancel_button):
             bar2.addWidget(widget)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
@@ -106,12 +118,16 @@ class SelectView(QWidget):
         self.stale.data_changed(None if dataset is None else dataset.data_id, title)
 
     def run(self) -> None:
-        """Start the sweep with the window's data and the Fit panel's restarts/seed/floor."""
+        """Start the sweep with the window's data, the Fit panel's seed and floor, the search."""
         try:
             dataset, base, self.title = self.get_inputs()
         except ValueError as exc:
             self.messages.show_messages("error", [str(exc)])
             return
+        if self.search.currentData() == "hierarchical":
+            # On big data four runs per fit cost minutes: the hierarchical run alone.
+            runs = RECOMMENDED_RUNS if dataset.n_rows <= BIG_SWEEP_ROWS else 1
+            base = base.replace(init="hierarchical", n_init=runs)
         types = [t for t, box in self.types.items() if box.isChecked()]
         if not types:
             self.messages.show_messages("error", ["tick at least one covariance type."])

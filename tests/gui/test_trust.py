@@ -350,3 +350,22 @@ def test_a_slow_speed_reports_every_iteration(window, qtbot, monkeypatch):
     window.run_fit()
     wait_fit(qtbot, window)
     assert seen == list(range(0, 7))
+
+
+def test_choose_k_searches_as_select_does_by_default(window, qtbot, monkeypatch):
+    from gmm_studio.gui import select_view
+
+    seen = []
+    real = select_view.make_job
+    monkeypatch.setattr(select_view, "make_job",
+                        lambda target, X, ks, types, base, *rest: (seen.append(base),
+                                                                   real(target, X, ks, types,
+                                                                        base, *rest))[1])
+    window.fit_panel.set_config(FitConfig(n_init=1, init="kmeans++", random_state=7))
+    _run_sweep(window, qtbot)
+    assert seen[-1].init == "hierarchical" and seen[-1].n_init == 4
+    assert seen[-1].random_state == 7                 # the Fit panel's seed still counts
+    view = window.select_view
+    view.search.setCurrentIndex(view.search.findData("panel"))
+    _run_sweep(window, qtbot)
+    assert seen[-1].init == "kmeans++" and seen[-1].n_init == 1
