@@ -73,9 +73,11 @@ class SelectView(QWidget):
                        *self.types.values()):
             bar.addWidget(widget)
         bar.addStretch(1)
+        # Two rows, so the window still fits a 1280-pixel screen.
+        for widget in (QLabel("start"), self.search):
+            bar.addWidget(widget)
         for widget in (QLabel("criterion"), self.criterion, QLabel("CV folds"), self.folds,
-                       QLabel("start"), self.search, self.progress, self.run_button,
-                       self.cancel_button):
+                       self.progress, self.run_button, self.cancel_button):
             bar2.addWidget(widget)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")

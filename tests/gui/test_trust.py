@@ -369,3 +369,7 @@ def test_choose_k_searches_as_select_does_by_default(window, qtbot, monkeypatch)
     view.search.setCurrentIndex(view.search.findData("panel"))
     _run_sweep(window, qtbot)
     assert seen[-1].init == "kmeans++" and seen[-1].n_init == 1
+
+
+def test_the_window_fits_a_1280_pixel_wide_screen(window):
+    assert window.minimumSizeHint().width() <= 1280
