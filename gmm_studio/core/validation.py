@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InvalidDataError
+from .text import plural
 
 
 def check_data(X: object, *, n_features: int | None = None, min_rows: int = 1) -> np.ndarray:
@@ -25,8 +26,7 @@ def check_data(X: object, *, n_features: int | None = None, min_rows: int = 1) -
         raise InvalidDataError("data has no feature columns; choose at least one numeric column.")
     if n_rows < min_rows:
         raise InvalidDataError(
-            f"data has {n_rows:,} row{'' if n_rows == 1 else 's'} but at least {min_rows} are "
-            "needed; "
+            f"data has {plural(n_rows, 'row')} but at least {min_rows} are needed; "
             "use more rows or fewer components."
         )
     if n_features is not None and n_cols != n_features:

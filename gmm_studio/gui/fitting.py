@@ -123,7 +123,7 @@ class Fitting(QObject):
 
     def _ll_offset(self) -> float:
         """What turns a log-likelihood of X into one in the data file's units."""
-        return 0.0 if self.w.dataset is None else self.w.dataset.log_likelihood_in_file_units(0.0)
+        return 0.0 if self.w.dataset is None else self.w.dataset.log_likelihood_offset()
 
     def _in_file_units(self, log_likelihood: float) -> float:
         return log_likelihood + self._ll_offset()

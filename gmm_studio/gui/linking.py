@@ -22,6 +22,7 @@ class LinkedViews(QObject):
         self.scorer = JobController(self)
         self.scorer.finished.connect(self._scored)
         self._pending_threshold = None
+        self._linked_stale = True  # the tabs have not scored the model on screen yet
         av, tv, plot = self.w.anomaly_view, self.w.table_view, self.w.plot
         av.threshold_changed.connect(self._threshold_changed)
         av.row_selected.connect(self._select_one)
@@ -45,7 +46,7 @@ class LinkedViews(QObject):
 
     def refresh_linked(self, threshold=None) -> None:
         """Score every row for the Anomalies and Table tabs if the model changed."""
-        if not getattr(self, "_linked_stale", True):
+        if not self._linked_stale:
             return
         self._linked_stale = False
         dataset, model = self.w.dataset, self.w.model

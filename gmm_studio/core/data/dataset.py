@@ -50,9 +50,13 @@ class Dataset:
         """Sum of the row weights (the row count without weights)."""
         return float(self.n_rows if self.weights is None else self.weights.sum())
 
-    def log_likelihood_in_file_units(self, log_likelihood: float) -> float:
-        """A total log-likelihood of X in the data file's units (adds the Jacobian)."""
-        return log_likelihood + self.preprocessing.log_jacobian() * self.total_weight
+    def log_likelihood_offset(self) -> float:
+        """What to add to a total log-likelihood of X for the data file's units.
+
+        The transform's Jacobian per row, times the rows' total weight: the
+        same conversion ``FitResult.criteria`` makes.
+        """
+        return self.preprocessing.log_jacobian() * self.total_weight
 
     def used_columns(self) -> list[str]:
         """Feature columns, then the weights column if any."""

@@ -140,29 +140,31 @@ def evict(keep: str, source: str, columns: list[str] | None) -> list[str]:
     recently used entries go too, never ``keep``.
     """
     folder = cache_dir()
-    entries = []
+    entries = []  # (last used, key, size in bytes, an older copy of this file)
     for meta_file in folder.glob("*.json"):
         key = meta_file.stem
+        if key == keep:
+            continue
         try:
             meta = json.loads(meta_file.read_text())
         except (OSError, ValueError):
             meta = {}
         rows = folder / f"{key}.rows"
-        size = rows.stat().st_size if rows.exists() else 0
-        entries.append((meta_file.stat().st_mtime, key, meta, size))
+        older = (meta.get("source") == source
+                 and meta.get("columns_asked", meta.get("columns")) == columns)
+        entries.append((meta_file.stat().st_mtime, key,
+                        rows.stat().st_size if rows.exists() else 0, older))
+    kept = folder / f"{keep}.rows"
+    total = kept.stat().st_size if kept.exists() else 0
     removed = []
-    same = [e for e in entries if e[1] != keep and e[2].get("source") == source
-            and e[2].get("columns_asked", e[2].get("columns")) == columns]
-    others = sorted((e for e in entries if e[1] != keep and e not in same), key=lambda e: e[0])
-    total = sum(e[3] for e in entries) - sum(e[3] for e in same)
-    for entry in same + others:
-        if entry not in same and total <= cache_limit_bytes():
-            break
-        for suffix in (".rows", ".json"):
-            (folder / f"{entry[1]}{suffix}").unlink(missing_ok=True)
-        removed.append(entry[1])
-        if entry not in same:
-            total -= entry[3]
+    # Newest first: what no longer fits under the cap is the least recently used.
+    for _, key, size, older in sorted(entries, reverse=True):
+        total += size
+        if older or total > cache_limit_bytes():
+            for suffix in (".rows", ".json"):
+                (folder / f"{key}{suffix}").unlink(missing_ok=True)
+            removed.append(key)
+            total -= size
     return removed
 
 

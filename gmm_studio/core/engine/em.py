@@ -114,7 +114,6 @@ def _check_initial(model: MixtureModel, config: FitConfig) -> MixtureModel:
 
 
 def _initial_mstep(data, config, kernel, rng, notes, restart) -> MStepResult:
-    iteration = 0
     if config.init == "random":
         acc = stats_from_random_resp(data, kernel, rng)
     else:
@@ -124,7 +123,7 @@ def _initial_mstep(data, config, kernel, rng, notes, restart) -> MStepResult:
     # No scores before the first E-step: candidates are distinct random rows.
     worst = [(0.0, int(i)) for i in rng.choice(data.n_rows, size=config.n_components,
                                                 replace=False)]
-    return _mstep(data, config, kernel, kernel.to_stats(acc), worst, notes, iteration)
+    return _mstep(data, config, kernel, kernel.to_stats(acc), worst, notes, 0)
 
 
 def _mstep(data, config, kernel, stats, worst, notes, iteration) -> MStepResult:

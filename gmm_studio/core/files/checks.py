@@ -25,25 +25,31 @@ def section(doc: dict, name: str, error: type[Exception], *, required: bool = Fa
 
 
 def typed_field(doc: dict, name: str, kinds: tuple[type, ...], error: type[Exception],
-          where: str, *, required: bool = False) -> Any:
+                where: str, *, required: bool = False) -> Any:
     """``doc[name]`` if it is one of ``kinds`` (or absent and not ``required``).
 
-    Booleans never pass as numbers, and numbers must be finite.
+    Booleans never pass as numbers, whole numbers pass as floats, and numbers
+    must be finite.
     """
     if name not in doc:
         if required:
             raise error(f"'{where}.{name}' is missing.")
         return None
     value = doc[name]
-    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-    if ok and isinstance(value, float) and not math.isfinite(value):
-        ok = False
-    if not ok and isinstance(value, int) and not isinstance(value, bool) and float in kinds:
-        ok = True  # a whole number is a number
-    if not ok:
+    if not _is_one_of(value, kinds):
         wanted = " or ".join(_NAMES.get(k, k.__name__) for k in kinds)
         raise error(f"'{where}.{name}' must be {wanted}, got {_describe(value)}.")
     return value
+
+
+def _is_one_of(value: Any, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in kinds
+    if isinstance(value, (int, float)) and not math.isfinite(value):
+        return False
+    if isinstance(value, int) and float in kinds:
+        return True
+    return isinstance(value, kinds)
 
 
 def text_list(value: Any, where: str, error: type[Exception], *, non_empty: bool = True
