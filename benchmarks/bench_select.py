@@ -5,15 +5,15 @@ model by BIC and the seconds taken, for
 
 - ours: ``gmm-studio select DATA -k 1-9 --covariance all`` as a whole process
   (import, read, sweep), and the sweep alone in this process;
-- mclust: ``mclustBIC(G = 1:9)`` over its four models that match ours (VVV,
-  EEE, VVI, VII) and over all fourteen, timed inside R (whole Rscript process
-  in brackets).
+- mclust: ``mclustBIC(G = 1:9)`` over all fourteen models, timed inside R
+  and as a whole Rscript process (``--four``: also over the four that are
+  scikit-learn's, VVV, EEE, VVI and VII).
 
 BIC is shown the way GMM Studio reports it, smaller is better
 (-2 log L + p log n); mclust's sign is flipped to match. Needs Rscript with
 mclust (``apt-get install r-base-core r-cran-mclust``). Not a test: run it by
-hand, e.g. ``python benchmarks/bench_select.py``; ``--quick`` skips mclust's
-fourteen-model sweep.
+hand, e.g. ``python benchmarks/bench_select.py``; ``--csv FILE ...`` adds
+data sets of your own, ``--only NAME ...`` picks some of mclust's.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from gmm_studio.core.analysis.selection import select
 
 DATASETS = ("faithful", "iris", "diabetes", "banknote", "thyroid", "chevron", "wreath",
             "acidity")
-MCLUST_OF = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
 
 
 def export(name: str, folder: Path) -> Path:
@@ -74,39 +73,43 @@ def ours_best(path: Path) -> dict:
     best = json.loads(done.stdout)["best"] if done.returncode == 0 else None
     X = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     started = time.perf_counter()
-    select(X, list(range(1, 10)), COVARIANCE_TYPES,
-           base=FitConfig(n_init=4, init="hierarchical"))
+    select(X, list(range(1, 10)), COVARIANCE_TYPES, base=FitConfig(n_init=4, init="hierarchical"))
     inner = time.perf_counter() - started
     if best is None:
         return {"best": "error", "bic": float("nan"), "seconds": inner, "wall": wall}
-    name = f"{MCLUST_OF[best['covariance_type']]},{best['k']}"
-    if X.shape[1] == 1:  # tied is mclust's E, the others its V
-        name = f"{'E' if best['covariance_type'] == 'tied' else 'V'},{best['k']}"
-    return {"best": name, "bic": best["bic"], "seconds": inner, "wall": wall}
+    return {"best": f"{best['model']},{best['k']}", "bic": best["bic"], "seconds": inner,
+            "wall": wall}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="skip mclust's 14-model sweep")
+    parser.add_argument("--four", action="store_true",
+                        help="also time mclust's sweep over its four scikit-learn models")
+    parser.add_argument("--csv", nargs="*", default=[],
+                        help="more data files (numeric columns) to compare on")
+    parser.add_argument("--only", nargs="*", help="only these of mclust's data sets")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="gmm-bench-select-"))
-    print("| data | n x d | ours best | ours BIC | ours s (sweep; process) | mclust 4 best "
-          "| mclust 4 BIC | mclust 4 s (R; process) | mclust 14 best | mclust 14 BIC "
-          "| mclust 14 s (R; process) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name in DATASETS:
-        path = export(name, folder)
+    header = ["data", "n x d", "ours best", "ours BIC", "ours s (sweep; process)",
+              "mclust best", "mclust BIC", "mclust s (R; process)", "ours - mclust BIC"]
+    if args.four:
+        header += ["mclust 4 best", "mclust 4 BIC", "mclust 4 s (R; process)"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    paths = [export(name, folder) for name in (args.only or DATASETS)] + [Path(p) for p in args.csv]
+    for path in paths:
         shape = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2).shape
         ours = ours_best(path)
-        # In one dimension mclust has two models, E (equal variance) and V.
-        four = mclust_best(path, list(MCLUST_OF.values()) if shape[1] > 1 else ["E", "V"])
-        all14 = {"best": "-", "bic": float("nan"), "seconds": float("nan"),
-                 "wall": float("nan")} if args.quick else mclust_best(path, None)
-        cells = [name, f"{shape[0]} x {shape[1]}", ours["best"], f"{ours['bic']:.2f}",
-                 f"{ours['seconds']:.2f}; {ours['wall']:.2f}"]
-        for res in (four, all14):
-            cells += [res["best"], f"{res['bic']:.2f}",
-                      f"{res['seconds']:.2f}; {res['wall']:.2f}"]
+        all14 = mclust_best(path, None)
+        cells = [path.stem, f"{shape[0]} x {shape[1]}", ours["best"], f"{ours['bic']:.2f}",
+                 f"{ours['seconds']:.2f}; {ours['wall']:.2f}", all14["best"],
+                 f"{all14['bic']:.2f}", f"{all14['seconds']:.2f}; {all14['wall']:.2f}",
+                 f"{ours['bic'] - all14['bic']:+.2f}"]
+        if args.four:
+            # In one dimension mclust has two models, E (equal variance) and V.
+            four = mclust_best(path, ["VVV", "EEE", "VVI", "VII"] if shape[1] > 1 else ["E", "V"])
+            cells += [four["best"], f"{four['bic']:.2f}", f"{four['seconds']:.2f}; "
+                      f"{four['wall']:.2f}"]
         print("| " + " | ".join(cells) + " |", flush=True)
     return 0
 

@@ -30,7 +30,7 @@ from .core.analysis.anomalies import (
 )
 from .core.analysis.scoring import log_density
 from .core.analysis.selection import CRITERIA, parse_k_range, select
-from .core.config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR, INITS
+from .core.config import ALGORITHMS, DEFAULT_VARIANCE_FLOOR, INITS
 from .core.data.dataset import file_sha256, load_dataset
 from .core.data.row_cache import build_cache
 from .core.engine.fitting import fit
@@ -45,6 +45,7 @@ from .core.files.model_file import (
     saved_from_fit,
     summarise_fit,
 )
+from .core.model.families import parse_covariance_types
 from .core.text import plural
 
 SUBCOMMANDS = ("fit", "score", "select")
@@ -75,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--weights", help="column of non-negative row weights (e.g. counts)")
     f.add_argument("--algorithm", choices=ALGORITHMS, default="em")
     f.add_argument("-k", "--components", type=int, default=3, dest="k")
-    f.add_argument("--covariance", choices=COVARIANCE_TYPES, default="full")
+    f.add_argument("--covariance", default="full", metavar="MODEL",
+                   help="full, tied, diag, spherical or any of mclust's fourteen names "
+                        "(EII ... VVV; E or V for one feature)")
     f.add_argument("--init", choices=INITS, default="kmeans++")
     f.add_argument("--n-init", type=int, default=1)
     f.add_argument("--max-iter", type=int, default=FitConfig.max_iter)
@@ -112,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--columns")
     c.add_argument("--weights")
     c.add_argument("-k", "--components", default="1-9", dest="k", help="e.g. 1-9 or 2,3,5")
-    c.add_argument("--covariance", default="all", help="comma list, or all")
+    c.add_argument("--covariance", default="all",
+                   help="all (the fourteen models), sklearn (full, tied, diag, spherical) "
+                        "or a comma list of names, e.g. VVV,VEV,EEE")
     c.add_argument("--criterion", choices=CRITERIA, default="bic")
     c.add_argument("--folds", type=int, default=None,
                    help="v-fold cross-validation (default 5 with --criterion cv, else off)")
@@ -258,11 +263,10 @@ def cmd_select(args) -> dict:
     dataset = load_dataset(args.data, _columns(args.columns), weights=args.weights,
                            standardize=args.standardize)
     ks = parse_k_range(args.k)
-    types = list(COVARIANCE_TYPES) if args.covariance == "all" else _columns(args.covariance)
-    unknown = [t for t in types or [] if t not in COVARIANCE_TYPES]
-    if unknown or not types:
-        raise UsageError(f"--covariance: unknown type(s) {unknown}; use "
-                         f"{','.join(COVARIANCE_TYPES)} or all.")
+    try:
+        types = parse_covariance_types(args.covariance)
+    except GMMStudioError as exc:
+        raise UsageError(f"--covariance: {exc}") from None
     _check_outputs(args, dataset.source)
     base = FitConfig(n_init=args.n_init, init=args.init, variance_floor=args.variance_floor,
                      random_state=args.seed)
@@ -271,7 +275,7 @@ def cmd_select(args) -> dict:
     rows, best = select(
         dataset.X, ks, types, criterion=args.criterion, base=base, folds=folds,
         sample_weight=dataset.weights, log_jacobian=dataset.preprocessing.log_jacobian(),
-        callback=lambda row: progress.line(f"K={row.k} {row.covariance_type} done"))
+        callback=lambda row: progress.line(f"K={row.k} {row.model} done"))
     progress.close()
     table = [row.to_dict() for row in rows]
     if args.out:
@@ -285,7 +289,8 @@ def cmd_select(args) -> dict:
 def print_selection(summary: dict) -> None:
     """The sweep as a text table and the choice."""
     frame = pd.DataFrame(summary["table"])
-    cols = ["k", "covariance_type", "log_likelihood", "bic", "aic", "icl", "degenerate"]
+    cols = ["k", "model", "covariance_type", "log_likelihood", "bic", "aic", "icl",
+            "degenerate"]
     if summary["folds"]:
         cols[-1:-1] = ["cv_mean", "cv_std"]
     print(frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
@@ -295,7 +300,16 @@ def print_selection(summary: dict) -> None:
         print(f"no non-degenerate model to choose by {summary['criterion']}")
     else:
         print(f"best by {summary['criterion']} ({direction} is better): K={best['k']}, "
-              f"{best['covariance_type']}")
+              f"{_model_label(best)}")
+    notes = [r for r in summary["table"] if r["degenerate"]]
+    for row in notes:
+        print(f"degenerate: K={row['k']} {_model_label(row)}: {row['note']}")
+
+
+def _model_label(row: dict) -> str:
+    """"tied (EEE)" for scikit-learn's four, "VEV" or "E" for the others."""
+    kind, name = row["covariance_type"], row["model"]
+    return name if kind == name or len(name) == 1 else f"{kind} ({name})"
 
 
 def _check_outputs(args, source: str | None) -> None:

@@ -6,18 +6,22 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .errors import InvalidConfigError
+from .model.families import COVARIANCE_TYPES, SKLEARN_TYPES, normalise_covariance_type
+
+__all__ = ["ALGORITHMS", "COVARIANCE_TYPES", "DEFAULT_VARIANCE_FLOOR", "DTYPES", "INITS",
+           "SKLEARN_TYPES", "FitConfig"]
 
 ALGORITHMS = ("em", "hard_em", "kmeans")
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INITS = ("kmeans++", "kmeans", "random", "random_from_data", "hierarchical")
 DTYPES = ("float64", "float32")
 
 # Smallest variance a component may have along any direction, as a fraction of
-# the data's total variance in that direction (standardised units). 1e-3 lets a
-# component be ~30x narrower than the data's spread, yet keeps it well above the
-# quantisation variance of integer-valued columns such as Old Faithful's
-# `waiting` (1/12 min^2 against a total of ~184 min^2, i.e. 4.5e-4), so no
-# component can collapse onto a repeated value and "win" the likelihood.
+# the data's total variance in that direction (model.floor: whitened by the
+# data's covariance for ellipsoidal models, per column for axis-aligned ones).
+# 1e-3 lets a component be ~30x narrower than the data's spread, yet keeps it
+# well above the quantisation variance of integer-valued columns such as Old
+# Faithful's `waiting` (1/12 min^2 against a total of ~184 min^2, i.e. 4.5e-4),
+# so no component can collapse onto a repeated value and "win" the likelihood.
 DEFAULT_VARIANCE_FLOOR = 1e-3
 
 
@@ -31,6 +35,8 @@ class FitConfig:
 
     ``tol`` is on the per-sample mean log-likelihood (as in scikit-learn).
     ``random_state`` is an int seed or None (fresh entropy).
+    ``covariance_type`` takes any name of the family (``model.families``) and
+    is stored in canonical form: "VVV" becomes "full", "vev" becomes "VEV".
     """
 
     algorithm: str = "em"
@@ -48,7 +54,8 @@ class FitConfig:
 
     def __post_init__(self) -> None:
         _check_choice("algorithm", self.algorithm, ALGORITHMS)
-        _check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
+        object.__setattr__(self, "covariance_type",
+                           normalise_covariance_type(self.covariance_type))
         _check_choice("init", self.init, INITS)
         _check_choice("dtype", self.dtype, DTYPES)
         _check_int("n_components", self.n_components, 1)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import FitConfig
+from .model_chooser import ModelCombo
 
 ALGORITHM_LABELS = {"em": "Soft EM", "hard_em": "Hard EM", "kmeans": "k-means"}
 INIT_LABELS = {"kmeans++": "k-means++ seeds", "kmeans": "k-means run",
@@ -38,8 +39,11 @@ FIT_TOOLTIPS = {
                  "Hard EM: each point belongs to its most probable component (classification "
                  "EM).\nk-means: hard assignment with equal, round clusters.",
     "k": "Number of mixture components (clusters) to fit.",
-    "covariance": "Shape of each component: full (any ellipse), tied (one ellipse shared by "
-                  "all), diag (axis-aligned), spherical (round).",
+    "covariance": "Covariance model, by mclust's names: volume, shape and orientation each\n"
+                  "Equal across components, Varying, or the Identity (round / axis-aligned).\n"
+                  "full = VVV (any ellipse), tied = EEE (one ellipse shared by all),\n"
+                  "diag = VVI (axis-aligned), spherical = VII (round). Hover a model for its "
+                  "description.",
     "init": "How each restart picks its starting model. Hierarchical: merge rows into\n"
             "clusters pairwise (Ward), deterministic; further restarts use k-means++.",
     "floor": "Smallest variance a component may have along any direction, as a fraction of "
@@ -216,7 +220,7 @@ class FitPanel(QWidget):
         self.k = QSpinBox()
         self.k.setRange(1, 50)
         self.k.setValue(3)
-        self.covariance = _combo({c: c for c in ("full", "tied", "diag", "spherical")})
+        self.covariance = ModelCombo()
         self.init = _combo(INIT_LABELS)
         self.floor = LogSpinBox(1e-8, 0.5, allow_zero=True)
         self.restarts = QSpinBox()

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -22,13 +21,14 @@ from PySide6.QtWidgets import (
 
 from ..core import COVARIANCE_TYPES
 from ..core.analysis.selection import best_row
+from ..core.model.families import distinct_types
 from ..jobs import make_job, run_sweep
 from .controller import JobController
+from .model_chooser import ModelMenuButton, model_style
 from .plots import IntegerAxis
+from .select_table import RankingTable
 from .widgets import MessageBar, StaleMark
 
-# Covariance types get line colours distinct from the component palette.
-TYPE_COLORS = {"full": "#222222", "tied": "#0072B2", "diag": "#D55E00", "spherical": "#009E73"}
 CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "icl": "ICL"}
 # The sweep's start: select's default (as gmm-studio select), or the Fit panel's.
 SEARCHES = {"hierarchical": "hierarchical + 3 k-means++ (recommended)",
@@ -50,9 +50,8 @@ class SelectView(QWidget):
         self.max_k = QSpinBox()
         self.max_k.setRange(1, 30)
         self.max_k.setValue(6)
-        self.types = {t: QCheckBox(t) for t in COVARIANCE_TYPES}
-        for box in self.types.values():
-            box.setChecked(True)
+        self.models = ModelMenuButton()
+        self.types = self.models.types       # covariance_type -> checkable QAction
         self.criterion = QComboBox()
         for key, text in CRITERION_LABELS.items():
             self.criterion.addItem(f"{text} (smaller is better)", key)
@@ -69,8 +68,8 @@ class SelectView(QWidget):
         self.run_button, self.cancel_button = QPushButton("Run sweep"), QPushButton("Cancel")
         self.progress = QProgressBar()
         bar, bar2 = QHBoxLayout(), QHBoxLayout()
-        for widget in (QLabel("K from 1 to"), self.max_k, QLabel("  covariance:"),
-                       *self.types.values()):
+        for widget in (QLabel("K from 1 to"), self.max_k, QLabel("  covariance"),
+                       self.models):
             bar.addWidget(widget)
         bar.addStretch(1)
         # Two rows, so the window still fits a 1280-pixel screen.
@@ -91,17 +90,21 @@ class SelectView(QWidget):
             plot.setLabel("bottom", "K")
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
-        # One legend in a row of its own below the plots, never over the curves.
-        self.legend = pg.LegendItem(labelTextColor="k", colCount=len(COVARIANCE_TYPES))
+        # One legend in a row of its own below the plots, never over the curves:
+        # fourteen models in two rows of seven, as mclust's BIC plot has them.
+        self.legend = pg.LegendItem(labelTextColor="k", colCount=7)
         self.graphics.addItem(self.legend, row=1, col=0, colspan=2)
         self.graphics.ci.layout.setRowStretchFactor(0, 10)
         self._build_items()
         self.status = QLabel("Click a point to use that K and covariance type in the main fit.")
+        self.ranking = RankingTable()
+        self.ranking.adopt.connect(self._adopt_row)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(bar2)
         layout.addWidget(self.messages)
         layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.ranking)
         layout.addWidget(self.status)
         self.rows = []
         self.run_button.clicked.connect(self.run)
@@ -111,7 +114,8 @@ class SelectView(QWidget):
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(lambda m: self.messages.show_messages("error", [m]))
         self.controller.running_changed.connect(self._on_running)
-        self.stale = StaleMark(self.messages, self.graphics.ci, self.run, greyed=(self.status,))
+        self.stale = StaleMark(self.messages, self.graphics.ci, self.run,
+                               greyed=(self.status, self.ranking))
         self._on_running(False)
         self.redraw()
 
@@ -130,10 +134,12 @@ class SelectView(QWidget):
             # On big data four runs per fit cost minutes: the hierarchical run alone.
             runs = RECOMMENDED_RUNS if dataset.n_rows <= BIG_SWEEP_ROWS else 1
             base = base.replace(init="hierarchical", n_init=runs)
-        types = [t for t, box in self.types.items() if box.isChecked()]
+        types = self.models.chosen()
         if not types:
-            self.messages.show_messages("error", ["tick at least one covariance type."])
+            self.messages.show_messages("error", ["tick at least one covariance model."])
             return
+        # With one feature the fourteen are two models, E and V: fit each once.
+        types = distinct_types(types, dataset.X.shape[1])
         ks = list(range(1, self.max_k.value() + 1))
         total = len(ks) * len(types)
         self.messages.clear()
@@ -166,15 +172,19 @@ class SelectView(QWidget):
         # still references crashes pyqtgraph.
         self.crit_curves, self.cv_curves, self.cv_bars = {}, {}, {}
         for kind in COVARIANCE_TYPES:
-            color = QColor(TYPE_COLORS[kind])
+            colour, dashed, symbol = model_style(kind)
+            color = QColor(colour)
+            pen = pg.mkPen(color, width=2,
+                           style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+            name = self.types[kind].text().split()[0]
             for plot, store in ((self.crit_plot, self.crit_curves), (self.cv_plot, self.cv_curves)):
-                curve = pg.PlotDataItem([], [], pen=pg.mkPen(color, width=2), symbol="o",
-                                        symbolBrush=color, symbolSize=9, name=kind)
+                curve = pg.PlotDataItem([], [], pen=pen, symbol=symbol, symbolBrush=color,
+                                        symbolPen=color, symbolSize=8, name=name)
                 curve.sigPointsClicked.connect(
                     lambda _item, points, _ev, kind=kind: self._clicked(kind, points))
                 plot.addItem(curve)
                 store[kind] = curve
-            self.legend.addItem(self.crit_curves[kind], kind)
+            self.legend.addItem(self.crit_curves[kind], name)
             bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0),
                                    pen=pg.mkPen(color))
             self.cv_plot.addItem(bars)
@@ -201,6 +211,7 @@ class SelectView(QWidget):
                                 "(smaller is better; × = degenerate)")
         for kind in COVARIANCE_TYPES:
             self._draw_type(kind, [r for r in self.rows if r.covariance_type == kind], criterion)
+        self.ranking.show_rows(self.rows, criterion, CRITERION_LABELS[criterion])
         bad = [r for r in self.rows if r.degenerate and np.isfinite(getattr(r, criterion))]
         self.crosses.setData([r.k for r in bad], [getattr(r, criterion) for r in bad])
         best = best_row(self.rows, criterion)
@@ -209,7 +220,8 @@ class SelectView(QWidget):
             self.crit_star.setData([best.k], [getattr(best, criterion)],
                                    data=[best.covariance_type])
             self.status.setText(f"Best by {CRITERION_LABELS[criterion]}: K={best.k}, "
-                                f"{best.covariance_type}. Click a point to use it in the main fit.")
+                                f"{_label(best)}. Click a point or a table row to use it in the "
+                                "main fit.")
         if not self.rows:
             self._frame_empty()
         else:
@@ -238,19 +250,33 @@ class SelectView(QWidget):
         self.cv_curves[kind].setData(ks[shown], cv[shown])
         self.cv_bars[kind].setData(x=ks[shown], y=cv[shown], height=2 * spread[shown])
 
+    def _adopt_row(self, k: int, kind: str) -> None:
+        """A row of the ranking table was double-clicked."""
+        self._adopt(k, kind)
+
     def _clicked(self, kind: str, points) -> None:
         if not len(points):
             return
+        self._adopt(int(round(points[0].pos().x())), kind)
+
+    def _adopt(self, k: int, kind: str) -> None:
         if self.stale.stale:
             self.messages.show_messages("warning", [
                 "this sweep was computed on other data; press Recompute first."],
                 action=("Recompute", self.run))
             return
-        k = int(round(points[0].pos().x()))
         row = next((r for r in self.rows if r.k == k and r.covariance_type == kind), None)
+        label = kind if row is None else _label(row)
         if row is not None and row.degenerate:
             self.messages.show_messages("warning", [
-                f"K={k}, {kind} is degenerate ({row.note or 'the fit failed'}); adopted anyway."])
+                f"K={k}, {label} is degenerate ({row.note or 'the fit failed'}); adopted anyway."])
         if row is not None and not math.isnan(row.bic):
-            self.status.setText(f"Adopted K={k}, {kind} in the Fit panel.")
+            self.status.setText(f"Adopted K={k}, {label} in the Fit panel.")
         self.adopt.emit(k, kind)
+
+
+def _label(row) -> str:
+    """"tied (EEE)" for scikit-learn's four, the mclust name for the others."""
+    if row.model in ("", row.covariance_type) or len(row.model) == 1:
+        return row.model or row.covariance_type
+    return f"{row.covariance_type} ({row.model})"

@@ -38,7 +38,7 @@ def test_fit_json_summary_and_outputs(tmp_path):
     np.testing.assert_allclose(out[["p_0", "p_1", "p_2"]].sum(axis=1), 1.0, rtol=1e-12)
     np.testing.assert_allclose(out["log_density"].sum(), summary["log_likelihood"], rtol=1e-9)
     doc = json.loads(model.read_text())
-    assert doc["format"] == "gmm-studio-model" and doc["version"] == 1
+    assert doc["format"] == "gmm-studio-model" and doc["version"] == 2
     assert len(doc["data"]["sha256"]) == 64
 
 
@@ -182,7 +182,32 @@ def test_select_json_and_table(tmp_path):
 def test_select_human_output_says_which_direction_is_better():
     done = run("select", FAITHFUL, "-k", "2-3", "--covariance", "tied")
     assert done.returncode == 0, done.stderr
-    assert "best by bic (smallest is better): K=3, tied" in done.stdout
+    assert "best by bic (smallest is better): K=3, tied (EEE)" in done.stdout
+
+
+def test_select_takes_every_mclust_model_by_name_and_the_two_sets():
+    done = run("select", FAITHFUL, "-k", "1-2", "--covariance", "VEV,EII,VVV", "--json")
+    assert done.returncode == 0, done.stderr
+    table = json.loads(done.stdout)["table"]
+    assert [(r["model"], r["covariance_type"]) for r in table][::2] == [
+        ("VEV", "VEV"), ("EII", "EII"), ("VVV", "full")]
+    done = run("select", FAITHFUL, "-k", "1", "--covariance", "sklearn", "--json")
+    assert [r["model"] for r in json.loads(done.stdout)["table"]] == ["VVV", "EEE", "VVI", "VII"]
+    done = run("select", FAITHFUL, "-k", "1", "--json")          # default: all fourteen
+    assert len(json.loads(done.stdout)["table"]) == 14
+    done = run("select", FAITHFUL, "-k", "1", "--covariance", "VEV,XYZ")
+    assert done.returncode == 2 and "unknown covariance_type 'XYZ'" in done.stderr
+
+
+def test_fit_any_model_and_save_it_as_version_2(tmp_path):
+    model = tmp_path / "m.json"
+    done = run("fit", FAITHFUL, "-k", "2", "--covariance", "vev", "--model", model, "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(model.read_text())
+    assert doc["version"] == 2 and doc["model"]["covariance_type"] == "VEV"
+    assert np.array(doc["model"]["covariances"]).shape == (2, 2, 2)
+    done = run("fit", FAITHFUL, "--covariance", "banana")
+    assert done.returncode == 2 and "unknown covariance_type 'banana'" in done.stderr
 
 
 def test_fit_anomalies_then_score_with_stored_threshold(tmp_path):

@@ -47,3 +47,19 @@ def precisions(model: MixtureModel) -> np.ndarray:
     if model.covariance_type in ("full", "tied"):
         return np.linalg.inv(model.covariances)
     return 1.0 / model.covariances
+
+
+def whitened_smallest(covariances, X):
+    """Each full covariance's smallest eigenvalue in X's whitened coordinates: (K,).
+
+    Computed directly (Cholesky of X's covariance), independently of the
+    engine's floor code: the floor must hold this above its value.
+    """
+    chol = np.linalg.cholesky(np.cov(X.T, bias=True))
+    inv = np.linalg.inv(chol)
+    return np.array([np.linalg.eigvalsh(inv @ c @ inv.T).min() for c in covariances])
+
+
+def iris() -> np.ndarray:
+    """The four numeric columns of the bundled Iris data: (150, 4)."""
+    return pd.read_csv(ASSETS / "iris.csv").select_dtypes("number").to_numpy()

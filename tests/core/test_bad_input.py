@@ -41,7 +41,7 @@ def test_bad_data(data, config, weights, pattern):
 
 @pytest.mark.parametrize("changes, pattern", [
     ({"algorithm": "dbscan"}, "unknown algorithm 'dbscan'; choose one of em, hard_em, kmeans"),
-    ({"covariance_type": "banana"}, "choose one of full, tied, diag, spherical"),
+    ({"covariance_type": "banana"}, "unknown covariance_type 'banana'; choose one of EII"),
     ({"init": "magic"}, "unknown init"),
     ({"n_components": 0}, "n_components must be a whole number >= 1"),
     ({"n_init": 0}, "n_init"),

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from gmm_studio.core import FitConfig, MixtureModel, e_step, fit, iterate, m_step
 
-from .helpers import blobs, faithful, start_model
+from .helpers import blobs, faithful, start_model, whitened_smallest
 
 COV_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -117,20 +117,25 @@ def test_variance_floor_is_relative_and_holds():
     X = faithful()
     floor = 0.05
     result = fit(X, FitConfig(n_components=6, variance_floor=floor, n_init=2))
-    scale = X.std(axis=0)
-    for cov in result.model.covariances:
-        z = cov / np.outer(scale, scale)
-        assert np.linalg.eigvalsh(z).min() >= floor * (1 - 1e-9)
+    assert whitened_smallest(result.model.covariances, X).min() >= floor * (1 - 1e-9)
     assert any("variance floor" in w for w in result.warnings)
 
 
 def test_default_floor_stops_spike_on_repeated_values():
+    # `waiting` is in whole minutes: a component on the 15 rows with waiting
+    # = 78 has zero variance along it and an unbounded likelihood. Rounding
+    # alone gives variance 1/12 min^2; the floor keeps every component wider.
     X = faithful()
-    result = fit(X, FitConfig(n_components=6, n_init=5, covariance_type="full"))
-    scale2 = X.var(axis=0)
-    smallest = min(np.linalg.eigvalsh(c / np.sqrt(np.outer(scale2, scale2))).min()
-                   for c in result.model.covariances)
-    assert smallest >= 1e-3 * (1 - 1e-9)
+    on = X[X[:, 1] == 78.0]
+    base = fit(X, FitConfig(n_components=3, n_init=3)).model
+    start = MixtureModel(np.append(base.weights * 0.95, 0.05), np.vstack([base.means, on.mean(0)]),
+                         np.concatenate([base.covariances, [np.diag([on[:, 0].var(), 0.01])]]))
+    held = fit(X, FitConfig(n_components=4), initial_model=start)
+    assert whitened_smallest(held.model.covariances, X).min() >= 1e-3 * (1 - 1e-9)
+    assert held.model.covariances[:, 1, 1].min() > 1 / 12
+    spiked = fit(X, FitConfig(n_components=4, variance_floor=1e-7), initial_model=start)
+    assert spiked.model.covariances[:, 1, 1].min() < 1 / 12        # the spike it stops
+    assert spiked.log_likelihood > held.log_likelihood + 50
 
 
 def test_empty_component_is_reseeded_and_reported():

@@ -153,12 +153,14 @@ def test_the_floor_is_the_constrained_maximum_likelihood():
     resp[200:, 1] = 1.0
     floor = 1e-3
     model = m_step(X, resp, "full", variance_floor=floor)
-    scale = X.std(axis=0)
+    root = np.linalg.cholesky(np.cov(X.T, bias=True))
+    inv = np.linalg.inv(root)
     cov = model.covariances[0]
-    # Feasible: at least floor x the data's variance along every direction
-    # in standardised coordinates.
-    z = cov / np.outer(scale, scale)
+    # Feasible: at least floor x the data's variance along every direction,
+    # i.e. in coordinates whitened by the data's covariance.
+    z = inv @ cov @ inv.T
     assert np.linalg.eigvalsh(z).min() >= floor * (1 - 1e-9)
+    assert np.linalg.eigvalsh(z).min() <= floor * (1 + 1e-9)        # and the floor acted
     # Optimal: no feasible covariance near it fits the component's rows better.
     best = _gauss_loglik(thin, thin.mean(0), cov)
     for _ in range(300):
@@ -167,7 +169,7 @@ def test_the_floor_is_the_constrained_maximum_likelihood():
         values, vectors = np.linalg.eigh(0.5 * (candidate + candidate.T))
         if values.min() < floor:
             continue
-        other = candidate * np.outer(scale, scale)
+        other = root @ candidate @ root.T
         assert _gauss_loglik(thin, thin.mean(0), other) <= best + 1e-9
 
 

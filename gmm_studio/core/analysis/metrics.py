@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import comb
 
+from ..model.families import covariance_model
+from ..model.floor import FloorMetric, smallest_relative_variance
 from ..model.gaussian import full_covariances
 from ..model.mixture import MixtureModel
 
@@ -51,16 +53,17 @@ def icl(bic: float, entropy: float) -> float:
     return bic + 2.0 * entropy
 
 
-def components_at_floor(model: MixtureModel, scale: np.ndarray, floor: float) -> np.ndarray:
+def components_at_floor(model: MixtureModel, metric: FloorMetric, floor: float) -> np.ndarray:
     """Bool (K,): components whose narrowest direction sits on the variance floor.
 
-    Such a component is held up by the floor rather than by the data: typically
-    it sits on repeated values. ``scale`` (D,) is each feature's std.
+    Such a component is held up by the floor rather than by the data: it was
+    collapsing onto repeated values or a few rows. ``metric`` is the fitted
+    data's (``PreparedData.floor_metric``), so the test is the floor's own.
     """
     if floor <= 0:
         return np.zeros(model.n_components, dtype=bool)
     covs = full_covariances(model.covariances, model.covariance_type, model.n_components,
                             model.n_features)
-    z = covs / np.outer(scale, scale)
-    smallest = np.linalg.eigvalsh(0.5 * (z + np.swapaxes(z, 1, 2)))[:, 0]
+    kernel = covariance_model(model.covariance_type).kernel
+    smallest = smallest_relative_variance(covs, "full" if kernel == "tied" else kernel, metric)
     return smallest <= floor * (1 + 1e-6)

@@ -13,6 +13,7 @@ from ..config import COVARIANCE_TYPES, FitConfig
 from ..engine.fitting import fit
 from ..engine.prepared import prepare
 from ..errors import GMMStudioError, InvalidConfigError
+from ..model.families import distinct_types, mclust_name, normalise_covariance_type
 from .metrics import classification_entropy, components_at_floor, icl
 
 CRITERIA = ("bic", "aic", "icl", "cv")
@@ -24,7 +25,9 @@ class SelectionRow:
 
     bic, aic, icl: smaller is better. cv_mean / cv_std: held-out mean
     log-likelihood per row over the folds (larger is better; NaN without CV).
-    degenerate: a component sits on the variance floor, or the fit failed.
+    degenerate: a component collapsed (it sits on the variance floor), or
+    the fit failed; ``note`` says which and why. ``model`` is mclust's name
+    of the covariance model (E / V for one feature).
     """
 
     k: int
@@ -39,6 +42,7 @@ class SelectionRow:
     converged: bool
     degenerate: bool
     note: str = ""
+    model: str = ""
 
     def to_dict(self) -> dict:
         """JSON-safe dict (NaN becomes None)."""
@@ -121,24 +125,27 @@ def sweep(
     if folds == 1 or folds < 0:
         raise InvalidConfigError("folds must be 0 (no cross-validation) or at least 2.")
     data = prepare(X, sample_weight)
-    for covariance_type in covariance_types:
+    for covariance_type in distinct_types([normalise_covariance_type(t)
+                                           for t in covariance_types], data.n_features):
         for k in ks:
             if cancel is not None and cancel.is_set():
                 return
             config = base.replace(n_components=k, covariance_type=covariance_type)
-            yield _row(X, config, folds, sample_weight, log_jacobian, data.scale, cancel)
+            yield _row(X, config, folds, sample_weight, log_jacobian,
+                       data.floor_metric(covariance_type), cancel)
 
 
-def _row(X, config, folds, sample_weight, log_jacobian, scale, cancel) -> SelectionRow:
+def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel) -> SelectionRow:
     nan = float("nan")
     try:
         result = fit(X, config, sample_weight=sample_weight, cancel=cancel)
     except GMMStudioError as exc:  # e.g. every restart collapsed, or K above the rows
         return SelectionRow(config.n_components, config.covariance_type, nan, 0, nan, nan, nan,
-                            nan, nan, False, True, str(exc))
+                            nan, nan, False, True, f"fit failed: {exc}",
+                            mclust_name(config.covariance_type, X.shape[1]))
     ll, bic, aic = result.criteria(log_jacobian)
     entropy = classification_entropy(result.model, X, sample_weight)
-    floored = components_at_floor(result.model, scale, config.variance_floor)
+    floored = components_at_floor(result.model, metric, config.variance_floor)
     cv_mean = cv_std = nan
     cv_note = ""
     if folds >= 2 and not (cancel is not None and cancel.is_set()):
@@ -146,12 +153,27 @@ def _row(X, config, folds, sample_weight, log_jacobian, scale, cancel) -> Select
                                                   log_jacobian, cancel)
     notes = [cv_note] if cv_note else []
     if floored.any():
-        notes.insert(0, "component(s) on the variance floor: "
-                     + ", ".join(map(str, np.flatnonzero(floored))))
+        notes.insert(0, collapse_note(result.model, floored, X))
     note = "; ".join(notes)
     return SelectionRow(config.n_components, config.covariance_type, ll, result.n_parameters,
                         bic, aic, icl(bic, entropy), cv_mean, cv_std, result.converged,
-                        bool(floored.any()), note)
+                        bool(floored.any()), note,
+                        mclust_name(config.covariance_type, X.shape[1]))
+
+
+def collapse_note(model, floored: np.ndarray, X: np.ndarray) -> str:
+    """Why a fit counts as degenerate, in words: which components collapsed, onto what.
+
+    ``floored`` (K,) marks the components held by the variance floor; the
+    note gives each one's share of the rows, so "2 rows" or "15 rows" says
+    whether it is a few points or a repeated value.
+    """
+    labels = model.predict(X)
+    parts = []
+    for k in np.flatnonzero(floored):
+        parts.append(f"component {k} ({int(np.sum(labels == k))} rows)")
+    return ("collapsed onto too few or repeated values, held by the variance floor: "
+            + ", ".join(parts) + "; not chosen as best")
 
 
 def best_row(rows: list[SelectionRow], criterion: str = "bic") -> SelectionRow | None:

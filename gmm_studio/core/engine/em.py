@@ -15,6 +15,7 @@ import numpy as np
 
 from ..config import FitConfig
 from ..errors import FitError, InvalidModelError
+from ..model.families import covariance_model
 from ..model.kernels import make_kernel
 from ..model.mixture import MixtureModel
 from ..results import CANCELLED, CONVERGED, FAILED, MAX_ITER, RUNNING, Snapshot
@@ -75,7 +76,7 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
         iteration += 1
         try:
             mstep = _mstep(data, config, kernel, kernel.to_stats(result.acc),
-                           result.worst, notes, iteration)
+                           result.worst, notes, iteration, model)
             times_reseeded[mstep.empty] += 1
             # A fresh re-seed must get its chance before the run may converge;
             # a component that keeps losing its rows no longer holds the run up.
@@ -126,11 +127,15 @@ def _initial_mstep(data, config, kernel, rng, notes, restart) -> MStepResult:
     return _mstep(data, config, kernel, kernel.to_stats(acc), worst, notes, 0)
 
 
-def _mstep(data, config, kernel, stats, worst, notes, iteration) -> MStepResult:
+def _mstep(data, config, kernel, stats, worst, notes, iteration, model=None) -> MStepResult:
+    previous = None
+    if model is not None and covariance_model(config.covariance_type).layout == "general":
+        previous = model.covariances
     result = estimate_parameters(
         stats, config.covariance_type, total_weight=data.total_weight, n_rows=data.n_rows,
-        scale=data.scale, variance_floor=config.variance_floor,
+        metric=data.floor_metric(config.covariance_type), variance_floor=config.variance_floor,
         total_scatter=data.total_scatter() if config.covariance_type == "tied" else None,
+        previous=previous,
     )
     rows = reseed_empty(result, config.covariance_type, worst,
                         lambda i: data.X[i] - data.centre, data.n_rows)

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.gaussian import floor_covariances
+from ..model.families import covariance_model
+from ..model.floor import FloorMetric, floor_layout
 from ..model.kernels import Stats
+from .parsimonious import ITERATIVE, MSTEPS
 
 # A component whose responsibilities add up to less than this fraction of one
 # average row has no data left: its mean and covariance are undefined.
@@ -36,22 +38,31 @@ def estimate_parameters(
     *,
     total_weight: float,
     n_rows: int,
-    scale: np.ndarray,
+    metric: FloorMetric,
     variance_floor: float,
     total_scatter: np.ndarray | None = None,
+    previous: np.ndarray | None = None,
 ) -> MStepResult:
-    """Closed-form M-step (maximum likelihood given responsibilities).
+    """M-step: maximum likelihood given responsibilities, under the variance floor.
 
     ``total_scatter`` (D, D) = sum_n w_n x_n x_n^T is required for "tied".
-    Empty components keep a placeholder (mean 0, pooled covariance) and are
-    listed in ``empty`` so the caller can re-seed them.
+    ``metric`` says how the data spreads (model.floor). Empty components keep
+    a placeholder (mean 0, the data's covariance) and are listed in ``empty``
+    so the caller can re-seed them. ``previous`` (K, D, D), the current
+    model's covariances, warm-starts the models whose M-step iterates.
     """
+    spec = covariance_model(covariance_type)
     nk = stats.nk
     empty = np.flatnonzero(nk < _EMPTY_FRACTION * total_weight / n_rows)
     safe = np.where(nk > 0, nk, 1.0)
     weights = nk / nk.sum()
     means = stats.sx / safe[:, None]
     means[empty] = 0.0
+    if spec.layout == "general":
+        cov, floored = _constrained(spec, stats, means, safe, empty, metric, variance_floor,
+                                    previous)
+        return MStepResult(weights, means, cov, floored, [int(k) for k in empty])
+    scale = metric.scale
     if covariance_type == "tied":
         cov = (total_scatter - np.einsum("k,ki,kj->ij", nk, means, means)) / total_weight
         cov = 0.5 * (cov + cov.T)
@@ -64,11 +75,50 @@ def estimate_parameters(
         cov[empty] = scale**2
         if covariance_type == "spherical":
             cov = cov.mean(axis=1)
-    cov, floored = floor_covariances(cov, covariance_type, scale, variance_floor)
+    cov, floored = floor_layout(cov, covariance_type, metric, variance_floor)
     if covariance_type == "tied":
         floored = np.repeat(floored, len(nk))
     floored[empty] = False
     return MStepResult(weights, means, cov, floored, [int(k) for k in empty])
+
+
+def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floor: float,
+                 previous: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Covariances (K, D, D) of one of the ten models beyond scikit-learn's.
+
+    Each component's own covariance W_k / n_k is floored first, in the metric
+    of its kind, so the model's constraints (equal volume, common shape, ...)
+    are imposed on scatter matrices that are no thinner than the floor; EII's
+    single variance is floored as a spherical one.
+    """
+    k, d = means.shape
+    alive = np.setdiff1d(np.arange(k), empty)
+    floored = np.zeros(k, dtype=bool)
+    if spec.diagonal:
+        own = stats.second / nk[:, None] - means**2
+        layout = "spherical" if spec.name == "EII" else "diag"
+        if layout == "diag":
+            own[alive], floored[alive] = floor_layout(own[alive], "diag", metric, floor)
+    else:
+        own = stats.second / nk[:, None, None] - np.einsum("ki,kj->kij", means, means)
+        own = 0.5 * (own + np.swapaxes(own, 1, 2))
+        own[alive], floored[alive] = floor_layout(own[alive], "full", metric, floor)
+    cov = np.empty((k, d, d))
+    weight = nk[alive, None] if spec.diagonal else nk[alive, None, None]
+    if spec.name in ITERATIVE and previous is not None:
+        cov[alive] = MSTEPS[spec.name](own[alive] * weight, nk[alive], previous[alive])
+    else:
+        cov[alive] = MSTEPS[spec.name](own[alive] * weight, nk[alive])
+    if spec.name == "EII":
+        lam, hit = floor_layout(cov[alive, 0, 0], "spherical", metric, floor)
+        cov[alive] = lam[:, None, None] * np.eye(d)
+        floored[alive] = hit
+    placeholder = (np.diag(metric.scale**2) if metric.root is None
+                   else metric.root @ metric.root.T)
+    cov[empty] = np.diag(np.diag(placeholder)) if spec.diagonal else placeholder
+    if spec.name == "EII":
+        cov[empty] = np.eye(d) * float(np.max(metric.scale**2))
+    return cov, floored
 
 
 def candidates_per_block(n_components: int, block_rows: int, n_rows: int) -> int:

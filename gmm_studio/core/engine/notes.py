@@ -44,9 +44,10 @@ class RunNotes:
         if self.floored is not None and np.any(self.floored):
             out.append(
                 f"component(s) {_join(np.flatnonzero(self.floored))} are as narrow as the "
-                f"variance floor allows ({config.variance_floor:g} of each feature's "
-                "variance): they may sit on repeated values. Raise the floor, use fewer "
-                "components or a simpler covariance type if that is not what you expect."
+                f"variance floor allows ({config.variance_floor:g} of the data's own "
+                "variance along some direction): they may sit on repeated values or a few "
+                "rows. Raise the floor, use fewer components or a simpler covariance type if "
+                "that is not what you expect."
             )
         if status == MAX_ITER:
             out.append(

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidDataError
+from ..model.families import covariance_model
+from ..model.floor import FloorMetric
 from ..validation import check_data, check_sample_weight
 
 # About 2 MiB of float64 per block buffer keeps the per-block temporaries in
@@ -36,6 +38,7 @@ class PreparedData:
     dtype: np.dtype
     cancel: threading.Event | None = None
     _scatter: np.ndarray | None = None
+    _metric: FloorMetric | None = None
 
     @property
     def n_rows(self) -> int:
@@ -83,6 +86,20 @@ class PreparedData:
                 scatter += (xt if w is None else xt * w) @ xt.T
             self._scatter = scatter
         return self._scatter
+
+
+    def floor_metric(self, covariance_type: str) -> FloorMetric:
+        """How the data spreads, for the variance floor of ``covariance_type``.
+
+        Axis-aligned models need only the scale; the others the total
+        covariance as well (one more pass, made once).
+        """
+        if covariance_model(covariance_type).kernel in ("diag", "spherical"):
+            return self._metric or FloorMetric(self.scale)
+        if self._metric is None:
+            covariance = self.total_scatter() / self.total_weight
+            self._metric = FloorMetric.from_covariance(self.scale, covariance)
+        return self._metric
 
 
 def prepare(

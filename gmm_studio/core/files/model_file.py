@@ -11,7 +11,7 @@ from typing import Any
 
 from ... import __version__
 from ..analysis.anomalies import AnomalyThreshold
-from ..config import FitConfig
+from ..config import SKLEARN_TYPES, FitConfig
 from ..data.dataset import Dataset
 from ..data.preprocessing import Preprocessing
 from ..errors import GMMStudioError, InvalidModelError
@@ -21,7 +21,11 @@ from .atomic import atomic_write
 from .checks import section, text_list, typed_field
 
 FORMAT = "gmm-studio-model"
-VERSION = 1
+# Version 2 adds the ten covariance models beyond scikit-learn's four (stored
+# as (K, D, D) matrices) and each model's mclust name; version-1 files, which
+# can hold only the four, still load.
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -113,11 +117,17 @@ def from_json_dict(doc: Any) -> SavedModel:
     """Validate a parsed document, every nested field, and build the SavedModel."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InvalidModelError(f"not a GMM Studio model file (expected \"format\": \"{FORMAT}\").")
-    if doc.get("version") != VERSION:
+    version = doc.get("version")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise InvalidModelError(
-            f"model file version {doc.get('version')!r} is not supported (this GMM Studio "
-            f"reads version {VERSION}); upgrade GMM Studio or re-export the model.")
+            f"model file version {version!r} is not supported (this GMM Studio reads "
+            f"versions {', '.join(map(str, READABLE_VERSIONS))}); upgrade GMM Studio or "
+            "re-export the model.")
     model = MixtureModel.from_dict(doc.get("model"))
+    if version == 1 and model.covariance_type not in SKLEARN_TYPES:
+        raise InvalidModelError(
+            f"a version-1 model file cannot hold covariance model {model.covariance_type!r}; "
+            "version 1 knew only full, tied, diag and spherical.")
     names = doc.get("features")
     if (not isinstance(names, list) or len(names) != model.n_features
             or not all(isinstance(n, str) for n in names)):

@@ -1,9 +1,10 @@
 """Gaussian building blocks, one small function per covariance type.
 
 Shapes follow scikit-learn: ``covariances`` is (K, D, D) for "full", (D, D) for
-"tied", (K, D) for "diag" and (K,) for "spherical"; ``prec_chol`` (the Cholesky
-factor of each precision matrix, upper-triangular as in scikit-learn) has the
-same shape.
+"tied", (K, D) for "diag" and (K,) for "spherical", and (K, D, D) for the ten
+other models of the family (``families``); ``prec_chol`` (the Cholesky factor
+of each precision matrix, upper-triangular as in scikit-learn) has the same
+shape.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidModelError
+from .families import covariance_model, n_covariance_parameters
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -20,6 +22,7 @@ def precision_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndar
 
     Raises InvalidModelError naming the component when one is not positive definite.
     """
+    covariance_type = _layout(covariance_type)
     if covariance_type in ("diag", "spherical"):
         positive = covariances > 0
         if covariance_type == "diag":
@@ -69,19 +72,21 @@ def log_det_precision_cholesky(
     return n_features * np.log(prec_chol)
 
 
+def _layout(covariance_type: str) -> str:
+    """Storage layout; the ten models beyond scikit-learn's are stored as "full"."""
+    layout = covariance_model(covariance_type).layout
+    return "full" if layout == "general" else layout
+
+
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
-    """Number of free parameters of a mixture (for BIC / AIC)."""
-    cov_params = {
-        "full": n_components * n_features * (n_features + 1) // 2,
-        "tied": n_features * (n_features + 1) // 2,
-        "diag": n_components * n_features,
-        "spherical": n_components,
-    }[covariance_type]
+    """Number of free parameters of a mixture (for BIC / AIC), as mclust counts them."""
+    cov_params = n_covariance_parameters(covariance_type, n_components, n_features)
     return int(cov_params + n_components * n_features + n_components - 1)
 
 
 def covariance_shape(n_components: int, n_features: int, covariance_type: str) -> tuple:
     """Expected shape of ``covariances`` for this covariance type."""
+    covariance_type = _layout(covariance_type)
     return {
         "full": (n_components, n_features, n_features),
         "tied": (n_features, n_features),
@@ -94,6 +99,7 @@ def full_covariances(
     covariances: np.ndarray, covariance_type: str, n_components: int, n_features: int
 ) -> np.ndarray:
     """Expand any covariance type to full matrices: (K, D, D)."""
+    covariance_type = _layout(covariance_type)
     if covariance_type == "full":
         return np.array(covariances, dtype=float)
     if covariance_type == "tied":
@@ -101,38 +107,3 @@ def full_covariances(
     if covariance_type == "diag":
         return np.einsum("kd,de->kde", covariances, np.eye(n_features))
     return covariances[:, None, None] * np.eye(n_features)[None]
-
-
-def floor_covariances(
-    covariances: np.ndarray, covariance_type: str, scale: np.ndarray, floor: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Raise every variance below ``floor`` (in standardised units) up to it.
-
-    ``scale`` (D,) is each feature's total standard deviation. In standardised
-    coordinates ``z = x / scale`` no component may have variance below ``floor``
-    along any direction; this keeps the fit invariant to rescaling a column.
-    Returns the floored covariances and a bool (K,) mask of components changed
-    ("tied" reports one flag broadcast to every component).
-    """
-    if floor <= 0:
-        n = 1 if covariance_type == "tied" else len(covariances)
-        return covariances, np.zeros(n, dtype=bool)
-    if covariance_type == "diag":
-        minimum = floor * scale**2
-        hit = np.any(covariances < minimum, axis=1)
-        return np.maximum(covariances, minimum), hit
-    if covariance_type == "spherical":
-        # A spherical variance must clear the floor along the widest feature.
-        minimum = floor * float(np.max(scale**2))
-        hit = covariances < minimum
-        return np.maximum(covariances, minimum), hit
-    stack = covariances[None] if covariance_type == "tied" else covariances
-    z = stack / np.outer(scale, scale)
-    z = 0.5 * (z + np.swapaxes(z, 1, 2))
-    eigval, eigvec = np.linalg.eigh(z)
-    hit = eigval[:, 0] < floor
-    if np.any(hit):
-        clipped = np.maximum(eigval, floor)
-        fixed = np.einsum("kij,kj,klj->kil", eigvec, clipped, eigvec) * np.outer(scale, scale)
-        stack = np.where(hit[:, None, None], fixed, stack)
-    return (stack[0] if covariance_type == "tied" else stack), hit

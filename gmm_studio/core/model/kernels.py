@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .families import covariance_model
 from .gaussian import LOG_2PI, log_det_precision_cholesky
 
 
@@ -82,11 +83,15 @@ class QuadraticKernel:
     """Full, tied, diag or spherical covariances through quadratic features.
 
     Features are [1, x, x_i x_j (i <= j)] for full/tied and [1, x, x^2] for
-    diag/spherical, so F = 1 + D + D(D+1)/2 or 1 + 2D.
+    diag/spherical, so F = 1 + D + D(D+1)/2 or 1 + 2D. ``from_full`` says the
+    model stores (K, D, D) matrices (EII, EEI, VEI, EVI) that this diagonal
+    kernel reads the diagonal of.
     """
 
-    def __init__(self, n_features: int, n_components: int, covariance_type: str):
+    def __init__(self, n_features: int, n_components: int, covariance_type: str,
+                 from_full: bool = False):
         self.d, self.k, self.kind = n_features, n_components, covariance_type
+        self.from_full = from_full
         self.diagonal = covariance_type in ("diag", "spherical")
         n_quad = n_features if self.diagonal else n_features * (n_features + 1) // 2
         self.n_feat = 1 + n_features + n_quad
@@ -113,6 +118,10 @@ class QuadraticKernel:
     def set_params(self, weights, means, prec_chol) -> None:
         """Precompute ``coef`` (K, F) from parameters in centred coordinates."""
         d, k = self.d, self.k
+        if self.from_full:
+            prec_chol = np.diagonal(prec_chol, axis1=1, axis2=2)
+            if self.kind == "spherical":
+                prec_chol = prec_chol[:, 0]
         log_det = log_det_precision_cholesky(prec_chol, self.kind, d)
         coef = np.empty((k, self.n_feat))
         if self.diagonal:
@@ -220,9 +229,15 @@ class FullProjectionKernel:
 
 
 def make_kernel(n_features: int, n_components: int, covariance_type: str) -> ComponentKernel:
-    """Pick the cheaper kernel for this shape."""
-    quad = QuadraticKernel(n_features, n_components, covariance_type)
-    if covariance_type == "full" and quad.n_feat > 2 * n_components * n_features:
+    """Pick the cheapest kernel that represents this covariance model.
+
+    Axis-aligned models beyond scikit-learn's (EII, EEI, VEI, EVI) use the
+    diagonal kernels; the orientation-bearing ones the full kernels.
+    """
+    spec = covariance_model(covariance_type)
+    quad = QuadraticKernel(n_features, n_components, spec.kernel,
+                           from_full=spec.layout == "general" and spec.kernel != "full")
+    if spec.kernel == "full" and quad.n_feat > 2 * n_components * n_features:
         return FullProjectionKernel(n_features, n_components)
     return quad
 

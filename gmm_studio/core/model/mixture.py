@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import COVARIANCE_TYPES
-from ..errors import InvalidDataError, InvalidModelError
+from ..errors import GMMStudioError, InvalidDataError, InvalidModelError
 from ..validation import check_data, check_sample_weight
-from .gaussian import covariance_shape, n_parameters, precision_cholesky
+from .families import covariance_model, mclust_name, normalise_covariance_type
+from .gaussian import covariance_shape, full_covariances, n_parameters, precision_cholesky
 from .kernels import evaluate
 
 
@@ -27,9 +27,12 @@ def _frozen(a: object, name: str) -> np.ndarray:
 class MixtureModel:
     """A Gaussian mixture: ``weights`` (K,), ``means`` (K, D), ``covariances``.
 
-    ``covariances`` follows scikit-learn's shapes for ``covariance_type``. The
-    arrays are read-only copies; construction checks shapes, finiteness, that
-    the weights sum to 1 and that every covariance is positive definite.
+    ``covariances`` follows scikit-learn's shapes for its four types and is
+    (K, D, D) for the ten other models of the family; ``covariance_type`` is
+    stored in canonical form ("VVV" becomes "full"). The arrays are read-only
+    copies; construction checks shapes, finiteness, that the weights sum to
+    1, that axis-aligned models are diagonal and that every covariance is
+    positive definite.
     """
 
     weights: np.ndarray
@@ -38,18 +41,19 @@ class MixtureModel:
     covariance_type: str = "full"
 
     def __post_init__(self) -> None:
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise InvalidModelError(
-                f"unknown covariance_type {self.covariance_type!r}; "
-                f"choose one of {', '.join(COVARIANCE_TYPES)}."
-            )
+        try:
+            kind = normalise_covariance_type(self.covariance_type)
+        except GMMStudioError as exc:
+            raise InvalidModelError(str(exc)) from None
+        object.__setattr__(self, "covariance_type", kind)
         for name in ("weights", "means", "covariances"):
             object.__setattr__(self, name, _frozen(getattr(self, name), name))
         _check_shapes(self.weights, self.means, self.covariances, self.covariance_type)
         for name in ("weights", "means", "covariances"):
             if not np.all(np.isfinite(getattr(self, name))):
                 raise InvalidModelError(f"model {name} contain NaN or inf.")
-        if self.covariance_type in ("full", "tied"):
+        _check_structure(self.covariances, self.covariance_type)
+        if covariance_model(kind).layout not in ("diag", "spherical"):
             cov = self.covariances
             # Cholesky reads one triangle only: an asymmetric matrix would pass unseen.
             if not np.allclose(cov, np.swapaxes(cov, -1, -2), rtol=1e-8,
@@ -78,6 +82,11 @@ class MixtureModel:
     def precisions_cholesky(self) -> np.ndarray:
         """Cholesky factors of the precision matrices (scikit-learn's layout)."""
         return self._prec_chol
+
+    @property
+    def mclust_name(self) -> str:
+        """The model's name in mclust's terms (VVV, VEV, ...; E / V with one feature)."""
+        return mclust_name(self.covariance_type, self.n_features)
 
     @property
     def n_parameters(self) -> int:
@@ -142,6 +151,7 @@ class MixtureModel:
         """JSON-safe dict; ``from_dict`` restores an equal model."""
         return {
             "covariance_type": self.covariance_type,
+            "mclust_name": self.mclust_name,
             "weights": self.weights.tolist(),
             "means": self.means.tolist(),
             "covariances": self.covariances.tolist(),
@@ -156,12 +166,18 @@ class MixtureModel:
                    if k not in data]
         if missing:
             raise InvalidModelError(f"model is missing field(s): {', '.join(missing)}.")
-        return cls(
+        model = cls(
             weights=data["weights"],
             means=data["means"],
             covariances=data["covariances"],
             covariance_type=data["covariance_type"],
         )
+        named = data.get("mclust_name")
+        if named is not None and named != model.mclust_name:
+            raise InvalidModelError(
+                f"model says mclust_name {named!r} but its covariance_type "
+                f"{model.covariance_type!r} is mclust's {model.mclust_name!r}.")
+        return model
 
 
 def _check_shapes(weights, means, covariances, covariance_type) -> None:
@@ -177,15 +193,23 @@ def _check_shapes(weights, means, covariances, covariance_type) -> None:
         )
 
 
+def _check_structure(covariances: np.ndarray, covariance_type: str) -> None:
+    """Axis-aligned models stored as (K, D, D) must be diagonal (spherical: round)."""
+    spec = covariance_model(covariance_type)
+    if spec.layout != "general" or not spec.diagonal:
+        return
+    diag = np.diagonal(covariances, axis1=1, axis2=2)
+    off = covariances - diag[:, :, None] * np.eye(covariances.shape[1])
+    size = float(np.abs(diag).max()) if diag.size else 0.0
+    if np.abs(off).max(initial=0.0) > 1e-12 * size:
+        raise InvalidModelError(f"{spec.name} covariances must be diagonal matrices.")
+    if spec.shape == "I" and np.abs(diag - diag[:, :1]).max(initial=0.0) > 1e-12 * size:
+        raise InvalidModelError(f"{spec.name} covariances must be multiples of the identity.")
+
+
 def _component_covariance(model: MixtureModel, k: int) -> np.ndarray:
-    cov, kind, d = model.covariances, model.covariance_type, model.n_features
-    if kind == "full":
-        return cov[k]
-    if kind == "tied":
-        return cov
-    if kind == "diag":
-        return np.diag(cov[k])
-    return np.eye(d) * cov[k]
+    return full_covariances(model.covariances, model.covariance_type, model.n_components,
+                            model.n_features)[k]
 
 
 def _effective_n(X: np.ndarray, sample_weight) -> float:

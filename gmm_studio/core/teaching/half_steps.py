@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR
+from ..config import ALGORITHMS, DEFAULT_VARIANCE_FLOOR
 from ..engine.mstep import (
     candidates_per_block,
     estimate_parameters,
@@ -15,6 +15,7 @@ from ..engine.mstep import (
 from ..engine.passes import stats_pass
 from ..engine.prepared import prepare
 from ..errors import InvalidConfigError, InvalidDataError
+from ..model.families import normalise_covariance_type
 from ..model.kernels import make_kernel
 from ..model.mixture import MixtureModel
 
@@ -47,9 +48,10 @@ def m_step(
     the k-means mixture (equal weights, one shared spherical variance).
     A component without data is moved to the row it explains least badly.
     """
-    if covariance_type not in COVARIANCE_TYPES or algorithm not in ALGORITHMS:
+    if algorithm not in ALGORITHMS:
         raise InvalidConfigError(
-            f"unknown covariance_type {covariance_type!r} or algorithm {algorithm!r}.")
+            f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+    covariance_type = normalise_covariance_type(covariance_type)
     data = prepare(X, sample_weight, min_rows=2)
     resp = np.asarray(resp, dtype=float)
     if resp.ndim != 2 or resp.shape[0] != data.n_rows:
@@ -62,7 +64,7 @@ def m_step(
     acc = stats_pass(data, kernel, lambda a, b, out: np.copyto(out, resp[a:b].T) or out)
     params = estimate_parameters(
         kernel.to_stats(acc), kind, total_weight=data.total_weight, n_rows=data.n_rows,
-        scale=data.scale, variance_floor=variance_floor,
+        metric=data.floor_metric(kind), variance_floor=variance_floor,
         total_scatter=data.total_scatter() if kind == "tied" else None)
     reseed_empty(params, kind, _candidates(data, params, kind),
                  lambda i: data.X[i] - data.centre, data.n_rows)

@@ -1,0 +1,109 @@
+"""The variance floor: stops components collapsing, never blocks correlation.
+
+A component may be as thin as the data itself is along any direction, but
+not ``floor`` times thinner. The floor exists for components that collapse
+onto repeated values or onto a few points (Old Faithful's whole-minute
+``waiting``, whose rounding variance is 4.5e-4 of the column's, is the test
+case). How thin the data is along a direction is measured by the data's own
+total covariance Σ_T there:
+
+- ellipsoidal models (full, tied and the other orientation-bearing ones)
+  must have uᵀΣ_k u ≥ floor · uᵀΣ_T u for every direction u, i.e. their
+  eigenvalues in coordinates whitened by Σ_T are at least ``floor``. This
+  is invariant to any invertible linear map of the columns, and strongly
+  correlated columns (radius, perimeter, area) are as free as independent
+  ones;
+- axis-aligned models compare each variance with the column's own, so they
+  stay invariant to rescaling a column; spherical ones with the widest
+  column's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Directions along which the columns are (numerically) collinear have no
+# spread of their own; measure them against this fraction of the data's
+# correlation instead, so the whitening root always exists.
+_COLLINEAR = 1e-12
+
+
+@dataclass(frozen=True)
+class FloorMetric:
+    """How the data spreads: per-column scale and the total covariance's roots.
+
+    scale (D,) each column's standard deviation; root (D, D) a symmetric
+    square root of the (guarded) total covariance and inv_root (D, D) its
+    inverse, both None when only axis-aligned models are fitted.
+    """
+
+    scale: np.ndarray
+    root: np.ndarray | None = None
+    inv_root: np.ndarray | None = None
+
+    @classmethod
+    def from_covariance(cls, scale: np.ndarray, total_covariance: np.ndarray) -> FloorMetric:
+        """Build from the columns' scale (D,) and the data's covariance (D, D)."""
+        corr = total_covariance / np.outer(scale, scale)
+        values, vectors = np.linalg.eigh(0.5 * (corr + corr.T))
+        values = np.maximum(values, _COLLINEAR * max(float(values[-1]), 1.0))
+        half = (vectors * np.sqrt(values)) @ vectors.T
+        inv_half = (vectors / np.sqrt(values)) @ vectors.T
+        return cls(scale, half * scale[:, None], inv_half / scale[None, :])
+
+
+def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Raise eigenvalues of whitened (K, D, D) matrices to ``floor``: (matrices, hit (K,))."""
+    z = metric.inv_root @ stack @ metric.inv_root.T
+    z = 0.5 * (z + np.swapaxes(z, 1, 2))
+    eigval, eigvec = np.linalg.eigh(z)
+    hit = eigval[:, 0] < floor
+    if np.any(hit):
+        clipped = np.maximum(eigval, floor)
+        fixed = metric.root @ np.einsum("kij,kj,klj->kil", eigvec, clipped, eigvec) @ metric.root.T
+        fixed = 0.5 * (fixed + np.swapaxes(fixed, 1, 2))
+        stack = np.where(hit[:, None, None], fixed, stack)
+    return stack, hit
+
+
+def floor_layout(covariances: np.ndarray, layout: str, metric: FloorMetric, floor: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Floor covariances stored as ``layout``: the constrained maximum likelihood.
+
+    ``layout`` is "full" (K, D, D), "tied" (D, D), "diag" (K, D) or
+    "spherical" (K,). Returns the floored covariances and a bool (K,) mask of
+    the components changed ("tied" reports one flag).
+    """
+    if floor <= 0:
+        n = 1 if layout == "tied" else len(covariances)
+        return covariances, np.zeros(n, dtype=bool)
+    if layout == "diag":
+        minimum = floor * metric.scale**2
+        hit = np.any(covariances < minimum, axis=1)
+        return np.maximum(covariances, minimum), hit
+    if layout == "spherical":
+        # A spherical variance must clear the floor along the widest feature.
+        minimum = floor * float(np.max(metric.scale**2))
+        hit = covariances < minimum
+        return np.maximum(covariances, minimum), hit
+    stack = covariances[None] if layout == "tied" else covariances
+    stack, hit = _clip_whitened(stack, metric, floor)
+    return (stack[0] if layout == "tied" else stack), hit
+
+
+def smallest_relative_variance(covariances: np.ndarray, kernel: str, metric: FloorMetric
+                               ) -> np.ndarray:
+    """Each component's narrowest spread as a fraction of the data's: (K,).
+
+    ``covariances`` are full (K, D, D); ``kernel`` says which measure the
+    model's floor uses ("full" whitened, "diag" per column, "spherical").
+    """
+    if kernel == "spherical":
+        return covariances[:, 0, 0] / float(np.max(metric.scale**2))
+    if kernel == "diag":
+        return (np.diagonal(covariances, axis1=1, axis2=2) / metric.scale**2).min(axis=1)
+    z = metric.inv_root @ covariances @ metric.inv_root.T
+    return np.linalg.eigvalsh(0.5 * (z + np.swapaxes(z, 1, 2)))[:, 0]
