@@ -6,7 +6,8 @@ Run under a real X server so fonts and widgets look as users see them:
         python tools/screenshots.py
 
 States: default, mid-fit, converged, step mode, 1-D data, 4-D Iris, the
-comparison on each sample and Choose K on Old Faithful and Iris.
+comparison on each sample, Choose K on Old Faithful and Iris (K = 1..9, the
+fourteen models) and the covariance chooser open.
 """
 
 from __future__ import annotations
@@ -105,11 +106,20 @@ def main() -> int:
     window.tabs.setCurrentWidget(window.select_view)
     for name in ("old_faithful.csv", "iris.csv"):
         window.open_sample(name)
-        window.select_view.max_k.setValue(6)
+        window.select_view.max_k.setValue(9)
         window.select_view.run()
         while window.select_view.controller.running:
             settle(100)
         shoot(window, f"choose-k-{name.removesuffix('.csv').replace('_', '-')}")
+
+    # The covariance chooser open: a popup is its own window, so grab the screen.
+    window.tabs.setCurrentIndex(0)
+    window.fit_panel.covariance.showPopup()
+    settle(500)
+    path = OUT / "covariance-chooser.png"
+    app.primaryScreen().grabWindow(0).save(str(path))
+    print(path)
+    window.fit_panel.covariance.hidePopup()
 
     window.open_sample("old_faithful.csv")
     window.fit_panel.set_config(FitConfig(n_components=3, covariance_type="tied", n_init=3))

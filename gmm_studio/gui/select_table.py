@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 TOP = 3
-_HEADERS = ("", "model", "K", "criterion", "Δ to best", "note")
+_HEADERS = ("", "model", "K", "criterion", "Δ", "note")
 
 
 def ranked(rows: list, criterion: str) -> tuple[list, list]:
@@ -22,6 +23,14 @@ def ranked(rows: list, criterion: str) -> tuple[list, list]:
     usable = [r for r in rows if not r.degenerate and math.isfinite(getattr(r, key))]
     usable.sort(key=lambda r: getattr(r, key), reverse=criterion == "cv")
     return usable[:TOP], [r for r in rows if r.degenerate]
+
+
+def short_note(note: str) -> str:
+    """A table-width version of a sweep note (the whole note is the cell's tooltip)."""
+    match = re.match(r"collapsed onto .*? \((.*?)\), held by the variance floor", note)
+    if match:
+        return f"collapsed ({match.group(1)})"
+    return note
 
 
 class RankingTable(QTableWidget):
@@ -42,7 +51,8 @@ class RankingTable(QTableWidget):
         for column in range(len(_HEADERS) - 1):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
-        self.setMaximumHeight(150)
+        self.setWordWrap(False)
+        self.setFixedWidth(340)
         self.setToolTip("The three best fits, then the degenerate ones with the reason; "
                         "double-click a row to use it in the main fit.")
         self.cellDoubleClicked.connect(self._double_clicked)
@@ -64,11 +74,11 @@ class RankingTable(QTableWidget):
                 f"{abs(value - best):.2f}")
             note = row.note or ("" if row.converged else "did not converge")
             cells = (mark, row.model or row.covariance_type, str(row.k),
-                     "" if not math.isfinite(value) else f"{value:.2f}", delta, note)
+                     "" if not math.isfinite(value) else f"{value:.2f}", delta, short_note(note))
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if j == 5 and text:
-                    item.setToolTip(text)
+                if note:
+                    item.setToolTip(note)
                 if i >= len(top):
                     item.setForeground(QColor("#C00000"))
                 if j in (2, 3, 4):

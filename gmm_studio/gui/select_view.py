@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from ..core import COVARIANCE_TYPES
 from ..core.analysis.selection import best_row
-from ..core.model.families import distinct_types
+from ..core.model.families import distinct_types, mclust_name
 from ..jobs import make_job, run_sweep
 from .controller import JobController
 from .model_chooser import ModelMenuButton, model_style
@@ -83,18 +83,19 @@ class SelectView(QWidget):
         self.crit_plot = self.graphics.addPlot(
             row=0, col=0, axisItems={"bottom": IntegerAxis("bottom")})
         self.cv_plot = self.graphics.addPlot(
-            row=0, col=1, title="held-out log-likelihood per row (larger is better)",
+            row=0, col=1,
             axisItems={"bottom": IntegerAxis("bottom")})
+        self.cv_plot.setTitle("held-out log L per row (larger: better)", size="9pt")
         for plot in (self.crit_plot, self.cv_plot):
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setLabel("bottom", "K")
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
-        # One legend in a row of its own below the plots, never over the curves:
-        # fourteen models in two rows of seven, as mclust's BIC plot has them.
-        self.legend = pg.LegendItem(labelTextColor="k", colCount=7)
-        self.graphics.addItem(self.legend, row=1, col=0, colspan=2)
-        self.graphics.ci.layout.setRowStretchFactor(0, 10)
+        # The legend is a wrapping line of text under the plots, never over the
+        # curves: fourteen entries fit where a plot legend would need a row each.
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
         self._build_items()
         self.status = QLabel("Click a point to use that K and covariance type in the main fit.")
         self.ranking = RankingTable()
@@ -103,8 +104,14 @@ class SelectView(QWidget):
         layout.addLayout(bar)
         layout.addLayout(bar2)
         layout.addWidget(self.messages)
-        layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.ranking)
+        self.legend.setText(legend_html())
+        plots = QVBoxLayout()
+        plots.addWidget(self.graphics, 1)
+        plots.addWidget(self.legend)
+        body = QHBoxLayout()
+        body.addLayout(plots, 1)
+        body.addWidget(self.ranking)
+        layout.addLayout(body, 1)
         layout.addWidget(self.status)
         self.rows = []
         self.run_button.clicked.connect(self.run)
@@ -184,7 +191,6 @@ class SelectView(QWidget):
                     lambda _item, points, _ev, kind=kind: self._clicked(kind, points))
                 plot.addItem(curve)
                 store[kind] = curve
-            self.legend.addItem(self.crit_curves[kind], name)
             bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0),
                                    pen=pg.mkPen(color))
             self.cv_plot.addItem(bars)
@@ -207,8 +213,8 @@ class SelectView(QWidget):
     def redraw(self) -> None:
         """Update the criterion and CV curves from ``self.rows``."""
         criterion = self.criterion.currentData()
-        self.crit_plot.setTitle(f"{CRITERION_LABELS[criterion]} against K "
-                                "(smaller is better; × = degenerate)")
+        self.crit_plot.setTitle(f"{CRITERION_LABELS[criterion]} (smaller is better; "
+                                "× degenerate)", size="9pt")
         for kind in COVARIANCE_TYPES:
             self._draw_type(kind, [r for r in self.rows if r.covariance_type == kind], criterion)
         self.ranking.show_rows(self.rows, criterion, CRITERION_LABELS[criterion])
@@ -273,6 +279,21 @@ class SelectView(QWidget):
         if row is not None and not math.isnan(row.bic):
             self.status.setText(f"Adopted K={k}, {label} in the Fit panel.")
         self.adopt.emit(k, kind)
+
+
+_SYMBOL_CHARS = {"o": "●", "s": "■", "t": "▼"}
+
+
+def legend_html() -> str:
+    """Every model's line and symbol in its colour: "━● EII", dashed "╍■ VEI"."""
+    parts = []
+    for kind in COVARIANCE_TYPES:
+        colour, dashed, symbol = model_style(kind)
+        name = mclust_name(kind)
+        line = "╍" if dashed else "━"
+        parts.append(f'<span style="color:{colour}">{line}{_SYMBOL_CHARS[symbol]}</span>'
+                     f"&nbsp;{name}")
+    return "&nbsp;&nbsp; ".join(parts)
 
 
 def _label(row) -> str:

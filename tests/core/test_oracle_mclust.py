@@ -165,3 +165,36 @@ def test_a_hierarchical_start_reaches_mclusts_optimum_where_restarts_did_not(dia
     assert three_kmeans.log_likelihood < mclust_ll - 10          # the issue's -2324.8
     assert hierarchical.log_likelihood >= mclust_ll - 1e-3       # mclust: -2303.50
     assert hierarchical.best_restart == 0                        # the hierarchical run won
+
+
+MCLUST_DATA = ("faithful", "iris", "diabetes", "banknote", "thyroid", "chevron", "wreath",
+               "acidity")
+
+
+@pytest.mark.parametrize("name", MCLUST_DATA)
+def test_the_default_sweep_is_never_worse_than_mclust(name, tmp_path):
+    """select's default search over the fourteen models, K = 1..9, against mclustBIC.
+
+    BIC in GMM Studio's sign (smaller is better); equal optima agree to a
+    few 1e-3, the tolerance allowed for the two convergence rules.
+    """
+    from gmm_studio.core import COVARIANCE_TYPES
+    from gmm_studio.core.analysis.selection import select
+
+    path = tmp_path / f"{name}.csv"
+    (best_name, best_bic), = [line for line in _rscript_text(f'''
+        data(list = "{name}"); d <- Filter(is.numeric, as.data.frame(get("{name}")))
+        write.csv(d, "{path}", row.names = FALSE)
+        b <- mclustBIC(as.matrix(d), G = 1:9, verbose = FALSE)
+        cat(names(pickBIC(b, 1)), sprintf("%.6f", -max(b, na.rm = TRUE)), "\\n")''')]
+    X = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    rows, best = select(X, list(range(1, 10)), COVARIANCE_TYPES)
+    assert best.bic <= float(best_bic) + 5e-3, (best.model, best.k, best_name, best_bic)
+    assert len(rows) == 9 * (2 if X.shape[1] == 1 else 14)
+
+
+def _rscript_text(code: str) -> list[list[str]]:
+    done = subprocess.run(["Rscript", "-e", "suppressMessages(library(mclust))", "-e", code],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return [line.split() for line in done.stdout.splitlines() if line.strip()]

@@ -215,3 +215,61 @@ def test_model_sample_and_round_trip():
     again = MixtureModel.from_dict(model.to_dict())
     np.testing.assert_array_equal(again.covariances, model.covariances)
     assert again.covariance_type == "diag"
+
+
+def _spike_start(X, covariance_type):
+    """Three fitted components plus one on the 15 rows with waiting = 78 (see above)."""
+    on = X[X[:, 1] == 78.0]
+    base = fit(X, FitConfig(n_components=3, n_init=3, covariance_type=covariance_type)).model
+    extra = np.diag([on[:, 0].var(), 0.01])
+    covs = (np.concatenate([base.covariances, [extra]]) if covariance_type == "full"
+            else np.vstack([base.covariances, np.diag(extra)]))
+    return MixtureModel(np.append(base.weights * 0.95, 0.05), np.vstack([base.means, on.mean(0)]),
+                        covs, covariance_type)
+
+
+def test_full_fits_with_the_floor_acting_are_invariant_to_a_linear_map():
+    # The floor is measured against the data's own spread along each direction,
+    # so mixing the columns changes nothing but the units, even where it acts.
+    X = faithful()
+    A = np.array([[2.0, 1.0], [0.5, 3.0]])
+    start = _spike_start(X, "full")
+    mapped = MixtureModel(start.weights, start.means @ A.T, A @ start.covariances @ A.T)
+    config = FitConfig(n_components=4, variance_floor=0.05)
+    a = fit(X, config, initial_model=start)
+    b = fit(X @ A.T, config, initial_model=mapped)
+    assert any("variance floor" in w for w in a.warnings)
+    np.testing.assert_allclose(b.log_likelihood,
+                               a.log_likelihood - len(X) * np.log(abs(np.linalg.det(A))),
+                               rtol=1e-9)
+    np.testing.assert_allclose(b.model.covariances, A @ a.model.covariances @ A.T, rtol=1e-6,
+                               atol=1e-9 * np.abs(b.model.covariances).max())
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_tied_fits_are_invariant_to_a_linear_map():
+    X = faithful()
+    A = np.array([[2.0, 1.0], [0.5, 3.0]])
+    config = FitConfig(n_components=3, covariance_type="tied", variance_floor=0.2)
+    start = fit(X, config.replace(max_iter=2)).model
+    mapped = MixtureModel(start.weights, start.means @ A.T, A @ start.covariances @ A.T, "tied")
+    a = fit(X, config, initial_model=start)
+    b = fit(X @ A.T, config, initial_model=mapped)
+    assert any("variance floor" in w for w in a.warnings)
+    np.testing.assert_allclose(b.log_likelihood,
+                               a.log_likelihood - len(X) * np.log(abs(np.linalg.det(A))),
+                               rtol=1e-9)
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_diag_fits_with_the_floor_acting_are_invariant_to_rescaling():
+    X = faithful()
+    scale = np.array([1000.0, 0.01])
+    start = _spike_start(X, "diag")
+    scaled = MixtureModel(start.weights, start.means * scale, start.covariances * scale**2,
+                          "diag")
+    a = fit(X, FitConfig(n_components=4, covariance_type="diag"), initial_model=start)
+    b = fit(X * scale, FitConfig(n_components=4, covariance_type="diag"), initial_model=scaled)
+    assert any("variance floor" in w for w in a.warnings)
+    np.testing.assert_allclose(b.model.covariances, a.model.covariances * scale**2, rtol=1e-6)
+    np.testing.assert_array_equal(a.labels, b.labels)

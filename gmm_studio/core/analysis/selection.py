@@ -14,6 +14,7 @@ from ..engine.fitting import fit
 from ..engine.prepared import prepare
 from ..errors import GMMStudioError, InvalidConfigError
 from ..model.families import distinct_types, mclust_name, normalise_covariance_type
+from ..text import plural
 from .metrics import classification_entropy, components_at_floor, icl
 
 CRITERIA = ("bic", "aic", "icl", "cv")
@@ -169,11 +170,10 @@ def collapse_note(model, floored: np.ndarray, X: np.ndarray) -> str:
     whether it is a few points or a repeated value.
     """
     labels = model.predict(X)
-    parts = []
-    for k in np.flatnonzero(floored):
-        parts.append(f"component {k} ({int(np.sum(labels == k))} rows)")
-    return ("collapsed onto too few or repeated values, held by the variance floor: "
-            + ", ".join(parts) + "; not chosen as best")
+    parts = [f"component {k}: {plural(int(np.sum(labels == k)), 'row')}"
+             for k in np.flatnonzero(floored)]
+    return (f"collapsed onto repeated values or a few rows ({'; '.join(parts)}), held by "
+            "the variance floor; not chosen")
 
 
 def best_row(rows: list[SelectionRow], criterion: str = "bic") -> SelectionRow | None:

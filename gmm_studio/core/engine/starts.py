@@ -136,6 +136,32 @@ def initial_labels(data: PreparedData, init: str, n_components: int,
 HIERARCHICAL_MAX_ROWS = 2000
 
 
+_TREES: dict[bytes, np.ndarray] = {}
+_TREES_KEPT = 4
+
+
+def _ward_tree(z: np.ndarray) -> np.ndarray:
+    """Ward's merge tree of rows z (M, D), remembered for the last few inputs.
+
+    A sweep starts every (K, covariance model) fit from the same hierarchy,
+    so it is built once per data set, not once per fit. The key is a digest
+    of the rows themselves, so other data never gets this tree.
+    """
+    from hashlib import blake2b
+
+    from scipy.cluster.hierarchy import linkage
+
+    key = blake2b(np.ascontiguousarray(z).view(np.uint8), digest_size=16).digest() + \
+        repr(z.shape).encode()
+    tree = _TREES.get(key)
+    if tree is None:
+        tree = linkage(z, method="ward")
+        if len(_TREES) >= _TREES_KEPT:
+            _TREES.pop(next(iter(_TREES)))
+        _TREES[key] = tree
+    return tree
+
+
 def hierarchical_labels(data: PreparedData, n_components: int,
                         rng: np.random.Generator) -> np.ndarray:
     """Model-based agglomerative start: labels (N,) from merging clusters pairwise.
@@ -148,7 +174,7 @@ def hierarchical_labels(data: PreparedData, n_components: int,
     seeded sample of them and gives every row the cluster of the nearest
     centroid. (Sample weights do not enter the start.)
     """
-    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.cluster.hierarchy import fcluster
 
     n = data.n_rows
     sample = (np.arange(n) if n <= HIERARCHICAL_MAX_ROWS
@@ -156,7 +182,7 @@ def hierarchical_labels(data: PreparedData, n_components: int,
     z = (np.asarray(data.X[sample], dtype=np.float64) - data.centre) / data.scale
     if len(z) < 2:
         return np.zeros(n, dtype=np.int64)
-    labels = fcluster(linkage(z, method="ward"), n_components, criterion="maxclust") - 1
+    labels = fcluster(_ward_tree(z), n_components, criterion="maxclust") - 1
     if len(sample) == n:
         return labels.astype(np.int64)
     centres = np.array([z[labels == j].mean(axis=0) for j in np.unique(labels)])
