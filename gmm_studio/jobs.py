@@ -31,7 +31,7 @@ import numpy as np
 
 from .core import FitConfig, GMMStudioError, MixtureModel, fit
 from .core.analysis.comparison import METHODS, compare_methods
-from .core.analysis.selection import sweep
+from .core.analysis.selection import latest_rows, sweep
 from .core.results import Snapshot
 
 Job = Callable[[threading.Event, Callable[[object], None]], object]
@@ -163,11 +163,12 @@ def run_sweep(cancel: threading.Event, report: Callable[[object], None], X: np.n
               ks, types, base: FitConfig, folds: int, weights, log_jacobian: float,
               total: int):
     """Fit every (K, covariance type); reports (done, total, rows so far)."""
-    rows = []
-    for row in sweep(X, ks, types, base=base, folds=folds, sample_weight=weights,
-                     log_jacobian=log_jacobian, cancel=cancel):
-        rows.append(row)
-        report((len(rows), total, list(rows)))
+    rows: list = []
+    fits = sweep(X, ks, types, base=base, folds=folds, sample_weight=weights,
+                 log_jacobian=log_jacobian, cancel=cancel)
+    for done, row in enumerate(fits, start=1):
+        rows = latest_rows(rows + [row])      # a refined fit replaces its first row
+        report((done, total, list(rows)))
     return rows
 
 

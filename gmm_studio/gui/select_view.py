@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import COVARIANCE_TYPES
-from ..core.analysis.selection import best_row
+from ..core.analysis.selection import best_row, sweep_size
 from ..core.model.families import distinct_types, mclust_name
 from ..jobs import make_job, run_sweep
 from .controller import JobController
@@ -148,7 +148,7 @@ class SelectView(QWidget):
         # With one feature the fourteen are two models, E and V: fit each once.
         types = distinct_types(types, dataset.X.shape[1])
         ks = list(range(1, self.max_k.value() + 1))
-        total = len(ks) * len(types)
+        total = sweep_size(len(ks), len(types), base)
         self.messages.clear()
         self.rows = []
         self.redraw()
@@ -171,7 +171,7 @@ class SelectView(QWidget):
 
     def _on_finished(self, rows) -> None:
         self.rows = rows
-        self.progress.setValue(len(rows))
+        self.progress.setValue(self.progress.maximum())
         self.redraw()
 
     def _build_items(self) -> None:

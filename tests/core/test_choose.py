@@ -73,3 +73,22 @@ def test_k_range_parsing():
     assert parse_k_range("2,5, 7-8") == [2, 5, 7, 8]
     with pytest.raises(ValueError, match="K range"):
         parse_k_range("0-3")
+
+
+def test_the_sweep_refines_its_best_fits_with_restarts_and_keeps_the_better():
+    from gmm_studio.core.analysis.selection import REFINE_TOP, latest_rows, sweep, sweep_size
+
+    X = faithful()
+    base = FitConfig(n_init=4, init="hierarchical")
+    rows = list(sweep(X, [1, 2, 3, 4], ["full", "tied"], base=base))
+    assert len(rows) == sweep_size(4, 2, base) == 8 + REFINE_TOP
+    first, refined = rows[:8], rows[8:]
+    best_first = sorted(first, key=lambda r: r.bic)[:REFINE_TOP]
+    assert [(r.k, r.covariance_type) for r in refined] == \
+        [(r.k, r.covariance_type) for r in best_first]
+    for again, before in zip(refined, best_first, strict=True):
+        assert again.log_likelihood >= before.log_likelihood
+    kept = latest_rows(rows)
+    assert len(kept) == 8 and all(r in kept for r in refined)
+    single = list(sweep(X, [1, 2], ["full"], base=FitConfig(n_init=1, init="hierarchical")))
+    assert len(single) == 2 == sweep_size(2, 1, FitConfig(n_init=1, init="hierarchical"))

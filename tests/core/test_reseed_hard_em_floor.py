@@ -195,14 +195,14 @@ class _CancelAfter:
 
 
 def test_cross_validation_honours_cancel_and_survives_a_fold_it_cannot_fit():
-    from gmm_studio.core.analysis.selection import cross_validate, sweep
+    from gmm_studio.core.analysis.selection import cross_validate, latest_rows, sweep
 
     X, _ = _three_blobs(9)
     mean, _, note = cross_validate(X, FitConfig(n_components=2, n_init=2), 5,
                                    cancel=_CancelAfter(3))
     assert np.isnan(mean) and note == "cross-validation cancelled"
     nine = X[:9]
-    rows = list(sweep(nine, [1, 2, 3, 7, 8], ["spherical"], folds=3))
+    rows = latest_rows(list(sweep(nine, [1, 2, 3, 7, 8], ["spherical"], folds=3)))
     assert [r.k for r in rows] == [1, 2, 3, 7, 8]            # the sweep went on
     assert np.isfinite(rows[0].cv_mean)
     assert np.isnan(rows[-1].cv_mean) and "fold 1 of 3 failed" in rows[-1].note

@@ -212,7 +212,7 @@ def test_choose_k_sweep_progress_and_click_to_adopt(window, qtbot):
     qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 8,
                     timeout=60_000)
-    assert view.progress.value() == 8
+    assert view.progress.value() == view.progress.maximum() == 8 + 5   # 5 refined
     assert "Best by BIC: K=3, tied" in view.status.text()
     points = view.crit_curves["tied"].scatter.points()
     view._clicked("tied", [points[1]])

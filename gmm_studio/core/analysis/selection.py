@@ -104,6 +104,27 @@ def cross_validate(X, config: FitConfig, folds: int, sample_weight=None,
     return float(np.mean(scores)), float(np.std(scores)), ""
 
 
+# Fits a sweep refines with the base's extra restarts: the best few by BIC.
+REFINE_TOP = 5
+
+
+def sweep_size(n_ks: int, n_types: int, base: FitConfig | None = None) -> int:
+    """How many rows ``sweep`` yields at most: one per fit, plus the refined ones again.
+
+    Fewer when fits are degenerate (they are not refined) or cancelled.
+    """
+    base = base or DEFAULT_SEARCH
+    extra = min(REFINE_TOP, n_ks * n_types) if _two_stage(base) else 0
+    return n_ks * n_types + extra
+
+
+def _two_stage(base: FitConfig) -> bool:
+    return base.init == "hierarchical" and base.n_init > 1
+
+
+DEFAULT_SEARCH = FitConfig(n_init=4, init="hierarchical")
+
+
 def sweep(
     X: np.ndarray,
     ks: list[int],
@@ -121,19 +142,49 @@ def sweep(
     hierarchical start plus three k-means++ restarts, best kept); ``folds`` >= 2 adds
     v-fold cross-validation; ``log_jacobian`` (per row) converts likelihoods of
     standardised data back to the file's units.
+
+    With a hierarchical start and restarts, the search runs in two stages:
+    every fit from the hierarchical start alone (mclust's single start, which
+    already reaches its optima), then the REFINE_TOP best by BIC again with
+    all of ``base``'s restarts, where restarts can still find better optima.
+    A refined fit is yielded a second time, for the same (K, type): callers
+    keep the last row of each (``select`` does). Restarts are thus spent
+    where they can change the choice, not on models far behind.
     """
-    base = (base or FitConfig(n_init=4, init="hierarchical")).replace(algorithm="em")
+    base = (base or DEFAULT_SEARCH).replace(algorithm="em")
     if folds == 1 or folds < 0:
         raise InvalidConfigError("folds must be 0 (no cross-validation) or at least 2.")
     data = prepare(X, sample_weight)
+    first = base.replace(n_init=1) if _two_stage(base) else base
+    rows = []
     for covariance_type in distinct_types([normalise_covariance_type(t)
                                            for t in covariance_types], data.n_features):
         for k in ks:
             if cancel is not None and cancel.is_set():
                 return
-            config = base.replace(n_components=k, covariance_type=covariance_type)
-            yield _row(X, config, folds, sample_weight, log_jacobian,
-                       data.floor_metric(covariance_type), cancel)
+            config = first.replace(n_components=k, covariance_type=covariance_type)
+            rows.append(_row(X, config, folds, sample_weight, log_jacobian,
+                             data.floor_metric(covariance_type), cancel))
+            yield rows[-1]
+    if not _two_stage(base):
+        return
+    usable = sorted((r for r in rows if not r.degenerate and math.isfinite(r.bic)),
+                    key=lambda r: r.bic)
+    for row in usable[:REFINE_TOP]:
+        if cancel is not None and cancel.is_set():
+            return
+        config = base.replace(n_components=row.k, covariance_type=row.covariance_type)
+        again = _row(X, config, folds, sample_weight, log_jacobian,
+                     data.floor_metric(row.covariance_type), cancel)
+        yield again if again.log_likelihood >= row.log_likelihood else row
+
+
+def latest_rows(rows: list[SelectionRow]) -> list[SelectionRow]:
+    """The last row of each (K, covariance type), in first-seen order."""
+    last: dict[tuple[int, str], SelectionRow] = {}
+    for row in rows:
+        last[(row.k, row.covariance_type)] = row
+    return list(last.values())
 
 
 def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel) -> SelectionRow:
@@ -203,4 +254,5 @@ def select(X, ks, covariance_types=COVARIANCE_TYPES, *, criterion: str = "bic",
         rows.append(row)
         if callback is not None:
             callback(row)
+    rows = latest_rows(rows)
     return rows, best_row(rows, criterion)

@@ -149,5 +149,5 @@ def _mstep(data, config, kernel, stats, worst, notes, iteration, model=None) -> 
 
 
 def _to_model(params: MStepResult, data: PreparedData, config: FitConfig) -> MixtureModel:
-    return MixtureModel(params.weights, params.means + data.centre, params.covariances,
-                        config.covariance_type)
+    return MixtureModel.trusted(params.weights, params.means + data.centre, params.covariances,
+                                config.covariance_type)

@@ -92,7 +92,8 @@ def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floo
     single variance is floored as a spherical one.
     """
     k, d = means.shape
-    alive = np.setdiff1d(np.arange(k), empty)
+    alive = np.ones(k, dtype=bool)
+    alive[empty] = False
     floored = np.zeros(k, dtype=bool)
     if spec.diagonal:
         own = stats.second / nk[:, None] - means**2

@@ -186,12 +186,16 @@ def _common_orientation(scatter: np.ndarray, nk: np.ndarray, equal_volume: bool,
     Alternates the best eigenvalues for the present axes and a sweep of plane
     rotations of the axes for those eigenvalues; both lower the objective.
     It is not convex in D, so the search starts from the best of the pooled
-    scatter's axes, each component's own and the previous model's.
+    scatter's axes and each component's own, or inside EM from the previous
+    model's axes (the M-step then only has to improve on them).
     """
-    starts = [np.linalg.eigh(scatter.sum(axis=0))[1]] + list(np.linalg.eigh(scatter)[1])
     if start is not None:
-        starts.append(np.linalg.eigh(start[0])[1])
-    orient = min(starts, key=lambda o: _orientation_objective(scatter, nk, o, equal_volume)[0])
+        # Inside EM: the previous model's axes, a few sweeps from the optimum.
+        orient = np.linalg.eigh(start[0])[1]
+    else:
+        starts = [np.linalg.eigh(scatter.sum(axis=0))[1]] + list(np.linalg.eigh(scatter)[1])
+        orient = min(starts,
+                     key=lambda o: _orientation_objective(scatter, nk, o, equal_volume)[0])
     orient = orient.copy()
     previous = np.inf
     for _ in range(INNER_MAX_ITER):

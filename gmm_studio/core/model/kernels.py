@@ -98,6 +98,10 @@ class QuadraticKernel:
         # Tied M-steps need only nk and the sums: the scatter is the data's.
         self.n_stat = 1 + n_features if covariance_type == "tied" else self.n_feat
         self.coef: np.ndarray | None = None
+        # x'Px = sum_i P_ii x_i^2 + 2 sum_{i<j} P_ij x_i x_j: the upper triangle's
+        # indices and factors, computed once, not every iteration.
+        self.iu, self.ju = np.triu_indices(n_features)
+        self.quad_factor = np.where(self.iu == self.ju, -0.5, -1.0)
 
     def features(self, xt: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Fill ``out`` (F, B) with the features of centred rows xt (D, B)."""
@@ -135,9 +139,7 @@ class QuadraticKernel:
             prec = chol @ np.swapaxes(chol, 1, 2)
             prec_means = np.einsum("kij,kj->ki", prec, means)
             coef[:, 1:1 + d] = prec_means
-            iu, ju = np.triu_indices(d)
-            # x'Px = sum_i P_ii x_i^2 + 2 sum_{i<j} P_ij x_i x_j
-            coef[:, 1 + d:] = prec[:, iu, ju] * np.where(iu == ju, -0.5, -1.0)
+            coef[:, 1 + d:] = prec[:, self.iu, self.ju] * self.quad_factor
             quad_mean = np.einsum("ki,ki->k", prec_means, means)
         coef[:, 0] = _log_consts(weights, log_det, d) - 0.5 * quad_mean
         self.coef = coef
@@ -162,7 +164,7 @@ class QuadraticKernel:
             return Stats(nk, sx, None)
         if self.diagonal:
             return Stats(nk, sx, acc[:, 1 + d:].copy())
-        iu, ju = np.triu_indices(d)
+        iu, ju = self.iu, self.ju
         second = np.zeros((self.k, d, d))
         second[:, iu, ju] = acc[:, 1 + d:]
         second[:, ju, iu] = acc[:, 1 + d:]

@@ -67,6 +67,30 @@ class MixtureModel:
         prec.setflags(write=False)
         object.__setattr__(self, "_prec_chol", prec)
 
+    @classmethod
+    def trusted(cls, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray,
+                covariance_type: str) -> MixtureModel:
+        """A model from arrays the engine built itself, checked only where it can fail.
+
+        The engine's M-step gives canonical types, the right shapes and
+        symmetric matrices by construction; what data can still break is
+        finiteness and positive definiteness, and those are checked. Full
+        validation costs more than a whole EM iteration on small data.
+        """
+        model = object.__new__(cls)
+        for name, value in (("weights", weights), ("means", means),
+                            ("covariances", covariances)):
+            arr = np.array(value, dtype=float)
+            if not np.isfinite(arr).all():
+                raise InvalidModelError(f"model {name} contain NaN or inf.")
+            arr.setflags(write=False)
+            object.__setattr__(model, name, arr)
+        object.__setattr__(model, "covariance_type", covariance_type)
+        prec = precision_cholesky(model.covariances, covariance_type)
+        prec.setflags(write=False)
+        object.__setattr__(model, "_prec_chol", prec)
+        return model
+
     # -- sizes ---------------------------------------------------------------
     @property
     def n_components(self) -> int:
