@@ -240,3 +240,15 @@ def test_the_hierarchical_start_is_deterministic_and_samples_big_data_reproducib
     again = hierarchical_labels(big, 3, np.random.default_rng(5))
     np.testing.assert_array_equal(first, again)
     assert len(first) == big.n_rows and sorted(np.bincount(first)) == [3000, 3000, 3000]
+
+
+def test_a_spherical_floor_by_hand_is_relative_to_the_mean_variance():
+    # Columns of very different scale (a ratio beside an area): a round
+    # component is measured against the data's mean variance, not the widest
+    # column's, which would hold every round fit of such data up.
+    X = np.array([[0.0, 0.0], [0.01, 0.0], [1.0, 1000.0], [1.01, 1000.0]])
+    resp = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    model = m_step(X, resp, "spherical", variance_floor=0.01)
+    mean_var = X.var(axis=0).mean()
+    np.testing.assert_allclose(model.covariances, 0.01 * mean_var, rtol=1e-12)
+    assert 0.01 * mean_var < 0.01 * X.var(axis=0).max() / 1.9

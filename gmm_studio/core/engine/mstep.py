@@ -118,7 +118,7 @@ def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floo
                    else metric.root @ metric.root.T)
     cov[empty] = np.diag(np.diag(placeholder)) if spec.diagonal else placeholder
     if spec.name == "EII":
-        cov[empty] = np.eye(d) * float(np.max(metric.scale**2))
+        cov[empty] = np.eye(d) * float(np.mean(metric.scale**2))
     return cov, floored
 
 
@@ -209,6 +209,6 @@ def shared_variance(sse: float, total_weight: float, n_features: int, scale: np.
 
     ``scale`` (D,) is the data's standard deviation per feature.
     """
-    scale2 = float(np.max(scale**2))
+    scale2 = float(np.mean(scale**2))
     var = sse / (total_weight * n_features)
     return max(var, variance_floor * scale2, 1e-12 * scale2)

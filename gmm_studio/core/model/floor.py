@@ -14,8 +14,8 @@ total covariance Σ_T there:
   correlated columns (radius, perimeter, area) are as free as independent
   ones;
 - axis-aligned models compare each variance with the column's own, so they
-  stay invariant to rescaling a column; spherical ones with the widest
-  column's.
+  stay invariant to rescaling a column; spherical ones with the data's
+  mean variance over the columns (its own spherical spread).
 """
 
 from __future__ import annotations
@@ -92,8 +92,10 @@ def floor_layout(covariances: np.ndarray, layout: str, metric: FloorMetric, floo
         hit = np.any(covariances < minimum, axis=1)
         return np.maximum(covariances, minimum), hit
     if layout == "spherical":
-        # A spherical variance must clear the floor along the widest feature.
-        minimum = floor * float(np.max(metric.scale**2))
+        # A round component is measured against the data's round spread, the
+        # mean variance: against the widest column, data whose columns differ
+        # in scale (areas beside ratios) would hold every round fit up.
+        minimum = floor * float(np.mean(metric.scale**2))
         hit = covariances < minimum
         return np.maximum(covariances, minimum), hit
     stack = covariances[None] if layout == "tied" else covariances
@@ -109,7 +111,7 @@ def smallest_relative_variance(covariances: np.ndarray, kernel: str, metric: Flo
     model's floor uses ("full" whitened, "diag" per column, "spherical").
     """
     if kernel == "spherical":
-        return covariances[:, 0, 0] / float(np.max(metric.scale**2))
+        return covariances[:, 0, 0] / float(np.mean(metric.scale**2))
     if kernel == "diag":
         return (np.diagonal(covariances, axis1=1, axis2=2) / metric.scale**2).min(axis=1)
     z = metric.inv_root @ covariances @ metric.inv_root.T
