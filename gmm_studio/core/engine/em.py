@@ -135,7 +135,7 @@ def _mstep(data, config, kernel, stats, worst, notes, iteration, model=None) -> 
         stats, config.covariance_type, total_weight=data.total_weight, n_rows=data.n_rows,
         metric=data.floor_metric(config.covariance_type), variance_floor=config.variance_floor,
         total_scatter=data.total_scatter() if config.covariance_type == "tied" else None,
-        previous=previous,
+        previous=previous, in_em=True,
     )
     rows = reseed_empty(result, config.covariance_type, worst,
                         lambda i: data.X[i] - data.centre, data.n_rows)

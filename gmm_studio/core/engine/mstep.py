@@ -42,6 +42,7 @@ def estimate_parameters(
     variance_floor: float,
     total_scatter: np.ndarray | None = None,
     previous: np.ndarray | None = None,
+    in_em: bool = False,
 ) -> MStepResult:
     """M-step: maximum likelihood given responsibilities, under the variance floor.
 
@@ -49,7 +50,9 @@ def estimate_parameters(
     ``metric`` says how the data spreads (model.floor). Empty components keep
     a placeholder (mean 0, the data's covariance) and are listed in ``empty``
     so the caller can re-seed them. ``previous`` (K, D, D), the current
-    model's covariances, warm-starts the models whose M-step iterates.
+    model's covariances, warm-starts the models whose M-step iterates;
+    ``in_em`` lets them stop after a few inner steps (a generalised EM step),
+    starting, without ``previous``, from each component's own covariance.
     """
     spec = covariance_model(covariance_type)
     nk = stats.nk
@@ -60,7 +63,7 @@ def estimate_parameters(
     means[empty] = 0.0
     if spec.layout == "general":
         cov, floored = _constrained(spec, stats, means, safe, empty, metric, variance_floor,
-                                    previous)
+                                    previous, in_em)
         return MStepResult(weights, means, cov, floored, [int(k) for k in empty])
     scale = metric.scale
     if covariance_type == "tied":
@@ -83,7 +86,7 @@ def estimate_parameters(
 
 
 def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floor: float,
-                 previous: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                 previous: np.ndarray | None, in_em: bool) -> tuple[np.ndarray, np.ndarray]:
     """Covariances (K, D, D) of one of the ten models beyond scikit-learn's.
 
     Each component's own covariance W_k / n_k is floored first, in the metric
@@ -97,8 +100,7 @@ def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floo
     floored = np.zeros(k, dtype=bool)
     if spec.diagonal:
         own = stats.second / nk[:, None] - means**2
-        layout = "spherical" if spec.name == "EII" else "diag"
-        if layout == "diag":
+        if spec.name != "EII":      # EII's one variance is floored after pooling
             own[alive], floored[alive] = floor_layout(own[alive], "diag", metric, floor)
     else:
         own = stats.second / nk[:, None, None] - np.einsum("ki,kj->kij", means, means)
@@ -106,6 +108,8 @@ def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floo
         own[alive], floored[alive] = floor_layout(own[alive], "full", metric, floor)
     cov = np.empty((k, d, d))
     weight = nk[alive, None] if spec.diagonal else nk[alive, None, None]
+    if in_em and previous is None and spec.name in ("EVE", "VVE"):
+        previous = own      # start the orientation search from the components' own axes
     if spec.name in ITERATIVE and previous is not None:
         cov[alive] = MSTEPS[spec.name](own[alive] * weight, nk[alive], previous[alive])
     else:
@@ -114,11 +118,13 @@ def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floo
         lam, hit = floor_layout(cov[alive, 0, 0], "spherical", metric, floor)
         cov[alive] = lam[:, None, None] * np.eye(d)
         floored[alive] = hit
-    placeholder = (np.diag(metric.scale**2) if metric.root is None
-                   else metric.root @ metric.root.T)
-    cov[empty] = np.diag(np.diag(placeholder)) if spec.diagonal else placeholder
+    # Empty components get the data's own spread until they are re-seeded.
     if spec.name == "EII":
         cov[empty] = np.eye(d) * float(np.mean(metric.scale**2))
+    elif spec.diagonal:
+        cov[empty] = np.diag(metric.scale**2)
+    else:
+        cov[empty] = metric.root @ metric.root.T
     return cov, floored
 
 
