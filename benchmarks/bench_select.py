@@ -30,6 +30,7 @@ import numpy as np
 
 from gmm_studio.core import COVARIANCE_TYPES, FitConfig
 from gmm_studio.core.analysis.selection import select
+from gmm_studio.core.data.samples import correlated_features
 
 DATASETS = ("faithful", "iris", "diabetes", "banknote", "thyroid", "chevron", "wreath",
             "acidity")
@@ -88,6 +89,9 @@ def main() -> int:
     parser.add_argument("--csv", nargs="*", default=[],
                         help="more data files (numeric columns) to compare on")
     parser.add_argument("--only", nargs="*", help="only these of mclust's data sets")
+    parser.add_argument("--correlated", action="store_true",
+                        help="add 600 x 30 strongly correlated features (samples."
+                             "correlated_features; mclust takes about 10 minutes on it)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="gmm-bench-select-"))
     header = ["data", "n x d", "ours best", "ours BIC", "ours s (sweep; process)",
@@ -97,6 +101,10 @@ def main() -> int:
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     paths = [export(name, folder) for name in (args.only or DATASETS)] + [Path(p) for p in args.csv]
+    if args.correlated:
+        paths.append(folder / "correlated30.csv")
+        np.savetxt(paths[-1], correlated_features(), delimiter=",", fmt="%.17g",
+                   header=",".join(f"f{i}" for i in range(30)), comments="")
     for path in paths:
         shape = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2).shape
         ours = ours_best(path)
