@@ -71,23 +71,36 @@ def _start_shape(start: np.ndarray | None, d: int) -> np.ndarray:
     return values / _geomean(values)
 
 
-def vei(scatter: np.ndarray, nk: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
-    """λ_k A: alternate λ_k = tr(W_k A⁻¹)/(n_k D) and A ∝ Σ_k W_k / λ_k."""
-    d = scatter.shape[1]
-    shape = np.ones(d) if start is None else np.diagonal(start[0]) / _geomean(
-        np.diagonal(start[0]))
+def _volumes_and_common_shape(values: np.ndarray, nk: np.ndarray, shape: np.ndarray
+                              ) -> np.ndarray:
+    """Eigenvalues λ_k A (K, D) of Σ_k with volumes free and one shape A (det 1).
+
+    ``values`` (K, D) are what each Σ_k's eigenvalues are fitted to (the
+    diagonal of W_k for VEI, its eigenvalues for VEV); ``shape`` (D,) the
+    start. Alternates λ_k = Σ_j values_kj / A_j / (n_k D) and A ∝ Σ_k
+    values_k / λ_k, each the best given the other.
+    """
+    d = values.shape[1]
     previous = np.inf
     for _ in range(INNER_MAX_ITER):
-        lam = (scatter / shape).sum(axis=1) / (nk * d)
-        shape = (scatter / lam[:, None]).sum(axis=0)
+        lam = (values / shape).sum(axis=1) / (nk * d)
+        shape = (values / lam[:, None]).sum(axis=0)
         shape /= _geomean(shape)
-        # -2 log L up to constants: Σ_k n_k D log λ_k + tr(W_k A⁻¹)/λ_k.
-        objective = float(np.sum(nk * d * np.log(lam)) + np.sum(scatter / shape / lam[:, None]))
+        # -2 log L up to constants: Σ_k n_k D log λ_k + Σ_j values_kj / (λ_k A_j).
+        objective = float(np.sum(nk * d * np.log(lam)) + np.sum(values / shape / lam[:, None]))
         if previous - objective <= INNER_TOL * abs(objective):
             break
         previous = objective
-    lam = (scatter / shape).sum(axis=1) / (nk * d)
-    return _diagonal(lam[:, None] * shape[None])
+    lam = (values / shape).sum(axis=1) / (nk * d)
+    return lam[:, None] * shape[None]
+
+
+def vei(scatter: np.ndarray, nk: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """λ_k A: volumes free, one axis-aligned shape, fitted to the diagonals of W_k."""
+    d = scatter.shape[1]
+    shape = np.ones(d) if start is None else np.diagonal(start[0]) / _geomean(
+        np.diagonal(start[0]))
+    return _diagonal(_volumes_and_common_shape(scatter, nk, shape))
 
 
 def vee(scatter: np.ndarray, nk: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
@@ -131,21 +144,9 @@ def eev(scatter: np.ndarray, nk: np.ndarray) -> np.ndarray:
 
 
 def vev(scatter: np.ndarray, nk: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
-    """λ_k D_k A D_kᵀ: alternate λ_k = tr(Ω_k A⁻¹)/(n_k D) and A ∝ Σ_k Ω_k / λ_k."""
+    """λ_k D_k A D_kᵀ: volumes free, one shape, on each W_k's own axes."""
     values, vectors = _eigen_desc(scatter)
-    d = scatter.shape[1]
-    shape = _start_shape(start, d)
-    previous = np.inf
-    for _ in range(INNER_MAX_ITER):
-        lam = (values / shape).sum(axis=1) / (nk * d)
-        shape = (values / lam[:, None]).sum(axis=0)
-        shape /= _geomean(shape)
-        objective = float(np.sum(nk * d * np.log(lam)) + np.sum(values / shape / lam[:, None]))
-        if previous - objective <= INNER_TOL * abs(objective):
-            break
-        previous = objective
-    lam = (values / shape).sum(axis=1) / (nk * d)
-    eig = lam[:, None] * shape[None]
+    eig = _volumes_and_common_shape(values, nk, _start_shape(start, scatter.shape[1]))
     return np.einsum("kij,kj,klj->kil", vectors, eig, vectors)
 
 

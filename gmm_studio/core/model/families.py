@@ -123,14 +123,6 @@ def mclust_name(covariance_type: str, n_features: int | None = None) -> str:
     return name
 
 
-def display_name(covariance_type: str, n_features: int | None = None) -> str:
-    """What the user reads: "full (VVV)", "VEV", or "E" / "V" for one feature."""
-    name = mclust_name(covariance_type, n_features)
-    if n_features != 1 and covariance_type in _MCLUST_OF:
-        return f"{covariance_type} ({name})"
-    return name
-
-
 def parse_covariance_types(text: str) -> list[str]:
     """A user's list: "all" (the fourteen), "sklearn" (the four) or comma names.
 
