@@ -49,7 +49,7 @@ class SelectView(QWidget):
         self.messages = MessageBar()
         self.max_k = QSpinBox()
         self.max_k.setRange(1, 30)
-        self.max_k.setValue(6)
+        self.max_k.setValue(9)          # mclust's G = 1:9
         self.models = ModelMenuButton()
         self.types = self.models.types       # covariance_type -> checkable QAction
         self.criterion = QComboBox()
