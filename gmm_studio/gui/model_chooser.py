@@ -25,7 +25,7 @@ _SYMBOLS = {"spherical": "o", "diagonal": "s", "ellipsoidal": "t"}
 
 
 def model_label(name: str) -> str:
-    """Menu text for an mclust name: "VVV  full" for scikit-learn's four, else the name."""
+    """Menu text for an mclust name: "VVV  (full)" for scikit-learn's four, else the name."""
     kind = covariance_model(name).covariance_type
     return f"{name}  ({kind})" if kind != name else name
 
@@ -120,6 +120,5 @@ class ModelMenuButton(QToolButton):
     def _update(self) -> None:
         self.setText(f"models: {len(self.chosen())} of {len(self.types)} ▾")
         self.setToolTip("Covariance models in the sweep: "
-                        + (", ".join(model_label(covariance_model(t).name).split()[0]
-                                     for t in self.chosen()) or "none"))
+                        + (", ".join(covariance_model(t).name for t in self.chosen()) or "none"))
         self.changed.emit()

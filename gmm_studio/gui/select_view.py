@@ -185,7 +185,7 @@ class SelectView(QWidget):
             color = QColor(colour)
             pen = pg.mkPen(color, width=2,
                            style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-            name = self.types[kind].text().split()[0]
+            name = mclust_name(kind)
             for plot, store in ((self.crit_plot, self.crit_curves), (self.cv_plot, self.cv_curves)):
                 curve = pg.PlotDataItem([], [], pen=pen, symbol=symbol, symbolBrush=color,
                                         symbolPen=color, symbolSize=8, name=name)
