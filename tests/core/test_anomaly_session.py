@@ -52,11 +52,12 @@ def test_quantile_and_absolute_thresholds_agree_with_direct_computation():
         threshold_from_quantile(dens, 1.5)
 
 
-def _session(tmp_path):
+def _session(tmp_path, covariance_type="full"):
     data, _ = planted()
     csv = tmp_path / "d.csv"
     data.frame.to_csv(csv, index=False)
-    result = fit(data.X, FitConfig(n_components=2, random_state=3))
+    result = fit(data.X, FitConfig(n_components=2, random_state=3,
+                                   covariance_type=covariance_type))
     saved = saved_from_fit(result, data)
     threshold = threshold_from_quantile(log_density(data, result.model), 0.02)
     return Session({"path": str(csv), "sha256": "0" * 64},
@@ -65,8 +66,9 @@ def _session(tmp_path):
                    result.config, saved, threshold, {"x": "a", "y": "b"})
 
 
-def test_session_round_trip_is_exact(tmp_path):
-    session = _session(tmp_path)
+@pytest.mark.parametrize("covariance_type", ["full", "VEV", "EEI"])
+def test_session_round_trip_is_exact(tmp_path, covariance_type):
+    session = _session(tmp_path, covariance_type)
     path = save_session(tmp_path / "s.gmmstudio", session)
     again = load_session(path)
     assert again.config == session.config
@@ -75,6 +77,7 @@ def test_session_round_trip_is_exact(tmp_path):
                                   session.saved_model.model.covariances)
     np.testing.assert_array_equal(again.saved_model.model.means, session.saved_model.model.means)
     assert again.columns == session.columns and again.view == session.view
+    assert again.saved_model.model.covariance_type == covariance_type
 
 
 def test_version_1_session_fixture_stays_loadable():
