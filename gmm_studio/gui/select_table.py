@@ -9,20 +9,15 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from ..core.analysis.selection import ranked_rows
+
 TOP = 3
 _HEADERS = ("", "model", "K", "criterion", "Δ", "note")
 
 
 def ranked(rows: list, criterion: str) -> tuple[list, list]:
-    """(the TOP best usable rows, every degenerate row) for ``criterion``.
-
-    Smaller is better for bic/aic/icl; cv (held-out log-likelihood) is
-    larger-is-better. Rows without a finite value are left out of the top.
-    """
-    key = "cv_mean" if criterion == "cv" else criterion
-    usable = [r for r in rows if not r.degenerate and math.isfinite(getattr(r, key))]
-    usable.sort(key=lambda r: getattr(r, key), reverse=criterion == "cv")
-    return usable[:TOP], [r for r in rows if r.degenerate]
+    """(the TOP best usable rows, every degenerate row) for ``criterion``."""
+    return ranked_rows(rows, criterion)[:TOP], [r for r in rows if r.degenerate]
 
 
 def short_note(note: str) -> str:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import COVARIANCE_TYPES
-from ..core.analysis.selection import best_row, sweep_size
+from ..core.analysis.selection import DEFAULT_SEARCH, best_row, sweep_size
 from ..core.model.families import distinct_types, mclust_name
 from ..jobs import make_job, run_sweep
 from .controller import JobController
@@ -33,7 +33,6 @@ CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "icl": "ICL"}
 # The sweep's start: select's default (as gmm-studio select), or the Fit panel's.
 SEARCHES = {"hierarchical": "hierarchical; best 5 also +3 k-means++ (recommended)",
             "panel": "the Fit panel's start and restarts"}
-RECOMMENDED_RUNS = 4
 BIG_SWEEP_ROWS = 100_000
 
 
@@ -141,7 +140,7 @@ class SelectView(QWidget):
             return
         if self.search.currentData() == "hierarchical":
             # On big data four runs per fit cost minutes: the hierarchical run alone.
-            runs = RECOMMENDED_RUNS if dataset.n_rows <= BIG_SWEEP_ROWS else 1
+            runs = DEFAULT_SEARCH.n_init if dataset.n_rows <= BIG_SWEEP_ROWS else 1
             base = base.replace(init="hierarchical", n_init=runs)
         types = self.models.chosen()
         if not types:

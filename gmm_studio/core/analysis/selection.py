@@ -104,6 +104,8 @@ def cross_validate(X, config: FitConfig, folds: int, sample_weight=None,
     return float(np.mean(scores)), float(np.std(scores)), ""
 
 
+# select's default search: the hierarchical start plus 3 k-means++ restarts.
+DEFAULT_SEARCH = FitConfig(n_init=4, init="hierarchical")
 # Fits a sweep refines with the base's extra restarts: the best few by BIC.
 REFINE_TOP = 5
 
@@ -120,9 +122,6 @@ def sweep_size(n_ks: int, n_types: int, base: FitConfig | None = None) -> int:
 
 def _two_stage(base: FitConfig) -> bool:
     return base.init == "hierarchical" and base.n_init > 1
-
-
-DEFAULT_SEARCH = FitConfig(n_init=4, init="hierarchical")
 
 
 def sweep(
@@ -168,9 +167,7 @@ def sweep(
             yield rows[-1]
     if not _two_stage(base):
         return
-    usable = sorted((r for r in rows if not r.degenerate and math.isfinite(r.bic)),
-                    key=lambda r: r.bic)
-    for row in usable[:REFINE_TOP]:
+    for row in ranked_rows(rows, "bic")[:REFINE_TOP]:
         if cancel is not None and cancel.is_set():
             return
         config = base.replace(n_components=row.k, covariance_type=row.covariance_type)
@@ -227,17 +224,20 @@ def collapse_note(model, floored: np.ndarray, X: np.ndarray) -> str:
             "the variance floor; not chosen")
 
 
-def best_row(rows: list[SelectionRow], criterion: str = "bic") -> SelectionRow | None:
-    """The best non-degenerate row by ``criterion`` (cv: largest mean)."""
+def ranked_rows(rows: list[SelectionRow], criterion: str = "bic") -> list[SelectionRow]:
+    """Non-degenerate rows with a finite value, best first (cv: largest mean first)."""
     if criterion not in CRITERIA:
         raise InvalidConfigError(f"unknown criterion {criterion!r}; choose {', '.join(CRITERIA)}.")
-    usable = [r for r in rows if not r.degenerate and math.isfinite(getattr(
-        r, "cv_mean" if criterion == "cv" else criterion))]
-    if not usable:
-        return None
-    if criterion == "cv":
-        return max(usable, key=lambda r: r.cv_mean)
-    return min(usable, key=lambda r: getattr(r, criterion))
+    key = "cv_mean" if criterion == "cv" else criterion
+    usable = [r for r in rows if not r.degenerate and math.isfinite(getattr(r, key))]
+    # A stable sort: among equal values the first row stays first.
+    return sorted(usable, key=lambda r: -r.cv_mean if criterion == "cv" else getattr(r, key))
+
+
+def best_row(rows: list[SelectionRow], criterion: str = "bic") -> SelectionRow | None:
+    """The best non-degenerate row by ``criterion`` (cv: largest mean)."""
+    ranked = ranked_rows(rows, criterion)
+    return ranked[0] if ranked else None
 
 
 def select(X, ks, covariance_types=COVARIANCE_TYPES, *, criterion: str = "bic",

@@ -21,6 +21,8 @@ covariances (K, D, D).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 # Inner iterations: relative change of the objective that counts as
@@ -158,11 +160,13 @@ def evv(scatter: np.ndarray, nk: np.ndarray) -> np.ndarray:
     return lam * scatter / roots[:, None, None]
 
 
-def _round_robin(d: int) -> list[tuple[np.ndarray, np.ndarray]]:
+@lru_cache(maxsize=64)
+def _round_robin(d: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Pairs (p, q) of axes for D - 1 rounds in which every pair meets once.
 
     Pairs within a round are disjoint (the circle method of tournament
     schedules), so their rotations can be chosen and applied together.
+    Made once per D: every M-step of EVE / VVE sweeps with it.
     """
     players = list(range(d)) + ([-1] if d % 2 else [])
     n = len(players)
@@ -172,7 +176,7 @@ def _round_robin(d: int) -> list[tuple[np.ndarray, np.ndarray]]:
         pairs = [(min(a, b), max(a, b)) for a, b in pairs if a >= 0 and b >= 0]
         rounds.append((np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])))
         players = [players[0], players[-1]] + players[1:-1]
-    return rounds
+    return tuple(rounds)
 
 
 def _jacobi_sweep(rotated: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray) -> None:

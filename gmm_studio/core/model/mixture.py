@@ -80,10 +80,9 @@ class MixtureModel:
         model = object.__new__(cls)
         for name, value in (("weights", weights), ("means", means),
                             ("covariances", covariances)):
-            arr = np.array(value, dtype=float)
+            arr = _frozen(value, name)
             if not np.isfinite(arr).all():
                 raise InvalidModelError(f"model {name} contain NaN or inf.")
-            arr.setflags(write=False)
             object.__setattr__(model, name, arr)
         object.__setattr__(model, "covariance_type", covariance_type)
         prec = precision_cholesky(model.covariances, covariance_type)
