@@ -2,7 +2,8 @@
 
 The public engine API (a contract for the CLI, the window and scripts):
 ``FitConfig``, ``MixtureModel``, ``fit``, ``iterate``, ``e_step``, ``m_step``,
-``Snapshot``, ``FitResult``, ``load_model``, ``load_session`` and the error types.
+``Snapshot``, ``FitResult``, ``load_model``, ``load_session``, ``lower_bound`` and the
+error types.
 
 The subpackages say what they hold: ``model`` (the mixture and its
 densities), ``engine`` (fitting), ``data`` (files to matrices), ``analysis``
@@ -23,6 +24,7 @@ from .files.model_file import load_model
 from .files.session_file import load_session
 from .model.mixture import MixtureModel
 from .results import FitResult, Snapshot
+from .teaching.bound import lower_bound
 from .teaching.half_steps import e_step, hard_responsibilities, m_step
 
 __all__ = [
@@ -45,5 +47,6 @@ __all__ = [
     "iterate",
     "load_model",
     "load_session",
+    "lower_bound",
     "m_step",
 ]

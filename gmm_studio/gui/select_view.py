@@ -24,8 +24,8 @@ from ..core.analysis.selection import DEFAULT_SEARCH, best_row, sweep_size
 from ..core.model.families import distinct_types, mclust_name
 from ..jobs import make_job, run_sweep
 from .controller import JobController
+from .likelihood_plot import IntegerAxis
 from .model_chooser import ModelMenuButton, model_style
-from .plots import IntegerAxis
 from .select_table import RankingTable
 from .widgets import MessageBar, StaleMark
 

@@ -1,0 +1,44 @@
+"""EM's lower bound: log L(θ) = L(q, θ) + KL(q ‖ p(z | x, θ)).
+
+The E-step sets q to the posterior, so the bound touches log L (KL = 0);
+the M-step raises the bound over θ, and log L with it. These functions
+give the numbers the Log-likelihood tab draws in step mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import xlogy
+
+from ..errors import InvalidDataError
+from ..model.mixture import MixtureModel
+
+
+def lower_bound(X: np.ndarray, model: MixtureModel, resp: np.ndarray,
+                sample_weight: np.ndarray | None = None) -> float:
+    """L(q, θ) = Σ_n w_n Σ_k q_nk (log π_k + log N(x_n | μ_k, Σ_k) − log q_nk).
+
+    X (N, D); resp q (N, K), rows summing to one; sample_weight (N,) or None.
+    Terms with q_nk = 0 count zero (0 log 0 = 0), even where a component's
+    density underflows, so a one-hot q (hard EM) has a finite bound.
+    """
+    X = np.asarray(X, dtype=float)
+    resp = np.asarray(resp, dtype=float)
+    if resp.shape != (len(X), model.n_components):
+        raise InvalidDataError(
+            f"resp must be (N, K) = ({len(X)}, {model.n_components}), got {resp.shape}.")
+    if np.any(resp < 0) or not np.allclose(resp.sum(axis=1), 1.0, rtol=0, atol=1e-9):
+        raise InvalidDataError("each row of resp must be probabilities that sum to one.")
+    log_joint = model.weighted_log_prob(X)  # (N, K): log π_k + log N(x_n | k)
+    # Where q is zero the joint may be -inf; 0 · (-inf) must be 0, not nan.
+    per_row = np.zeros_like(resp)
+    used = resp > 0
+    per_row[used] = resp[used] * log_joint[used] - xlogy(resp[used], resp[used])
+    totals = per_row.sum(axis=1)
+    return float(totals.sum() if sample_weight is None else np.asarray(sample_weight) @ totals)
+
+
+def kl_gap(X: np.ndarray, model: MixtureModel, resp: np.ndarray,
+           sample_weight: np.ndarray | None = None) -> float:
+    """KL(q ‖ p(z | x, θ)) summed over rows: log L(θ) − L(q, θ), >= 0 up to rounding."""
+    return model.log_likelihood(X, sample_weight) - lower_bound(X, model, resp, sample_weight)
