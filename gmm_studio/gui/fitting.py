@@ -16,6 +16,7 @@ from ..core import GMMStudioError
 from ..core.teaching.step_session import StepSession
 from ..jobs import fit_job, step_in_background
 from .controller import JobController
+from .lectures import collapse_message, step_note
 from .status import finished_status, progress_status, step_status
 
 # From this many values (rows x features) a half-step runs off the GUI thread.
@@ -29,6 +30,7 @@ class Fitting(QObject):
         super().__init__(window)
         self.w = window
         self.stepper: StepSession | None = None
+        self.last_run_start = None  # the model the last Run went on from (None: its own start)
         self._before_run = None  # what a failed run gives back
         self._histories: dict[int, np.ndarray] = {}
         self._drawn_at, self._draw_cost = 0.0, 0.0
@@ -56,6 +58,7 @@ class Fitting(QObject):
             return
         start = self._continuable(self.stepper.model if self.stepper else None, config)
         self.stepper = None
+        self.last_run_start = start
         self.w.messages.clear()
         self.w.ll_plot.clear_curves()
         ds = self.w.dataset
@@ -69,9 +72,25 @@ class Fitting(QObject):
         """``model`` if a fit with ``config`` can start from it, else None."""
         if model is None or model.n_components != config.n_components:
             return None
+        if config.algorithm == "soft_kmeans":
+            return model if model.covariance_type == "spherical" else None
         if config.algorithm != "kmeans" and model.covariance_type != config.covariance_type:
             return None
         return model
+
+    def start_stepping(self, model, config, note: str = "") -> None:
+        """Step mode from ``model`` (a lecture's starting values) on the data on screen."""
+        ds = self.w.dataset
+        self.stepper = StepSession(ds.X, config, ds.weights, model=model)
+        self.w.state.set_model(model, ds.data_id)
+        self.w._draw_model(model)
+        self.w.ll_plot.clear_curves()
+        self.w.ll_plot.set_step_trace(self.stepper.trace, self._ll_offset())
+        self.w.step_view.clear(note)
+        self.w.step_view.show_session(self.stepper, ds)
+        self.w.step_view.say(step_note(self.stepper))
+        self.w._set_status("starting values of the example · press Step (Space) for the "
+                           "E-step")
 
     def stop_fit(self, wait: bool = False) -> None:
         """Fit ▸ Stop."""
@@ -91,8 +110,9 @@ class Fitting(QObject):
             start = self._continuable(self.w.model, config)
             self.stepper = StepSession(ds.X, config, ds.weights, model=start)
             self.w.ll_plot.clear_curves()
+            self.w.step_view.clear()
             if start is not None:
-                self.w.ll_plot.add_step_value(self._in_file_units(self.stepper.history[-1]))
+                self.w.ll_plot.set_step_trace(self.stepper.trace, self._ll_offset())
         if ds.X.size >= STEP_IN_BACKGROUND_VALUES:
             self.w._set_status("computing the next half-step…")
             self.step_controller.start(step_in_background(self.stepper), tag=ds.data_id)
@@ -109,6 +129,10 @@ class Fitting(QObject):
         if s is None or s.X is not self.w.dataset.X:
             return  # the data changed while the step ran
         self.w._set_status(step_status(phase, s, self._ll_offset()))
+        self.w.ll_plot.set_step_trace(s.trace, self._ll_offset())
+        self.w.step_view.show_session(s, self.w.dataset)
+        if s.config.variance_floor == 0:
+            self.w.step_view.say(step_note(s))
         if phase == "E":
             self.w.plot.set_responsibilities(s.resp[self.w.plot.rows])
             return
@@ -116,9 +140,14 @@ class Fitting(QObject):
         resp = None if s.resp is None else s.resp[self.w.plot.rows]
         self.w._draw_model(s.model, resp)
         self.w.linked.model_settled()
-        self.w.ll_plot.add_step_value(self._in_file_units(s.history[-1]))
 
     def _step_failed(self, message: str) -> None:
+        s = self.stepper
+        if s is not None and s.config.variance_floor == 0 and "positive definite" in message:
+            explained = collapse_message(s, message)
+            self.w.step_view.say(explained)
+            self.w.messages.show_messages("warning", [explained])
+            return
         self.w.messages.show_messages("error", [message])
 
     def _ll_offset(self) -> float:

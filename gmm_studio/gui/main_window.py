@@ -29,16 +29,19 @@ from .anomaly_view import AnomalyView
 from .compare_view import CompareInput, CompareView
 from .exports import Exports
 from .fitting import Fitting
+from .lectures import LECTURES, open_lecture
+from .likelihood_plot import LikelihoodPlot
 from .linking import LinkedViews
 from .loading import BackgroundLoader
 from .menus import build_menus, fill_recent
 from .panels import DataPanel, FitPanel
-from .plots import LikelihoodPlot, MainPlot
+from .plots import MainPlot
 from .resources import ABOUT_TEXT, sample_path
 from .select_view import SelectView
 from .sessions import Sessions
 from .settings import add_recent, load_config, make_settings, recent_files, save_config
 from .state import StudioState
+from .step_view import StepView
 from .table_view import DataTableView
 from .widgets import MessageBar, ParameterTable, TopOverlay
 
@@ -61,6 +64,7 @@ class MainWindow(QMainWindow):
         self.title = ""
         self.data_ref: dict | None = None  # what a session file records about the data
         self.last_status = ""
+        self.lecture_saved_config = None  # the Fit settings a lecture example replaced
         self._build()
         # The parts: each owns its jobs and talks to the others through the state.
         self.fitting = Fitting(self)
@@ -132,7 +136,9 @@ class MainWindow(QMainWindow):
         self.compare_view = CompareView(self._compare_inputs)
         self.select_view = SelectView(self._select_inputs)
         self.select_view.adopt.connect(self.adopt)
+        self.step_view = StepView()
         self.tabs.addTab(self.ll_plot, "Log-likelihood")
+        self.tabs.addTab(self.step_view, "Step")
         self.tabs.addTab(self.params, "Parameters")
         self.anomaly_view = AnomalyView()
         self.table_view = DataTableView()
@@ -236,7 +242,10 @@ class MainWindow(QMainWindow):
         return True
 
     def open_generated(self, key: str) -> None:
-        """Samples ▸ a generated data set (with its true labels)."""
+        """Samples ▸ a generated data set (with its true labels) or a lecture example."""
+        if key in LECTURES:
+            open_lecture(self, key)
+            return
         self.set_frame(generate(key), f"{GENERATED[key]} (generated, seed 0)", None, None)
         self.data_ref = {"generated": key}
 
@@ -244,6 +253,9 @@ class MainWindow(QMainWindow):
                   sha: str | None) -> None:
         """Show a new table; numeric columns become the features."""
         self._discard_jobs()
+        if self.lecture_saved_config is not None:
+            self.fit_panel.set_config(self.lecture_saved_config)
+            self.lecture_saved_config = None
         numeric = numeric_columns(frame)
         self.frame, self.source, self.sha256 = frame, source, sha
         self.title = title
@@ -308,9 +320,6 @@ class MainWindow(QMainWindow):
         return config
 
 
-
-
-
     def reset(self) -> None:
         """Forget the model; redraw the data."""
         self.fitting.controller.discard()
@@ -319,6 +328,7 @@ class MainWindow(QMainWindow):
         self.state.set_model(None, None)
         self.threshold = None
         self.ll_plot.clear_curves()
+        self.step_view.clear()
         self._redraw_data()
         self.params.show_model(None, None, [])
         self.linked.model_settled()
@@ -326,10 +336,6 @@ class MainWindow(QMainWindow):
             self._set_status(f"ready: {plural(self.dataset.n_rows, 'row')}, "
                              f"{plural(len(self.dataset.feature_names), 'feature')} — "
                              "press Run or Step")
-
-
-
-
 
 
     def adopt(self, k: int, covariance_type: str) -> None:
@@ -359,9 +365,6 @@ class MainWindow(QMainWindow):
         self.plot.set_model(model, resp, live=live)
         self.params.show_model(model, self.dataset.preprocessing,
                                list(self.dataset.feature_names))
-
-
-
 
 
     def _set_status(self, text: str) -> None:

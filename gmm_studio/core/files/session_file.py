@@ -15,6 +15,7 @@ from ..analysis.anomalies import AnomalyThreshold
 from ..config import FitConfig
 from ..data.samples import GENERATED
 from ..errors import GMMStudioError
+from ..teaching.lectures import LECTURES
 from . import model_file
 from .atomic import atomic_write
 from .checks import section, text_list, typed_field
@@ -107,9 +108,10 @@ def _check_data_ref(data: dict) -> None:
         raise SessionError("session 'data' must name one of 'sample', 'generated' or 'path'.")
     typed_field(data, kinds[0], (str,), SessionError, "data", required=True)
     typed_field(data, "sha256", (str, type(None)), SessionError, "data")
-    if kinds == ["generated"] and data["generated"] not in GENERATED:
+    known = [*GENERATED, *LECTURES]
+    if kinds == ["generated"] and data["generated"] not in known:
         raise SessionError(f"session 'data.generated' names no known data set "
-                           f"({data['generated']!r}); known: {', '.join(GENERATED)}.")
+                           f"({data['generated']!r}); known: {', '.join(known)}.")
 
 
 def load_session(path: str | Path) -> Session:
