@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--covariance", default="full", metavar="MODEL",
                    help="full, tied, diag, spherical or any of mclust's fourteen names "
                         "(EII ... VVV; E or V for one feature)")
+    f.add_argument("--sigma", type=float, metavar="S",
+                   help="soft_kmeans: the fixed spread (Σ = S²I); default: the pooled "
+                        "spread of the starting partition")
+    f.add_argument("--free-weights", action="store_true",
+                   help="soft_kmeans: fit the weights instead of keeping 1/K")
     f.add_argument("--init", choices=INITS, default="kmeans++")
     f.add_argument("--n-init", type=int, default=1)
     f.add_argument("--max-iter", type=int, default=FitConfig.max_iter)
@@ -159,7 +164,8 @@ def _config(args) -> FitConfig:
     return FitConfig(algorithm=args.algorithm, n_components=args.k,
                      covariance_type=args.covariance, init=args.init, n_init=args.n_init,
                      max_iter=args.max_iter, tol=args.tol, variance_floor=args.variance_floor,
-                     random_state=args.seed, dtype="float32" if args.float32 else "float64")
+                     random_state=args.seed, dtype="float32" if args.float32 else "float64",
+                     sigma=args.sigma, equal_weights=not args.free_weights)
 
 
 def cmd_fit_out_of_core(args) -> dict:

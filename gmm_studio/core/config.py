@@ -11,7 +11,7 @@ from .model.families import COVARIANCE_TYPES, SKLEARN_TYPES, normalise_covarianc
 __all__ = ["ALGORITHMS", "COVARIANCE_TYPES", "DEFAULT_VARIANCE_FLOOR", "DTYPES", "INITS",
            "SKLEARN_TYPES", "FitConfig"]
 
-ALGORITHMS = ("em", "hard_em", "kmeans")
+ALGORITHMS = ("em", "hard_em", "kmeans", "soft_kmeans")
 INITS = ("kmeans++", "kmeans", "random", "random_from_data", "hierarchical")
 DTYPES = ("float64", "float32")
 
@@ -37,6 +37,12 @@ class FitConfig:
     ``random_state`` is an int seed or None (fresh entropy).
     ``covariance_type`` takes any name of the family (``model.families``) and
     is stored in canonical form: "VVV" becomes "full", "vev" becomes "VEV".
+
+    ``algorithm="soft_kmeans"`` is soft EM with every covariance fixed to
+    σ²I (the lectures' "soft k-means"): ``sigma`` is σ in the fitted data's
+    units, or None for the pooled spread of the starting partition; with
+    ``equal_weights`` the weights stay 1/K. Like k-means, it ignores
+    ``covariance_type``: its components are always round.
     """
 
     algorithm: str = "em"
@@ -51,11 +57,20 @@ class FitConfig:
     variance_floor: float = DEFAULT_VARIANCE_FLOOR
     random_state: int | None = 0
     dtype: str = "float64"
+    sigma: float | None = None
+    equal_weights: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("algorithm", self.algorithm, ALGORITHMS)
         object.__setattr__(self, "covariance_type",
                            normalise_covariance_type(self.covariance_type))
+        if self.sigma is not None:
+            _check_number("sigma", self.sigma, 0.0)
+            if self.sigma <= 0:
+                raise InvalidConfigError("sigma must be above 0, or None to estimate it.")
+        if not isinstance(self.equal_weights, bool):
+            raise InvalidConfigError(
+                f"equal_weights must be true or false, got {self.equal_weights!r}.")
         _check_choice("init", self.init, INITS)
         _check_choice("dtype", self.dtype, DTYPES)
         _check_int("n_components", self.n_components, 1)

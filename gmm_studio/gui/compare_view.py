@@ -28,7 +28,8 @@ from .palette import component_color
 from .pointcloud import PointCloud, point_pen
 from .widgets import MessageBar, StaleMark
 
-TITLES = {"kmeans": "k-means", "hard_em": "hard EM", "em": "soft EM"}
+TITLES = {"kmeans": "k-means", "soft_kmeans": "soft k-means (Σ = σ²I)", "hard_em": "hard EM",
+          "em": "soft EM"}
 MAX_POINTS = 5_000
 
 
@@ -90,7 +91,7 @@ class ComparePanel:
 
 
 class CompareView(QWidget):
-    """Fits the three methods in the background and shows them side by side."""
+    """Fits the four methods in the background and shows them side by side."""
 
     def __init__(self, get_inputs) -> None:
         super().__init__()
@@ -103,8 +104,8 @@ class CompareView(QWidget):
         self.progress.setRange(0, len(METHODS))
         self.progress.setFormat("")
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("k-means, hard EM and soft EM with the Fit panel's K, "
-                             "initialisation, restarts and seed"), 1)
+        bar.addWidget(QLabel("k-means, soft k-means, hard EM and soft EM with the Fit "
+                             "panel's K, initialisation, restarts, seed and σ"), 1)
         bar.addWidget(self.progress)
         bar.addWidget(self.run_button)
         bar.addWidget(self.cancel_button)

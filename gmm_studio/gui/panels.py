@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 from ..core import FitConfig
 from .model_chooser import ModelCombo
 
-ALGORITHM_LABELS = {"em": "Soft EM", "hard_em": "Hard EM", "kmeans": "k-means"}
+ALGORITHM_LABELS = {"em": "Soft EM", "hard_em": "Hard EM", "kmeans": "k-means",
+                    "soft_kmeans": "Soft k-means (Σ = σ²I)"}
 INIT_LABELS = {"kmeans++": "k-means++ seeds", "kmeans": "k-means run",
                "random": "random responsibilities", "random_from_data": "random data points",
                "hierarchical": "hierarchical (Ward)"}
@@ -37,7 +38,13 @@ SPEEDS = {"as fast as possible": 0.0, "20 iterations/s": 20.0, "5 iterations/s":
 FIT_TOOLTIPS = {
     "algorithm": "Soft EM: every point belongs to every component with a probability.\n"
                  "Hard EM: each point belongs to its most probable component (classification "
-                 "EM).\nk-means: hard assignment with equal, round clusters.",
+                 "EM).\nk-means: hard assignment with equal, round clusters.\n"
+                 "Soft k-means: soft EM with every covariance fixed to σ²I; as σ → 0 it "
+                 "becomes k-means.",
+    "sigma": "Soft k-means' fixed spread σ, in the fitted data's units (z-scores when "
+             "standardised).\n'auto': the pooled spread of the starting partition.",
+    "equal_weights": "Soft k-means: keep every weight at 1/K (the lectures' case), or "
+                     "let EM fit them.",
     "k": "Number of mixture components (clusters) to fit.",
     "covariance": "Covariance model, by mclust's names: volume, shape and orientation each\n"
                   "Equal across components, Varying, or the Identity (round / axis-aligned).\n"
@@ -60,13 +67,15 @@ FIT_TOOLTIPS = {
 class LogSpinBox(QDoubleSpinBox):
     """A spin box for positive scales: arrows step by half a decade, 0 shows 'off'."""
 
-    def __init__(self, minimum: float, maximum: float, allow_zero: bool = False):
+    def __init__(self, minimum: float, maximum: float, allow_zero: bool = False,
+                 zero_text: str = "off"):
         super().__init__()
         self.setDecimals(12)
         self.setRange(0.0 if allow_zero else minimum, maximum)
         self._minimum = minimum
+        self._zero_text = zero_text
         if allow_zero:
-            self.setSpecialValueText("off")
+            self.setSpecialValueText(zero_text)
         self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
@@ -76,7 +85,7 @@ class LogSpinBox(QDoubleSpinBox):
         try:
             return float(text)
         except ValueError:
-            return 0.0 if text.strip() == "off" else self.value()
+            return 0.0 if text.strip() == self._zero_text else self.value()
 
     def validate(self, text, pos):  # accept anything float() will parse
         from PySide6.QtGui import QValidator
@@ -233,6 +242,8 @@ class FitPanel(QWidget):
         self.float32 = QCheckBox("Single precision (faster)")
         self.float32.setToolTip("Compute in float32: faster on big data, about 1e-5 relative "
                                 "accuracy (see docs/performance.md).")
+        self.sigma = LogSpinBox(1e-6, 1e6, allow_zero=True, zero_text="auto")
+        self.equal_weights = QCheckBox("Equal weights (1/K)")
         self.speed = QComboBox()
         for text, pace in SPEEDS.items():
             self.speed.addItem(text, pace)
@@ -240,7 +251,8 @@ class FitPanel(QWidget):
             getattr(self, widget).setToolTip(tip)
         form = QFormLayout()
         for label, widget in (("Algorithm", self.algorithm), ("Components K", self.k),
-                              ("Covariance", self.covariance), ("Initialisation", self.init),
+                              ("Covariance", self.covariance), ("σ (soft k-means)", self.sigma),
+                              ("", self.equal_weights), ("Initialisation", self.init),
                               ("Variance floor", self.floor), ("Restarts", self.restarts),
                               ("Max iterations", self.max_iter), ("Tolerance", self.tol),
                               ("Seed", self.seed), ("Speed", self.speed), ("", self.float32)):
@@ -267,8 +279,12 @@ class FitPanel(QWidget):
         self.set_running(False)
 
     def _algorithm_changed(self, _index: int) -> None:
-        # k-means has no covariance choice: it is always equal and spherical.
-        self.covariance.setEnabled(self.algorithm.currentData() != "kmeans")
+        # k-means has no covariance choice: it is always equal and spherical;
+        # soft k-means has σ instead.
+        algorithm = self.algorithm.currentData()
+        self.covariance.setEnabled(algorithm not in ("kmeans", "soft_kmeans"))
+        self.sigma.setEnabled(algorithm == "soft_kmeans")
+        self.equal_weights.setEnabled(algorithm == "soft_kmeans")
 
     def config(self) -> FitConfig:
         """The settings shown, validated."""
@@ -277,7 +293,8 @@ class FitPanel(QWidget):
             covariance_type=self.covariance.currentData(), init=self.init.currentData(),
             n_init=self.restarts.value(), max_iter=self.max_iter.value(), tol=self.tol.value(),
             variance_floor=self.floor.value(), random_state=self.seed.value(),
-            dtype="float32" if self.float32.isChecked() else "float64")
+            dtype="float32" if self.float32.isChecked() else "float64",
+            sigma=self.sigma.value() or None, equal_weights=self.equal_weights.isChecked())
 
     def pace(self) -> float:
         """Iterations per second Run is slowed to (0: as fast as it goes)."""
@@ -295,6 +312,9 @@ class FitPanel(QWidget):
         self.tol.setValue(config.tol)
         self.seed.setValue(config.random_state or 0)
         self.float32.setChecked(config.dtype == "float32")
+        self.sigma.setValue(config.sigma or 0.0)
+        self.equal_weights.setChecked(config.equal_weights)
+        self._algorithm_changed(0)
 
     def set_running(self, running: bool) -> None:
         """Enable the buttons that make sense while a fit runs or not."""

@@ -269,3 +269,16 @@ def test_out_of_core_fit_under_an_address_space_limit(tmp_path):
     out = pd.read_csv(labels)
     assert len(out) == 600_000 and {"cluster", "p_0", "log_density"} <= set(out.columns)
     np.testing.assert_allclose(out["log_density"].sum(), summary["log_likelihood"], rtol=1e-9)
+
+
+def test_fit_soft_kmeans_keeps_the_spread_asked(tmp_path):
+    model = tmp_path / "model.json"
+    done = run("fit", FAITHFUL, "--algorithm", "soft_kmeans", "-k", "2", "--sigma", "3",
+               "--model", model, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["algorithm"] == "soft_kmeans" and summary["n_parameters"] == 4
+    doc = json.loads(model.read_text())
+    np.testing.assert_allclose(doc["model"]["covariances"], [9.0, 9.0])
+    np.testing.assert_allclose(doc["model"]["weights"], [0.5, 0.5])
+    assert doc["fit"]["sigma"] == 3.0 and doc["fit"]["equal_weights"] is True

@@ -108,7 +108,7 @@ def test_compare_and_choose_k_run_in_a_child_too(in_child, window, qtbot):
     window.open_generated("anisotropic")
     view = window.compare_view
     view.run()
-    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 3, timeout=30_000)
+    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 4, timeout=30_000)
     ari = {r.algorithm: r.ari_truth for r in view.rows}
     assert ari["em"] > ari["kmeans"]
     select = window.select_view

@@ -35,7 +35,7 @@ def test_a_vev_fit_runs_draws_ellipses_and_compares(window, qtbot):
     assert len(drawn) == 2
     view = window.compare_view
     view.run()
-    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 3,
+    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 4,
                     timeout=30_000)
     assert all(np.isfinite(r.log_likelihood) for r in view.rows)
 

@@ -172,16 +172,16 @@ def test_settings_are_remembered(qtbot, window):
     again.close()
 
 
-def test_compare_view_fits_three_methods_side_by_side(window, qtbot):
+def test_compare_view_fits_four_methods_side_by_side(window, qtbot):
     window.open_generated("anisotropic")
     assert window.data_panel.label_column() == "truth"
     view = window.compare_view
     qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 3, timeout=30_000)
+    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 4, timeout=30_000)
     ari = {r.algorithm: r.ari_truth for r in view.rows}
     assert ari["em"] > ari["kmeans"]
-    assert view.table.rowCount() == 3 and view.agreement.rowCount() == 3
-    assert view.table.item(2, 8).text() == f"{ari['em']:.3f}"
+    assert view.table.rowCount() == 4 and view.agreement.rowCount() == 4
+    assert view.table.item(3, 8).text() == f"{ari['em']:.3f}"
     assert all(len(p.points) > 0 for p in view.panels)
     linked = view.panels[1].plot.getViewBox().linkedView(0)
     assert linked is view.panels[0].plot.getViewBox()

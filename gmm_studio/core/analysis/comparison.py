@@ -1,4 +1,4 @@
-"""k-means vs hard EM vs soft EM on the same data, K and seed."""
+"""k-means, soft k-means, hard EM and soft EM on the same data, K and seed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from ..engine.fitting import fit
 from ..results import FitResult, Snapshot
 from .metrics import adjusted_rand_index, classification_entropy, icl
 
-METHODS = ("kmeans", "hard_em", "em")
+# Ordered from the most constrained to the freest: soft k-means is EM with
+# Σ = σ²I fixed, the lectures' bridge between k-means and EM.
+METHODS = ("kmeans", "soft_kmeans", "hard_em", "em")
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,9 +44,9 @@ def compare_methods(
     callback: Callable[[str, Snapshot], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> tuple[list[MethodRow], np.ndarray]:
-    """Fit the three methods with ``config``'s K, init, restarts and seed.
+    """Fit the four METHODS with ``config``'s K, init, restarts, seed (and σ).
 
-    Returns the rows and the (3, 3) matrix of adjusted Rand indices between
+    Returns the rows and the (4, 4) matrix of adjusted Rand indices between
     the methods' labels. ``callback(algorithm, snapshot)`` sees every iteration.
     """
     rows = []

@@ -8,6 +8,7 @@ to exactly its model.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -32,8 +33,11 @@ RESEED_PATIENCE = 3
 
 def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.Generator,
            initial_model: MixtureModel | None, *, hard: bool) -> Iterator[Snapshot]:
-    """One restart of soft or hard EM."""
+    """One restart of soft or hard EM (or soft k-means: soft EM with Σ_k = σ²I fixed)."""
     start_time = time.perf_counter()
+    fixed = _FixedSpread(config) if config.algorithm == "soft_kmeans" else None
+    if fixed is not None:
+        config = config.replace(covariance_type="spherical")
     notes = RunNotes()
     kernel = make_kernel(data.n_features, config.n_components, config.covariance_type)
     labels = np.full(data.n_rows, -1, dtype=np.int32) if hard else None
@@ -41,7 +45,8 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
         if initial_model is not None:
             model = _check_initial(initial_model, config)
         else:
-            model = _to_model(_initial_mstep(data, config, kernel, rng, notes, restart), data,
+            start = _initial_mstep(data, config, kernel, rng, notes, restart)
+            model = _to_model(start if fixed is None else fixed.apply(start, data), data,
                               config)
     except Cancelled:
         return
@@ -77,6 +82,8 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
         try:
             mstep = _mstep(data, config, kernel, kernel.to_stats(result.acc),
                            result.worst, notes, iteration, model)
+            if fixed is not None:
+                mstep = fixed.apply(mstep, data)
             times_reseeded[mstep.empty] += 1
             # A fresh re-seed must get its chance before the run may converge;
             # a component that keeps losing its rows no longer holds the run up.
@@ -87,6 +94,28 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
             yield _final(restart, iteration - 1, previous_model, previous_ll, start_time,
                          FAILED, notes, config)
             return
+
+
+class _FixedSpread:
+    """Soft k-means' M-step: means (and weights) as EM's, every σ² fixed.
+
+    σ² is ``config.sigma`` squared, or, when that is None, the pooled
+    spherical variance of the first M-step (the starting partition), kept for
+    the rest of the run.
+    """
+
+    def __init__(self, config: FitConfig) -> None:
+        self.variance = None if config.sigma is None else config.sigma ** 2
+        self.equal_weights = config.equal_weights
+
+    def apply(self, params: MStepResult, data: PreparedData) -> MStepResult:
+        """``params`` with covariances (K,) = σ² and, if asked, weights = 1/K."""
+        k = len(params.weights)
+        if self.variance is None:
+            self.variance = float(params.weights @ params.covariances)
+        weights = np.full(k, 1.0 / k) if self.equal_weights else params.weights
+        return dataclasses.replace(params, weights=weights,
+                                   covariances=np.full(k, self.variance))
 
 
 def _status(config, data, iteration, objective, previous, labels_stable, reseeded) -> str:

@@ -78,6 +78,16 @@ def iterate_prepared(data: PreparedData, config: FitConfig,
         if data.cancel is not None and data.cancel.is_set():
             return
 
+def n_free_parameters(model: MixtureModel, config: FitConfig) -> int:
+    """What the algorithm estimated: k-means and soft k-means fix their spreads."""
+    if config.algorithm == "kmeans":
+        return kmeans_n_parameters(model)
+    if config.algorithm == "soft_kmeans":
+        k, d = model.n_components, model.n_features
+        return k * d + (0 if config.equal_weights else k - 1) + (config.sigma is None)
+    return model.n_parameters
+
+
 def label_rows(data: PreparedData, model: MixtureModel) -> np.ndarray:
     """Most probable component of every row, in blocks: (N,) int32."""
     return score_prepared(data, model, with_density=False)[0]
@@ -149,8 +159,7 @@ def _collect(data, config, histories, finals, start_time, with_labels, notes) ->
     # Labelling the kept model must finish even after a cancel.
     labels = (label_rows(dataclasses.replace(data, cancel=None), snap.model) if with_labels
               else np.empty(0, dtype=np.int32))
-    n_params = (kmeans_n_parameters(snap.model) if config.algorithm == "kmeans"
-                else snap.model.n_parameters)
+    n_params = n_free_parameters(snap.model, config)
     warnings = (notes + data_warnings(data) + snap.warnings + restart_warnings(finals, config)
                 + size_warnings(n_params, data.n_rows, data.n_features, config))
     return FitResult(

@@ -41,11 +41,15 @@ def m_step(
     sample_weight: np.ndarray | None = None,
     *,
     algorithm: str = "em",
+    sigma: float | None = None,
+    equal_weights: bool = True,
 ) -> MixtureModel:
     """Maximum-likelihood parameters given responsibilities ``resp`` (N, K).
 
     ``algorithm="hard_em"`` first makes ``resp`` one-hot; ``"kmeans"`` returns
-    the k-means mixture (equal weights, one shared spherical variance).
+    the k-means mixture (equal weights, one shared spherical variance);
+    ``"soft_kmeans"`` keeps every covariance at ``sigma``² (required) and,
+    with ``equal_weights``, the weights at 1/K.
     A component without data is moved to the row it explains least badly.
     """
     if algorithm not in ALGORITHMS:
@@ -57,9 +61,11 @@ def m_step(
     if resp.ndim != 2 or resp.shape[0] != data.n_rows:
         raise InvalidDataError(
             f"resp must be (N, K) with N={data.n_rows} rows, got shape {resp.shape}.")
-    if algorithm != "em":
+    if algorithm == "soft_kmeans" and (sigma is None or not sigma > 0):
+        raise InvalidConfigError("soft k-means' M-step needs sigma, the fixed spread (> 0).")
+    if algorithm in ("hard_em", "kmeans"):
         resp = hard_responsibilities(resp)
-    kind = "spherical" if algorithm == "kmeans" else covariance_type
+    kind = "spherical" if algorithm in ("kmeans", "soft_kmeans") else covariance_type
     kernel = make_kernel(data.n_features, resp.shape[1], kind)
     acc = stats_pass(data, kernel, lambda a, b, out: np.copyto(out, resp[a:b].T) or out)
     params = estimate_parameters(
@@ -70,6 +76,11 @@ def m_step(
                  lambda i: data.X[i] - data.centre, data.n_rows)
     if algorithm == "kmeans":
         return _kmeans_model(data, params, resp, variance_floor)
+    if algorithm == "soft_kmeans":
+        k = resp.shape[1]
+        weights = np.full(k, 1.0 / k) if equal_weights else params.weights
+        return MixtureModel(weights, params.means + data.centre, np.full(k, sigma ** 2),
+                            "spherical")
     return MixtureModel(params.weights, params.means + data.centre, params.covariances, kind)
 
 
