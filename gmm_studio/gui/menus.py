@@ -6,6 +6,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from ..core.data.samples import GENERATED
+from ..core.teaching.lectures import LECTURES
+from .animation import export_animation
 
 SAMPLES = {"Old Faithful": "old_faithful.csv", "Iris": "iris.csv"}
 
@@ -32,6 +34,9 @@ def build_menus(window) -> dict[str, QAction]:
     samples.addSeparator()
     for key, title in GENERATED.items():
         samples.addAction(_action(window, title, lambda k=key: window.open_generated(k)))
+    lectures = samples.addMenu("&Lecture examples")
+    for key, make in LECTURES.items():
+        lectures.addAction(_action(window, make().title, lambda k=key: window.open_generated(k)))
     window.recent_menu = file_menu.addMenu("&Recent")
     acts["score"] = _action(window, "S&core a file with the current model…",
                             window.sessions.score_file_dialog)
@@ -41,7 +46,10 @@ def build_menus(window) -> dict[str, QAction]:
     acts["export_model"] = _action(window, "&Model JSON…", window.exports.export_model)
     acts["export_plot"] = _action(window, "&Plot PNG…", window.exports.export_plot)
     acts["export_anomalies"] = _action(window, "&Anomalies CSV…", window.linked.export_anomalies)
-    for key in ("export_labels", "export_model", "export_plot", "export_anomalies"):
+    acts["export_animation"] = _action(window, "Anima&tion GIF / MP4…",
+                                       lambda: export_animation(window))
+    for key in ("export_labels", "export_model", "export_plot", "export_anomalies",
+                "export_animation"):
         export.addAction(acts[key])
     session = file_menu.addMenu("Sessio&n")
     acts["save_session"] = _action(window, "&Save session…", window.sessions.save_session_dialog,
