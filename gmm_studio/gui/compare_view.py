@@ -28,7 +28,7 @@ from .palette import component_color
 from .pointcloud import PointCloud, point_pen
 from .widgets import MessageBar, StaleMark
 
-TITLES = {"kmeans": "k-means", "soft_kmeans": "soft k-means (Σ = σ²I)", "hard_em": "hard EM",
+TITLES = {"kmeans": "k-means", "soft_kmeans": "soft k-means", "hard_em": "hard EM",
           "em": "soft EM"}
 MAX_POINTS = 5_000
 

@@ -243,16 +243,23 @@ class FitPanel(QWidget):
         self.float32.setToolTip("Compute in float32: faster on big data, about 1e-5 relative "
                                 "accuracy (see docs/performance.md).")
         self.sigma = LogSpinBox(1e-6, 1e6, allow_zero=True, zero_text="auto")
-        self.equal_weights = QCheckBox("Equal weights (1/K)")
+        self.equal_weights = QCheckBox()
         self.speed = QComboBox()
         for text, pace in SPEEDS.items():
             self.speed.addItem(text, pace)
         for widget, tip in FIT_TOOLTIPS.items():
             getattr(self, widget).setToolTip(tip)
-        form = QFormLayout()
+        soft = QWidget()  # σ and the weights share a row, shown for soft k-means only
+        soft_row = QHBoxLayout(soft)
+        soft_row.setContentsMargins(0, 0, 0, 0)
+        soft_row.addWidget(self.sigma, 1)
+        soft_row.addWidget(self.equal_weights)
+        self.soft_row = soft
+        self.equal_weights.setText("equal weights")
+        form = self.form = QFormLayout()
         for label, widget in (("Algorithm", self.algorithm), ("Components K", self.k),
-                              ("Covariance", self.covariance), ("σ (soft k-means)", self.sigma),
-                              ("", self.equal_weights), ("Initialisation", self.init),
+                              ("Covariance", self.covariance), ("σ (soft k-means)", soft),
+                              ("Initialisation", self.init),
                               ("Variance floor", self.floor), ("Restarts", self.restarts),
                               ("Max iterations", self.max_iter), ("Tolerance", self.tol),
                               ("Seed", self.seed), ("Speed", self.speed), ("", self.float32)):
@@ -283,8 +290,7 @@ class FitPanel(QWidget):
         # soft k-means has σ instead.
         algorithm = self.algorithm.currentData()
         self.covariance.setEnabled(algorithm not in ("kmeans", "soft_kmeans"))
-        self.sigma.setEnabled(algorithm == "soft_kmeans")
-        self.equal_weights.setEnabled(algorithm == "soft_kmeans")
+        self.form.setRowVisible(self.soft_row, algorithm == "soft_kmeans")
 
     def config(self) -> FitConfig:
         """The settings shown, validated."""

@@ -73,7 +73,7 @@ def test_soft_kmeans_settings_round_trip_and_run(window, qtbot):
     panel = window.fit_panel
     panel.set_config(panel.config().replace(algorithm="soft_kmeans", sigma=2.5,
                                             equal_weights=False, n_components=2))
-    assert panel.sigma.isEnabled() and not panel.covariance.isEnabled()
+    assert panel.form.isRowVisible(panel.soft_row) and not panel.covariance.isEnabled()
     config = panel.config()
     assert (config.algorithm, config.sigma, config.equal_weights) == ("soft_kmeans", 2.5, False)
     window.run_fit()
