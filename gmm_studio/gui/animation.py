@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import (
     QApplication,
+    QGraphicsItem,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -87,7 +88,27 @@ class FrameRenderer:
         self.plot.show()
         self.plot.set_data(dataset.X, dataset.raw, list(dataset.feature_names), dims,
                            dataset.preprocessing, dataset.weights)
+        # The on-screen plot caches its axes as pictures (they repaint on
+        # events); frames are rendered without events, so draw them afresh.
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.NoCache)
         self.size = size
+
+    def hold_view(self, frames: list[Frame]) -> None:
+        """One view for every frame: the union of what each would autorange to.
+
+        An animation whose axes jump from frame to frame is unreadable.
+        """
+        vb = self.plot.getViewBox()
+        x0 = y0 = np.inf
+        x1 = y1 = -np.inf
+        for frame in frames:
+            self.plot.set_model(frame.model, None)
+            vb.autoRange()
+            (a, b), (c, d) = vb.viewRange()
+            x0, x1, y0, y1 = min(x0, a), max(x1, b), min(y0, c), max(y1, d)
+        vb.disableAutoRange()
+        vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def render(self, frame: Frame) -> np.ndarray:
         """The plot with ``frame``'s model and caption: (H, W, 3) uint8."""
@@ -167,6 +188,7 @@ def _render_all(window, frames: list[Frame], size) -> list[np.ndarray] | None:
     renderer = FrameRenderer(window.dataset, window.data_panel.plot_dims(), size)
     images = []
     try:
+        renderer.hold_view(frames)
         for i, frame in enumerate(frames):
             if progress.wasCanceled():
                 return None

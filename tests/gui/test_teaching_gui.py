@@ -102,3 +102,28 @@ def test_a_run_exports_one_frame_per_iteration(window, qtbot, tmp_path):
                              "format": "gif"})
     with Image.open(path) as image:
         assert image.n_frames == window.result.n_iter + 1 and image.size == (320, 240)
+
+
+def test_frames_share_one_view_that_holds_every_model(window, qtbot):
+    from gmm_studio.core.teaching.replay import half_step_frames
+    from gmm_studio.gui.animation import FrameRenderer
+
+    window.open_generated("lecture_2d")
+    ds = window.dataset
+    s = window.fitting.stepper
+    frames = half_step_frames(ds.X, s.config, s.start, 6)
+    renderer = FrameRenderer(ds, window.data_panel.plot_dims(), (400, 300))
+    try:
+        renderer.hold_view(frames)
+        view = renderer.plot.getViewBox()
+        held = view.viewRange()
+        images = [renderer.render(f) for f in frames]
+        assert view.viewRange() == held  # no frame moves the axes
+        means = np.vstack([f.model.means for f in frames])
+        (x0, x1), (y0, y1) = held
+        assert x0 <= means[:, 0].min() and means[:, 0].max() <= x1
+        assert y0 <= means[:, 1].min() and means[:, 1].max() <= y1
+        assert all(im.shape == (300, 400, 3) for im in images)
+        assert not np.array_equal(images[0], images[-1])
+    finally:
+        renderer.close()
