@@ -7,7 +7,8 @@ Run under a real X server so fonts and widgets look as users see them:
 
 States: default, mid-fit, converged, step mode, 1-D data, 4-D Iris, the
 comparison on each sample, Choose K on Old Faithful and Iris (K = 1..9, the
-fourteen models) and the covariance chooser open.
+fourteen models), the covariance chooser open, the lecture examples in
+step mode (Step table, log L and the bound) and the collapse demo.
 """
 
 from __future__ import annotations
@@ -120,6 +121,27 @@ def main() -> int:
     app.primaryScreen().grabWindow(0).save(str(path))
     print(path)
     window.fit_panel.covariance.hidePopup()
+
+    # Why EM works: the lectures' examples in step mode, the bound and its gap.
+    window.open_generated("lecture_1d")
+    window.step()
+    window.step()
+    shoot(window, "lecture-1d-step-table")
+    window.step()
+    window.step()
+    window.step()
+    window.tabs.setCurrentWidget(window.ll_plot)
+    shoot(window, "lecture-1d-bound")
+    window.open_generated("lecture_2d")
+    window.step()
+    window.step()
+    window.tabs.setCurrentWidget(window.step_view)
+    shoot(window, "lecture-2d-step-table")
+    window.open_generated("collapse")
+    for _ in range(40):
+        window.step()
+    window.tabs.setCurrentWidget(window.ll_plot)
+    shoot(window, "collapse")
 
     window.open_sample("old_faithful.csv")
     window.fit_panel.set_config(FitConfig(n_components=3, covariance_type="tied", n_init=3))
