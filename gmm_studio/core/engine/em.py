@@ -46,7 +46,7 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
             model = _check_initial(initial_model, config)
         else:
             start = _initial_mstep(data, config, kernel, rng, notes, restart)
-            model = _to_model(start if fixed is None else fixed.apply(start, data), data,
+            model = _to_model(start if fixed is None else fixed.apply(start), data,
                               config)
     except Cancelled:
         return
@@ -83,7 +83,7 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
             mstep = _mstep(data, config, kernel, kernel.to_stats(result.acc),
                            result.worst, notes, iteration, model)
             if fixed is not None:
-                mstep = fixed.apply(mstep, data)
+                mstep = fixed.apply(mstep)
             times_reseeded[mstep.empty] += 1
             # A fresh re-seed must get its chance before the run may converge;
             # a component that keeps losing its rows no longer holds the run up.
@@ -108,7 +108,7 @@ class _FixedSpread:
         self.variance = None if config.sigma is None else config.sigma ** 2
         self.equal_weights = config.equal_weights
 
-    def apply(self, params: MStepResult, data: PreparedData) -> MStepResult:
+    def apply(self, params: MStepResult) -> MStepResult:
         """``params`` with covariances (K,) = σ² and, if asked, weights = 1/K."""
         k = len(params.weights)
         if self.variance is None:

@@ -79,7 +79,11 @@ def iterate_prepared(data: PreparedData, config: FitConfig,
             return
 
 def n_free_parameters(model: MixtureModel, config: FitConfig) -> int:
-    """What the algorithm estimated: k-means and soft k-means fix their spreads."""
+    """What the algorithm estimated: k-means and soft k-means fix their spreads.
+
+    Soft k-means counts its σ when it took it from the data (``sigma`` None)
+    and its weights only when they were free.
+    """
     if config.algorithm == "kmeans":
         return kmeans_n_parameters(model)
     if config.algorithm == "soft_kmeans":

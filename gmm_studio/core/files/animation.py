@@ -69,12 +69,21 @@ def write_mp4(frames: Sequence[np.ndarray], path: str | Path, fps: float) -> Pat
         command = [program, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
                    "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-", "-an",
                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4", str(tmp)]
-        data = b"".join(np.ascontiguousarray(f[:height, :width], dtype=np.uint8).tobytes()
-                        for f in frames)
-        done = subprocess.run(command, input=data, capture_output=True, check=False)
-        if done.returncode != 0:
+        # Frame by frame into ffmpeg's stdin: a long animation never sits in
+        # memory twice.
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for frame in frames:
+                process.stdin.write(np.ascontiguousarray(frame[:height, :width],
+                                                         dtype=np.uint8).tobytes())
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early; its message says why
+        finally:
+            process.stdin.close()
+        error = process.stderr.read()
+        if process.wait() != 0:
             raise ExportError(f"ffmpeg could not write the MP4: "
-                              f"{done.stderr.decode(errors='replace').strip()[:300]}")
+                              f"{error.decode(errors='replace').strip()[:300]}")
 
     return atomic_write(path, write)
 
