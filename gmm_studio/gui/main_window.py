@@ -26,6 +26,7 @@ from ..core.data.readers import read_table
 from ..core.data.samples import GENERATED, generate
 from ..core.text import plural
 from .anomaly_view import AnomalyView
+from .axes import data_projection, model_projection
 from .compare_view import CompareInput, CompareView
 from .exports import Exports
 from .fitting import Fitting
@@ -265,7 +266,7 @@ class MainWindow(QMainWindow):
                                            f"{plural(frame.shape[1], 'column')}")
         self.anomaly_view.reset_threshold()
         self.data_panel.set_columns(numeric, others, numeric)
-        for label in ("truth", "species"):  # the samples' known labels
+        for label in ("truth", "species", "cultivar"):  # the samples' known labels
             if label in others:
                 self.data_panel.label_box.setCurrentText(label)
         self.messages.clear()
@@ -305,8 +306,13 @@ class MainWindow(QMainWindow):
         ds = self.dataset
         if ds is None or len(ds.feature_names) != len(self.data_panel.checked_features()):
             return
+        axes = self.data_panel.axes()
+        projection, note = data_projection(ds, axes)
+        projection = model_projection(ds, self.model, axes) or projection
+        if note and projection is not None and projection.kind != "discriminant":
+            self._set_status(note)
         self.plot.set_data(ds.X, ds.raw, list(ds.feature_names), self.data_panel.plot_dims(),
-                           ds.preprocessing, ds.weights)
+                           ds.preprocessing, ds.weights, projection)
         self._draw_model(self.model)
 
     # -- fitting ---------------------------------------------------------------
@@ -362,6 +368,10 @@ class MainWindow(QMainWindow):
             return
         if model.n_features != len(self.dataset.feature_names):
             return
+        if not live:  # the discriminant axes follow a settled model only
+            projection = model_projection(self.dataset, model, self.data_panel.axes())
+            if projection is not None:
+                self.plot.set_projection(projection)
         self.plot.set_model(model, resp, live=live)
         self.params.show_model(model, self.dataset.preprocessing,
                                list(self.dataset.feature_names))

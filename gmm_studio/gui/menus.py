@@ -9,7 +9,8 @@ from ..core.data.samples import GENERATED
 from ..core.teaching.lectures import LECTURES
 from .animation import export_animation
 
-SAMPLES = {"Old Faithful": "old_faithful.csv", "Iris": "iris.csv"}
+SAMPLES = {"Old Faithful": "old_faithful.csv", "Iris": "iris.csv",
+           "Wine (13 features)": "wine.csv"}
 
 
 def _action(window: QMainWindow, text: str, slot, shortcut: str | None = None) -> QAction:

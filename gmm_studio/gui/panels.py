@@ -35,6 +35,9 @@ INIT_LABELS = {"kmeans++": "k-means++ seeds", "kmeans": "k-means run",
 SPEEDS = {"as fast as possible": 0.0, "20 iterations/s": 20.0, "5 iterations/s": 5.0,
           "2 iterations/s": 2.0, "1 iteration/s": 1.0}
 
+AXES_LABELS = {"features": "features (Plot x, y)", "pca": "principal components",
+               "discriminant": "discriminant directions"}
+
 FIT_TOOLTIPS = {
     "algorithm": "Soft EM: every point belongs to every component with a probability.\n"
                  "Hard EM: each point belongs to its most probable component (classification "
@@ -132,8 +135,16 @@ class DataPanel(QWidget):
         self.features = QListWidget()
         self.features.setMaximumHeight(140)
         self.x_box, self.y_box, self.label_box = QComboBox(), QComboBox(), QComboBox()
+        self.axes_box = _combo(AXES_LABELS)
+        self.axes_box.setToolTip(
+            "Features: any two columns.\nPrincipal components: the two directions of "
+            "largest spread of the standardised columns.\nDiscriminant directions: the two "
+            "that best separate the fitted components (between- against within-cluster "
+            "scatter).\nEllipses are the exact projections of the components; axis labels "
+            "name the largest loadings.")
         self.standardize = QCheckBox("Standardise (z-scores)")
         form = QFormLayout()
+        form.addRow("Axes", self.axes_box)
         form.addRow("Plot x", self.x_box)
         form.addRow("Plot y", self.y_box)
         form.addRow("Labels", self.label_box)
@@ -150,6 +161,7 @@ class DataPanel(QWidget):
         self.label_box.currentIndexChanged.connect(lambda _: self.selection_changed.emit())
         self.x_box.currentIndexChanged.connect(lambda _: self.plot_axes_changed.emit())
         self.y_box.currentIndexChanged.connect(lambda _: self.plot_axes_changed.emit())
+        self.axes_box.currentIndexChanged.connect(self._axes_changed)
 
     def set_columns(self, numeric: list[str], others: list[str], checked: list[str]) -> None:
         """Offer ``numeric`` columns as features (``checked`` ticked) and labels."""
@@ -197,6 +209,20 @@ class DataPanel(QWidget):
         y = self.y_box.currentIndex()
         return x, (y if y >= 0 and y != x else (1 if x == 0 else 0))
 
+    def axes(self) -> str:
+        """The kind of plot axes: "features", "pca" or "discriminant"."""
+        return self.axes_box.currentData()
+
+    def _axes_changed(self, _index: int) -> None:
+        self._enable_pair()
+        self.plot_axes_changed.emit()
+
+    def _enable_pair(self) -> None:
+        pair = self.axes() == "features"
+        self.x_box.setEnabled(pair)
+        self.y_box.setEnabled(pair and self.y_box.count() > 1)
+        self.axes_box.setEnabled(self.y_box.count() > 1)
+
     def _features_changed(self, _item) -> None:
         self._refresh_axes()
         self.selection_changed.emit()
@@ -214,9 +240,9 @@ class DataPanel(QWidget):
             self.y_box.setCurrentText(old_y)
         elif len(names) > 1:
             self.y_box.setCurrentIndex(1 if self.x_box.currentIndex() == 0 else 0)
-        self.y_box.setEnabled(len(names) > 1)
         for box in (self.x_box, self.y_box):
             box.blockSignals(False)
+        self._enable_pair()
         self.plot_axes_changed.emit()
 
 

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 from ..core import MixtureModel
 from ..core.data.preprocessing import Preprocessing
-from ..core.model.geometry import data_space, density_curves, ellipse_paths, project, subsample_rows
+from ..core.model.geometry import data_space, density_curves, ellipse_paths, subsample_rows
+from ..core.model.projections import Projection, feature_pair
 from .palette import component_color
 from .pointcloud import PointCloud, point_pen
 
@@ -111,6 +112,10 @@ class MainPlot(pg.PlotWidget):
         self.X = np.empty((0, 1))
         self.raw = np.empty((0, 1))
         self.dims: tuple[int, int | None] = (0, None)
+        self.projection: Projection | None = None  # None: one feature, a histogram
+        self.xy = np.empty((0, 2))  # drawn rows on the plot's axes
+        self._groups = None
+        self._flagged = self._selected = np.empty(0, dtype=int)
         self.prep = Preprocessing()
         self.grid = np.linspace(0, 1, 2)
         self.paint_cost = 0.0  # seconds the last repaint took; the window throttles on it
@@ -149,19 +154,23 @@ class MainPlot(pg.PlotWidget):
     # -- data ----------------------------------------------------------------
     def set_data(self, X: np.ndarray, raw: np.ndarray, names: list[str],
                  dims: tuple[int, int | None], prep: Preprocessing,
-                 weights: np.ndarray | None = None) -> None:
-        """New points: X (N, D) in model units, raw (N, D) in the file's units."""
+                 weights: np.ndarray | None = None,
+                 projection: Projection | None = None) -> None:
+        """New points: X (N, D) in model units, raw (N, D) in the file's units.
+
+        With two or more features the plot shows ``projection`` (PCA, the
+        discriminant directions), or by default the features ``dims``.
+        """
         self.rows = subsample_rows(len(X), MAX_DRAWN_POINTS)
         self.X, self.raw, self.dims, self.prep = X[self.rows], raw[self.rows], dims, prep
         self.full_raw = raw
+        self._codes, self._groups = None, None
+        x, y = dims
+        self.projection = None if y is None else (projection or feature_pair(names, x, y))
+        self.xy = np.empty((0, 2)) if y is None else self.projection.points(self.raw)
         self.set_flagged([])
         self.set_selected([])
-        self._codes = None
-        x, y = dims
-        # "density (x0.001)" reads badly; data axes keep their SI prefixes.
-        self.getAxis("left").enableAutoSIPrefix(y is not None)
-        self.setLabel("bottom", names[x] if names else "")
-        self.setLabel("left", names[y] if (y is not None and names) else "density")
+        self._label_axes(names[x] if names else "")
         if y is None:
             self._set_histogram(raw[:, x], weights)
         else:
@@ -184,13 +193,43 @@ class MainPlot(pg.PlotWidget):
             item.setData([], [])
         self.means.setData([], [])
         self.total.setData([], [])
-        x, y = self.dims
-        if y is None:
+        if self.projection is None:
             self.scatter.clear_points()
         else:
             everything = np.arange(len(self.raw))
-            self.scatter.set_points(self.raw[:, x], self.raw[:, y], [(self._neutral, everything)])
+            self._draw_points([(self._neutral, everything)])
         self._codes = None
+
+    def _label_axes(self, one_feature: str) -> None:
+        # "density (x0.001)" reads badly, and so does a prefix after a label of
+        # loadings; plain data axes keep their SI prefixes.
+        plain = self.projection is not None and self.projection.kind == "features"
+        self.getAxis("left").enableAutoSIPrefix(plain)
+        self.getAxis("bottom").enableAutoSIPrefix(plain or self.projection is None)
+        if self.projection is None:
+            self.setLabel("bottom", one_feature)
+            self.setLabel("left", "density")
+        else:
+            self.setLabel("bottom", self.projection.labels[0])
+            self.setLabel("left", self.projection.labels[1])
+
+    def _draw_points(self, groups) -> None:
+        self._groups = groups
+        self.scatter.set_points(self.xy[:, 0], self.xy[:, 1], groups)
+
+    def set_projection(self, projection: Projection) -> bool:
+        """Show the same points and model on other axes; False if nothing changed."""
+        if self.projection is None or projection.same_as(self.projection):
+            return False
+        self.projection = projection
+        self.xy = projection.points(self.raw)
+        self._label_axes("")
+        if self._groups is not None:
+            self._draw_points(self._groups)
+        self.set_flagged(self._flagged)
+        self.set_selected(self._selected)
+        self.enableAutoRange()
+        return True
 
     def _ensure_components(self, k: int) -> None:
         while len(self.component_items) < k:
@@ -218,15 +257,14 @@ class MainPlot(pg.PlotWidget):
         self._pause_autorange(live)
         self._ensure_components(k)
         means, covs = data_space(model, self.prep)
-        x, y = self.dims
-        if y is None:
-            parts, total = density_curves(model, self.prep, x, self.grid)
+        if self.projection is None:
+            parts, total = density_curves(model, self.prep, self.dims[0], self.grid)
             for j in range(k):
                 self.component_items[j].setData(self.grid, parts[j])
             self.total.setData(self.grid, total)
             self.means.setData([], [])
         else:
-            m2, c2 = project(means, covs, (x, y))
+            m2, c2 = self.projection.gaussians(means, covs)
             for j in range(k):
                 path = ellipse_paths(m2[j], c2[j])
                 self.component_items[j].setData(path[:, 0], path[:, 1])
@@ -257,7 +295,7 @@ class MainPlot(pg.PlotWidget):
 
     def set_responsibilities(self, resp: np.ndarray) -> None:
         """Colour drawn points by most probable component, opacity by its probability."""
-        if self.dims[1] is None or not len(resp):
+        if self.projection is None or not len(resp):
             return
         k = resp.shape[1]
         self._ensure_components(k)
@@ -273,7 +311,7 @@ class MainPlot(pg.PlotWidget):
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(self.pens) + 1))
         groups = [(pen, order[bounds[c]:bounds[c + 1]]) for c, pen in enumerate(self.pens)]
-        self.scatter.set_points(self.raw[:, self.dims[0]], self.raw[:, self.dims[1]], groups)
+        self._draw_points(groups)
 
 
     # -- highlights and picking ------------------------------------------------
@@ -285,43 +323,44 @@ class MainPlot(pg.PlotWidget):
         10,000 drawn points), plus the first ALWAYS_HALOED positions wherever
         they are.
         """
-        x, y = self.dims
         positions = np.asarray(positions, dtype=int)
         if len(positions) > ALWAYS_HALOED and len(self.rows) < len(self.full_raw):
             drawn = positions[np.isin(positions, self.rows)]
             positions = np.union1d(positions[:ALWAYS_HALOED], drawn)
-        if y is None or not len(positions):
+        if self.projection is None or not len(positions):
             layer.clear_points()
             return
         pen = point_pen(QColor(color), layer.size)
-        layer.set_points(self.full_raw[positions, x], self.full_raw[positions, y],
-                         [(pen, np.arange(len(positions)))])
+        xy = self.projection.points(self.full_raw[positions])
+        layer.set_points(xy[:, 0], xy[:, 1], [(pen, np.arange(len(positions)))])
 
     def set_flagged(self, positions: np.ndarray) -> None:
         """Red halo on flagged anomalies."""
+        self._flagged = positions
         self.set_highlight(self.flagged_halo, positions, "#C00000")
 
     def set_selected(self, positions: np.ndarray) -> None:
         """Blue halo on selected rows."""
+        self._selected = positions
         self.set_highlight(self.selected_halo, positions, "#0072B2")
 
     def _boxed(self, rect: QRectF) -> None:
-        x, y = self.dims
-        if y is None or not len(self.full_raw):
+        if self.projection is None or not len(self.full_raw):
             return
-        px, py = self.full_raw[:, x], self.full_raw[:, y]
+        xy = self.projection.points(self.full_raw)
+        px, py = xy[:, 0], xy[:, 1]
         inside = ((px >= rect.left()) & (px <= rect.right())
                   & (py >= rect.top()) & (py <= rect.bottom()))
         self.rows_boxed.emit(np.flatnonzero(inside))
 
     def _clicked(self, ev) -> None:
-        x, y = self.dims
-        if ev.button() != Qt.MouseButton.LeftButton or y is None or not len(self.raw):
+        if (ev.button() != Qt.MouseButton.LeftButton or self.projection is None
+                or not len(self.raw)):
             return
         vb = self.getViewBox()
         pos = vb.mapSceneToView(ev.scenePos())
         pw, ph = vb.viewPixelSize()
-        d2 = ((self.raw[:, x] - pos.x()) / pw) ** 2 + ((self.raw[:, y] - pos.y()) / ph) ** 2
+        d2 = ((self.xy[:, 0] - pos.x()) / pw) ** 2 + ((self.xy[:, 1] - pos.y()) / ph) ** 2
         nearest = int(np.argmin(d2))
         if d2[nearest] <= PICK_RADIUS_PX**2:
             self.point_clicked.emit(int(self.rows[nearest]))

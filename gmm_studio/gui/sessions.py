@@ -65,7 +65,7 @@ class Sessions(QObject):
         columns = {"features": list(self.w.dataset.feature_names), "label": dp.label_column(),
                    "weights": self.w.dataset.weight_column,
                    "standardize": dp.standardize.isChecked()}
-        view = {"x": dp.x_box.currentText(), "y": dp.y_box.currentText(),
+        view = {"x": dp.x_box.currentText(), "y": dp.y_box.currentText(), "axes": dp.axes(),
                 "tab": self.w.tabs.currentIndex()}
         return Session(dict(self.w.data_ref), columns, self.w.fit_panel.config(), saved,
                        self.w.threshold, view)
@@ -142,6 +142,8 @@ class Sessions(QObject):
         self.w._rebuild_dataset(preprocessing=prep)
         dp.x_box.setCurrentText(session.view.get("x", ""))
         dp.y_box.setCurrentText(session.view.get("y", ""))
+        index = dp.axes_box.findData(session.view.get("axes", "features"))
+        dp.axes_box.setCurrentIndex(max(index, 0))
         self.w.fit_panel.set_config(session.config)
         if session.saved_model is not None and self.w.dataset is not None:
             self.w.state.set_model(session.saved_model.model, self.w.dataset.data_id)

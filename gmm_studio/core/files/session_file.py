@@ -70,7 +70,7 @@ def save_session(path: str | Path, session: Session) -> Path:
 
 _COLUMN_FIELDS = {"label": (str, type(None)), "weights": (str, type(None)),
                   "standardize": (bool,)}
-_VIEW_FIELDS = {"x": (str,), "y": (str,), "tab": (int,)}
+_VIEW_FIELDS = {"x": (str,), "y": (str,), "tab": (int,), "axes": (str,)}
 
 
 def from_json(doc: Any) -> Session:
