@@ -6,10 +6,23 @@ directions follow a settled model (a live fit keeps the axes still).
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..core.model.geometry import data_space
 from ..core.model.projections import Projection, discriminant, pca
 
 _PCA: dict[str, Projection] = {}
+_SCALE: dict[str, np.ndarray] = {}
+
+
+def column_scale(dataset) -> np.ndarray:
+    """Each column's standard deviation (D,) in the file's units, once per data set."""
+    key = dataset.data_id
+    if key not in _SCALE:
+        _SCALE.clear()
+        sd = dataset.raw.std(axis=0)
+        _SCALE[key] = np.where(sd > 0, sd, 1.0)
+    return _SCALE[key]
 
 
 def data_projection(dataset, axes: str) -> tuple[Projection | None, str]:
@@ -32,4 +45,4 @@ def model_projection(dataset, model, axes: str) -> Projection | None:
         return None
     means, covs = data_space(model, dataset.preprocessing)
     return discriminant(model, means, covs, list(dataset.feature_names),
-                        scale=dataset.raw.std(axis=0))
+                        scale=column_scale(dataset))

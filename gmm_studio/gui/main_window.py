@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -26,7 +27,7 @@ from ..core.data.readers import read_table
 from ..core.data.samples import GENERATED, generate
 from ..core.text import plural
 from .anomaly_view import AnomalyView
-from .axes import data_projection, model_projection
+from .axes import column_scale, data_projection, model_projection
 from .compare_view import CompareInput, CompareView
 from .exports import Exports
 from .fitting import Fitting
@@ -36,6 +37,7 @@ from .linking import LinkedViews
 from .loading import BackgroundLoader
 from .menus import build_menus, fill_recent
 from .panels import DataPanel, FitPanel
+from .parameters_view import ParametersView
 from .plots import MainPlot
 from .resources import ABOUT_TEXT, sample_path
 from .select_view import SelectView
@@ -44,7 +46,7 @@ from .settings import add_recent, load_config, make_settings, recent_files, save
 from .state import StudioState
 from .step_view import StepView
 from .table_view import DataTableView
-from .widgets import MessageBar, ParameterTable, TopOverlay
+from .widgets import MessageBar, TopOverlay
 
 FILE_FILTER = ("Data files (*.csv *.tsv *.txt *.xlsx *.parquet *.pq);;"
                "CSV / TSV (*.csv *.tsv *.txt);;Excel (*.xlsx);;Parquet (*.parquet *.pq);;All (*)")
@@ -132,7 +134,7 @@ class MainWindow(QMainWindow):
         self.messages = MessageBar()
         self.plot = MainPlot()
         self.ll_plot = LikelihoodPlot()
-        self.params = ParameterTable()
+        self.params = ParametersView()
         self.tabs = QTabWidget()
         self.compare_view = CompareView(self._compare_inputs)
         self.select_view = SelectView(self._select_inputs)
@@ -373,8 +375,13 @@ class MainWindow(QMainWindow):
             if projection is not None:
                 self.plot.set_projection(projection)
         self.plot.set_model(model, resp, live=live)
-        self.params.show_model(model, self.dataset.preprocessing,
-                               list(self.dataset.feature_names))
+        ds = self.dataset
+        result = self.result
+        counts = (np.bincount(result.labels, minlength=model.n_components)
+                  if result is not None and result.model is model and len(result.labels)
+                  else None)
+        self.params.show_model(model, ds.preprocessing, list(ds.feature_names),
+                               ds.total_weight, column_scale(ds), counts)
 
 
     def _set_status(self, text: str) -> None:

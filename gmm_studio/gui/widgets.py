@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QTableWidget,
-    QTableWidgetItem,
     QToolButton,
     QWidget,
 )
-
-from ..core import MixtureModel
-from ..core.data.preprocessing import Preprocessing
-from ..core.model.geometry import data_space
-from .palette import component_color
 
 _STYLES = {
     "info": "background:#e8f1fb; border:1px solid #9cc3ea; color:#0b3d6b;",
@@ -169,65 +160,3 @@ class TopOverlay(QObject):
                   else self.bar.sizeHint().height())
         self.bar.setGeometry(self.margin, self.margin, width, height)
         self.bar.raise_()
-
-
-class ParameterTable(QTableWidget):
-    """Weights, means and standard deviations (data units), one row per component.
-
-    While a fit runs the table is refilled many times a second, so cells are
-    created once per layout and only their text changes; columns are resized
-    only when a text grows longer than any before it.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.verticalHeader().setVisible(False)
-        self.setAlternatingRowColors(True)
-        self._layout: tuple = ()
-        self._widths: list[int] = []
-
-    def show_model(self, model: MixtureModel | None, prep: Preprocessing,
-                   names: list[str]) -> None:
-        """Fill the table from ``model`` (None empties it)."""
-        if model is None:
-            self.setRowCount(0)
-            self.setColumnCount(0)  # no headers naming another file's columns
-            self._layout = ()
-            return
-        means, covs = data_space(model, prep)
-        sds = np.sqrt(np.diagonal(covs, axis1=1, axis2=2))
-        headers = (["component", "weight"] + [f"mean {n}" for n in names]
-                   + [f"sd {n}" for n in names])
-        if len(names) == 2:
-            headers.append("correlation")
-        if self._layout != (model.n_components, tuple(headers)):
-            self._new_layout(model.n_components, headers)
-        grew = False
-        for k in range(model.n_components):
-            values = [model.weights[k], *means[k], *sds[k]]
-            if len(names) == 2:
-                values.append(covs[k, 0, 1] / (sds[k, 0] * sds[k, 1]))
-            for col, value in enumerate(values, start=1):
-                text = f"{value:.5g}"
-                self.item(k, col).setText(text)
-                if len(text) > self._widths[col]:
-                    self._widths[col], grew = len(text), True
-        if grew:
-            self.resizeColumnsToContents()
-
-    def _new_layout(self, n_components: int, headers: list[str]) -> None:
-        self._layout = (n_components, tuple(headers))
-        self._widths = [0] * len(headers)
-        self.setColumnCount(len(headers))
-        self.setHorizontalHeaderLabels(headers)
-        self.setRowCount(n_components)
-        for k in range(n_components):
-            swatch = QTableWidgetItem(f"  {k}")
-            swatch.setBackground(QBrush(component_color(k)))
-            self.setItem(k, 0, swatch)
-            for col in range(1, len(headers)):
-                item = QTableWidgetItem()
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.setItem(k, col, item)
-        self.resizeColumnsToContents()

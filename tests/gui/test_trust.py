@@ -47,7 +47,7 @@ def test_switching_data_mid_fit_never_shows_or_exports_the_old_fit(
     qtbot.wait(300)                              # let any queued signal arrive
     assert not window.fitting.controller.running
     assert window.model is None and window.result is None
-    assert window.params.rowCount() == 0
+    assert window.params.table.rowCount() == 0
     assert "stopped by the user" not in window.last_status
     session = window.sessions.current_session()
     assert session is not None and session.saved_model is None
@@ -129,7 +129,7 @@ def test_new_data_leaves_no_column_headers_of_the_old(window, qtbot):
     assert not window.ll_plot.getAxis("left").style["showValues"]   # no old scale either
     headers = window.table_view.model.headers
     assert "eruptions" not in headers and "sepal_length" in headers
-    assert window.params.columnCount() == 0
+    assert window.params.means.rowCount() == 0
 
 
 def _status_log_l(text):

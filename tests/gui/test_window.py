@@ -40,7 +40,7 @@ def test_run_draws_k_ellipse_groups_and_one_point_per_iteration(window, qtbot):
     assert len(x) == result.n_iter + 1
     np.testing.assert_allclose(y, result.log_likelihood_history)
     assert "converged" in window.last_status
-    assert window.params.rowCount() == 3
+    assert window.params.table.rowCount() == 3
 
 
 def test_stop_during_a_long_fit_stops_quickly(window, qtbot, tmp_path):

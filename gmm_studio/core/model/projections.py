@@ -53,10 +53,15 @@ def feature_pair(names: list[str], x: int, y: int) -> Projection:
 def loading_label(prefix: str, loadings: np.ndarray, names: list[str]) -> str:
     """'PC1: 0.61 flavanoids − 0.40 hue', the largest |loadings| first."""
     order = np.argsort(-np.abs(loadings))[:N_LOADINGS]
+    # A loading near 0 next to a large one says nothing ("1.00 ash + 0.00 alcohol").
+    order = [j for j in order if abs(loadings[j]) >= 0.05 * abs(loadings[order[0]])]
     terms = []
     for i, j in enumerate(order):
-        sign = "−" if loadings[j] < 0 else ("+" if i else "")
-        terms.append(f"{sign} {abs(loadings[j]):.2f} {names[j]}".strip())
+        value = f"{abs(loadings[j]):.2f} {names[j]}"
+        if i == 0:
+            terms.append(f"−{value}" if loadings[j] < 0 else value)
+        else:
+            terms.append(f"{'−' if loadings[j] < 0 else '+'} {value}")
     return f"{prefix}: " + " ".join(terms)
 
 
@@ -126,3 +131,29 @@ def discriminant(model: MixtureModel, means: np.ndarray, covs: np.ndarray,
                                  per_sd[:, i] / np.linalg.norm(per_sd[:, i]), names)
                    for i in range(2))
     return Projection(top, -(model.weights @ means) @ top, labels, "discriminant")
+
+
+@dataclass(frozen=True, eq=False)
+class ComponentShapes:
+    """Per component k: volume (K,), axis_ratio (K,) and main_axis (K, D).
+
+    volume is det(Σ_k)^(1/D) in the file's units (mclust's λ); axis_ratio is
+    the longest over the shortest axis and main_axis the direction of the
+    longest, both in coordinates where every column has unit spread, so a
+    column in large units does not decide them.
+    """
+
+    volume: np.ndarray
+    axis_ratio: np.ndarray
+    main_axis: np.ndarray
+
+
+def component_shapes(covs: np.ndarray, scale: np.ndarray) -> ComponentShapes:
+    """Volume, elongation and main axis of each covariance covs (K, D, D); scale (D,)."""
+    d = covs.shape[1]
+    _, logdet = np.linalg.slogdet(covs)
+    scaled = covs / np.outer(scale, scale)
+    values, vectors = np.linalg.eigh(scaled)            # ascending, (K, D) and (K, D, D)
+    ratio = np.sqrt(values[:, -1] / np.maximum(values[:, 0], np.finfo(float).tiny))
+    main = _orient(vectors[:, :, -1].T).T               # (K, D), largest entry positive
+    return ComponentShapes(np.exp(logdet / d), ratio, main)
