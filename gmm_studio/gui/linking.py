@@ -30,6 +30,8 @@ class LinkedViews(QObject):
         tv.rows_selected.connect(plot.set_selected)
         plot.point_clicked.connect(self._select_one)
         plot.rows_boxed.connect(self._boxed)
+        self.w.pairs_view.rows_boxed.connect(self._boxed)
+        tv.rows_selected.connect(self.w.pairs_view.set_selected)
 
     def model_settled(self, threshold=None) -> None:
         """A model is final (fit done, M-step, session restored).
@@ -91,6 +93,7 @@ class LinkedViews(QObject):
 
     def _select_one(self, position: int) -> None:
         self.w.plot.set_selected(np.array([position]))
+        self.w.pairs_view.set_selected(np.array([position]))
         self.w.anomaly_view.select_position(position)
         self.w.table_view.select_position(position)
         row = self.w.dataset.rows[position] + 1 if self.w.dataset is not None else position + 1
@@ -98,6 +101,7 @@ class LinkedViews(QObject):
 
     def _boxed(self, positions: np.ndarray) -> None:
         self.w.plot.set_selected(positions)
+        self.w.pairs_view.set_selected(positions)
         self.w.table_view.set_selection(positions)
         self.w.tabs.setCurrentWidget(self.w.table_view)
         self.w._set_status(f"{plural(len(positions), 'row')} selected in the box")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -27,8 +26,8 @@ from ..core.data.readers import read_table
 from ..core.data.samples import GENERATED, generate
 from ..core.text import plural
 from .anomaly_view import AnomalyView
-from .axes import column_scale, data_projection, model_projection
 from .compare_view import CompareInput, CompareView
+from .drawing import draw_model, redraw_data
 from .exports import Exports
 from .fitting import Fitting
 from .lectures import LECTURES, open_lecture
@@ -36,6 +35,7 @@ from .likelihood_plot import LikelihoodPlot
 from .linking import LinkedViews
 from .loading import BackgroundLoader
 from .menus import build_menus, fill_recent
+from .pairs_view import PairsView
 from .panels import DataPanel, FitPanel
 from .parameters_view import ParametersView
 from .plots import MainPlot
@@ -143,6 +143,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.ll_plot, "Log-likelihood")
         self.tabs.addTab(self.step_view, "Step")
         self.tabs.addTab(self.params, "Parameters")
+        self.pairs_view = PairsView()
+        self.tabs.addTab(self.pairs_view, "Pairs")
         self.anomaly_view = AnomalyView()
         self.table_view = DataTableView()
         self.tabs.addTab(self.compare_view, "Compare")
@@ -295,6 +297,7 @@ class MainWindow(QMainWindow):
         self.data_panel.rows_label.setText(f"{plural(dataset.n_rows, 'row')} used; {note}.")
         for view in (self.compare_view, self.select_view):
             view.data_changed(dataset, self.title)
+        self.pairs_view.set_data(dataset)
         self.reset()
 
     def _discard_jobs(self) -> None:
@@ -305,17 +308,7 @@ class MainWindow(QMainWindow):
             controller.discard()
 
     def _redraw_data(self) -> None:
-        ds = self.dataset
-        if ds is None or len(ds.feature_names) != len(self.data_panel.checked_features()):
-            return
-        axes = self.data_panel.axes()
-        projection, note = data_projection(ds, axes)
-        projection = model_projection(ds, self.model, axes) or projection
-        if note and projection is not None and projection.kind != "discriminant":
-            self._set_status(note)
-        self.plot.set_data(ds.X, ds.raw, list(ds.feature_names), self.data_panel.plot_dims(),
-                           ds.preprocessing, ds.weights, projection)
-        self._draw_model(self.model)
+        redraw_data(self)
 
     # -- fitting ---------------------------------------------------------------
     def _config(self):
@@ -339,6 +332,7 @@ class MainWindow(QMainWindow):
         self.step_view.clear()
         self._redraw_data()
         self.params.show_model(None, None, [])
+        self.pairs_view.set_model(None)
         self.linked.model_settled()
         if self.dataset is not None:
             self._set_status(f"ready: {plural(self.dataset.n_rows, 'row')}, "
@@ -366,23 +360,7 @@ class MainWindow(QMainWindow):
         return self.dataset, self.fit_panel.config(), self.title
 
     def _draw_model(self, model, resp=None, live: bool = False) -> None:
-        if model is None or self.dataset is None:
-            return
-        if model.n_features != len(self.dataset.feature_names):
-            return
-        if not live:  # the discriminant axes follow a settled model only
-            projection = model_projection(self.dataset, model, self.data_panel.axes())
-            if projection is not None:
-                self.plot.set_projection(projection)
-        self.plot.set_model(model, resp, live=live)
-        ds = self.dataset
-        result = self.result
-        counts = (np.bincount(result.labels, minlength=model.n_components)
-                  if result is not None and result.model is model and len(result.labels)
-                  else None)
-        self.params.show_model(model, ds.preprocessing, list(ds.feature_names),
-                               ds.total_weight, column_scale(ds), counts)
-
+        draw_model(self, model, resp, live)
 
     def _set_status(self, text: str) -> None:
         self.last_status = text

@@ -68,3 +68,30 @@ def test_parameters_tab_stays_readable_at_thirteen_features(window, qtbot):
     np.testing.assert_allclose(image, (covs[2] / np.outer(sd, sd)).T, rtol=1e-12)
     window.open_sample("old_faithful.csv")
     assert view.table.rowCount() == 0 and view.means.rowCount() == 0
+
+
+def test_pairs_tab_draws_every_pair_and_shares_the_selection(window, qtbot):
+    from PySide6.QtCore import QRectF, Qt
+
+    _fit_wine(window, qtbot)
+    view = window.pairs_view
+    assert view.features.count() == 13 and view.chosen == list(range(8))
+    assert len(view.panels) == 8 * 9 // 2
+    view.features.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert view.chosen == list(range(1, 8)) and len(view.panels) == 28
+    pair = view.panels[(1, 0)]  # y = feature 2 (ash), x = feature 1 (malic_acid)
+    assert (pair["x"], pair["y"]) == (1, 2)
+    means, covs = data_space(window.model, window.dataset.preprocessing)
+    x, y = pair["ellipses"][0].getData()
+    np.testing.assert_allclose(np.nanmean(x[:-1]), means[0, 1], rtol=1e-2)
+    window.linked._select_one(7)
+    assert len(pair["halo"].x) == 1 and pair["halo"].x[0] == window.dataset.raw[7, 1]
+    raw = window.dataset.raw
+    boxed = []
+    view.rows_boxed.connect(boxed.append)
+    rect = QRectF(raw[:, 1].min(), raw[:, 2].min(), np.ptp(raw[:, 1]) / 2, np.ptp(raw[:, 2]))
+    pair["plot"].getViewBox().box_selected.emit(rect)
+    inside = np.flatnonzero(raw[:, 1] <= raw[:, 1].min() + np.ptp(raw[:, 1]) / 2)
+    np.testing.assert_array_equal(boxed[0], inside)
+    assert window.tabs.currentWidget() is window.table_view  # as a box in the main plot does
+    assert len(pair["halo"].x) == len(inside)
