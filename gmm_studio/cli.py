@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "spread of the starting partition")
     f.add_argument("--free-weights", action="store_true",
                    help="soft_kmeans: fit the weights instead of keeping 1/K")
+    f.add_argument("--noise", action="store_true",
+                   help="add a uniform noise component over the data's bounding box (soft "
+                        "EM); its rows get cluster 0 in --labels and --anomalies")
+    f.add_argument("--noise-volume", type=float, metavar="V",
+                   help="the noise component's volume instead of the bounding box's "
+                        "(fitted units)")
+    f.add_argument("--anomalies-by", choices=("density", "noise"), default="density",
+                   help="flag the lowest-density rows (default) or the rows the noise "
+                        "component claims (needs --noise)")
     f.add_argument("--init", choices=INITS, default="kmeans++")
     f.add_argument("--n-init", type=int, default=1)
     f.add_argument("--max-iter", type=int, default=FitConfig.max_iter)
@@ -165,7 +174,9 @@ def _config(args) -> FitConfig:
                      covariance_type=args.covariance, init=args.init, n_init=args.n_init,
                      max_iter=args.max_iter, tol=args.tol, variance_floor=args.variance_floor,
                      random_state=args.seed, dtype="float32" if args.float32 else "float64",
-                     sigma=args.sigma, equal_weights=not args.free_weights)
+                     sigma=args.sigma, equal_weights=not args.free_weights,
+                     noise=getattr(args, "noise", False),
+                     noise_volume=getattr(args, "noise_volume", None))
 
 
 def cmd_fit_out_of_core(args) -> dict:
@@ -204,6 +215,8 @@ def cmd_fit(args) -> dict:
     dataset = load_dataset(args.data, _columns(args.columns), weights=args.weights,
                            standardize=args.standardize)
     config = _config(args)
+    if args.anomalies_by == "noise" and not config.noise:
+        raise UsageError("--anomalies-by noise needs --noise (a noise component to claim them).")
     _check_outputs(args, dataset.source)
     progress = _Progress()
     try:
@@ -214,7 +227,12 @@ def cmd_fit(args) -> dict:
         write_labels_csv(args.labels, dataset, result.model)
     saved = saved_from_fit(result, dataset)
     summary = summarise_fit(result, dataset)
-    if args.anomalies or args.anomaly_quantile is not None:
+    if args.anomalies_by == "noise":
+        frame = anomaly_frame(dataset, result.model, None, by_noise=True)
+        if args.anomalies:
+            write_csv(args.anomalies, frame, protect=[dataset.source])
+        summary["anomaly"] = {"by": "noise", "n_flagged": int(len(frame))}
+    elif args.anomalies or args.anomaly_quantile is not None:
         q = DEFAULT_QUANTILE if args.anomaly_quantile is None else args.anomaly_quantile
         threshold = threshold_from_quantile(log_density(dataset, result.model), q)
         saved = replace(saved, anomaly=threshold.to_dict())
@@ -259,6 +277,7 @@ def cmd_score(args) -> dict:
         "algorithm": saved.fit.get("algorithm"), "log_likelihood": float(dens.sum()),
         "mean_log_density": float(dens.mean()),
         "cluster_sizes": [int((labels == k).sum()) for k in range(model.n_components)],
+        **({"noise_rows": int((labels == -1).sum())} if model.has_noise else {}),
         "n_rows_used": dataset.n_rows, "n_rows_dropped": dataset.n_dropped,
         "features": list(saved.feature_names), "warnings": [], "anomaly": anomaly,
     }
@@ -341,12 +360,18 @@ def print_summary(summary: dict, command: str) -> None:
         state = "converged" if summary["converged"] else summary["status"]
         print(f"log-likelihood {summary['log_likelihood']:.6g}  BIC {summary['bic']:.6g}  "
               f"AIC {summary['aic']:.6g}  iterations {summary['n_iter']} ({state})")
+        if "noise_weight" in summary:
+            print(f"noise component: weight {summary['noise_weight']:.4g}, "
+                  f"{plural(summary['noise_rows'], 'row')} likeliest noise (cluster 0 in files)")
     else:
         print(f"log-likelihood {summary['log_likelihood']:.6g}  "
               f"mean log density {summary['mean_log_density']:.6g}  "
-              f"cluster sizes {summary['cluster_sizes']}")
+              f"cluster sizes {summary['cluster_sizes']}"
+              + (f", noise {summary['noise_rows']}" if "noise_rows" in summary else ""))
     anomaly = summary.get("anomaly")
-    if anomaly:
+    if anomaly and anomaly.get("by") == "noise":
+        print(f"anomalies: {plural(anomaly['n_flagged'], 'row')} claimed by the noise component")
+    elif anomaly:
         print(f"anomalies: {plural(anomaly['n_flagged'], 'row')} with log p(x) <= "
               f"{anomaly['log_density_threshold']:.6g}")
     for warning in summary["warnings"]:

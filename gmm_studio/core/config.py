@@ -43,6 +43,10 @@ class FitConfig:
     units, or None for the pooled spread of the starting partition; with
     ``equal_weights`` the weights stay 1/K. Like k-means, it ignores
     ``covariance_type``: its components are always round.
+
+    ``noise`` adds mclust's uniform noise component, density 1/V over the
+    data's bounding box (V = ``noise_volume`` when given, in the fitted
+    data's units), its weight fitted by EM with the others (soft EM only).
     """
 
     algorithm: str = "em"
@@ -59,6 +63,8 @@ class FitConfig:
     dtype: str = "float64"
     sigma: float | None = None
     equal_weights: bool = True
+    noise: bool = False
+    noise_volume: float | None = None
 
     def __post_init__(self) -> None:
         _check_choice("algorithm", self.algorithm, ALGORITHMS)
@@ -68,6 +74,17 @@ class FitConfig:
             _check_number("sigma", self.sigma, 0.0)
             if self.sigma <= 0:
                 raise InvalidConfigError("sigma must be above 0, or None to estimate it.")
+        if not isinstance(self.noise, bool):
+            raise InvalidConfigError(f"noise must be true or false, got {self.noise!r}.")
+        if self.noise and self.algorithm != "em":
+            raise InvalidConfigError(
+                "a noise component is fitted by soft EM only; choose algorithm 'em' or "
+                "turn noise off.")
+        if self.noise_volume is not None:
+            _check_number("noise_volume", self.noise_volume, 0.0)
+            if not self.noise_volume > 0:
+                raise InvalidConfigError(
+                    "noise_volume must be above 0, or None for the data's bounding box.")
         if not isinstance(self.equal_weights, bool):
             raise InvalidConfigError(
                 f"equal_weights must be true or false, got {self.equal_weights!r}.")

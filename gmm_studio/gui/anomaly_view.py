@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -60,6 +61,10 @@ class AnomalyView(QWidget):
         self.quantile.setSuffix(" %")
         self.quantile.setValue(DEFAULT_QUANTILE * 100)
         self.count = QLabel("")
+        self.by_noise = QCheckBox("or the rows the noise component claims")
+        self.by_noise.setToolTip("With a noise component (Fit panel): flag the rows where it "
+                                 "is the likeliest component, instead of by log p(x).")
+        self.by_noise.setEnabled(False)
         self.export_button = QPushButton("Export flagged rows…")
         self.table = QTableView()
         self.model = FrameModel()
@@ -71,7 +76,7 @@ class AnomalyView(QWidget):
         # a big file stalled the window for 0.2 s.
         self.table.horizontalHeader().setResizeContentsPrecision(50)
         bar = QHBoxLayout()
-        for widget in (QLabel("Flag the lowest"), self.quantile, self.count):
+        for widget in (QLabel("Flag the lowest"), self.quantile, self.by_noise, self.count):
             bar.addWidget(widget)
         bar.addStretch(1)
         bar.addWidget(self.export_button)
@@ -90,6 +95,8 @@ class AnomalyView(QWidget):
         self.line.sigPositionChangeFinished.connect(self._line_moved)
         self.line.sigPositionChanged.connect(self._line_dragging)
         self.quantile.valueChanged.connect(self._quantile_changed)
+        self.by_noise.toggled.connect(lambda _on: self.threshold is not None
+                                      and self._apply(self.threshold, from_line=True))
         self.export_button.clicked.connect(self.export_requested)
         self.table.selectionModel().selectionChanged.connect(self._table_selected)
         self._show_empty("fit a model to score rows")
@@ -108,6 +115,9 @@ class AnomalyView(QWidget):
             self.threshold_changed.emit(None)
             return
         self.scores = scores if scores is not None else score_rows(dataset, model)
+        self.by_noise.setEnabled(model.has_noise)
+        if not model.has_noise:
+            self.by_noise.setChecked(False)
         self.hist.setData(self.scores.hist_edges, self.scores.hist_counts)
         self.line.show()
         for axis in ("left", "bottom"):
@@ -174,9 +184,15 @@ class AnomalyView(QWidget):
         q = self._fraction_at_or_below(threshold.log_density)
         self.quantile.setValue(max(self.quantile.minimum(), min(100 * q, 50.0)))
         self._syncing = False
-        frame = anomaly_frame(self.dataset, self.mixture, threshold, self.scores)
+        noise = self.noise_mode
+        # Flagging by noise membership has no threshold to drag or quantile to set.
+        self.line.setVisible(not noise)
+        self.quantile.setEnabled(not noise)
+        frame = anomaly_frame(self.dataset, self.mixture, threshold, self.scores,
+                              by_noise=noise)
         # The frame's rows in its order (most anomalous first, ties by row).
-        flagged = np.flatnonzero(flag(self.log_dens, threshold))
+        flagged = np.flatnonzero(self.scores.labels == -1 if noise
+                                 else flag(self.log_dens, threshold))
         positions = flagged[np.argsort(self.log_dens[flagged], kind="stable")]
         self.model.set_frame(frame, positions)
         # The rows come most anomalous first: say so in the header.
@@ -186,8 +202,17 @@ class AnomalyView(QWidget):
         self._show_count(len(frame))
         self.threshold_changed.emit(threshold)
 
+    @property
+    def noise_mode(self) -> bool:
+        """True when rows are flagged by noise membership rather than by p(x)."""
+        return self.by_noise.isChecked() and self.mixture is not None and self.mixture.has_noise
+
     def _show_count(self, n: int) -> None:
         total = max(len(self.log_dens), 1)
+        if self.noise_mode:
+            self.count.setText(f"{plural(n, 'row')} ({100 * n / total:.2f}%) claimed by the "
+                               "noise component")
+            return
         self.count.setText(f"{plural(n, 'row')} flagged ({100 * n / total:.2f}%) at log p(x) ≤ "
                            f"{self.line.value():.4g}")
 

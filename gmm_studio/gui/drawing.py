@@ -38,7 +38,11 @@ def draw_model(window, model, resp=None, live: bool = False) -> None:
             window.plot.set_projection(projection)
     window.plot.set_model(model, resp, live=live)
     result = window.result
-    counts = (np.bincount(result.labels, minlength=model.n_components)
-              if result is not None and result.model is model and len(result.labels) else None)
+    counts = None
+    if result is not None and result.model is model and len(result.labels):
+        labels = result.labels
+        # Rows per component, and last the rows a noise component claims (label -1).
+        counts = np.append(np.bincount(labels[labels >= 0], minlength=model.n_components),
+                           np.count_nonzero(labels == -1))
     window.params.show_model(model, ds.preprocessing, list(ds.feature_names), ds.total_weight,
                              column_scale(ds), counts)

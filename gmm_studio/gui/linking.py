@@ -113,6 +113,8 @@ class LinkedViews(QObject):
             return
         dataset, model, threshold = self.w.dataset, self.w.model, self.w.threshold
         scores, source = self.w.anomaly_view.scores, self.w.source or ""
+        by_noise = self.w.anomaly_view.noise_mode
         self.w.exports._export("Export anomalies", "CSV (*.csv)", "anomalies.csv",
-                     lambda p: write_csv(p, anomaly_frame(dataset, model, threshold, scores),
+                     lambda p: write_csv(p, anomaly_frame(dataset, model, threshold, scores,
+                                                          by_noise=by_noise),
                                          protect=[source]), background=True)

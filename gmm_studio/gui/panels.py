@@ -64,6 +64,9 @@ FIT_TOOLTIPS = {
     "tol": "Stop when the mean log-likelihood per row gains less than this.",
     "seed": "Random seed: the same seed gives the same result.",
     "speed": "Slow Run down to watch each iteration (for teaching and small data).",
+    "noise": "Add a uniform component over the data's bounding box (mclust's noise): it "
+             "claims outliers,\nits weight is fitted by EM, and its rows are grey in the "
+             "plot and cluster 0 in exported files.",
 }
 
 
@@ -270,6 +273,7 @@ class FitPanel(QWidget):
                                 "accuracy (see docs/performance.md).")
         self.sigma = LogSpinBox(1e-6, 1e6, allow_zero=True, zero_text="auto")
         self.equal_weights = QCheckBox()
+        self.noise = QCheckBox("+ noise")
         self.speed = QComboBox()
         for text, pace in SPEEDS.items():
             self.speed.addItem(text, pace)
@@ -282,8 +286,13 @@ class FitPanel(QWidget):
         soft_row.addWidget(self.equal_weights)
         self.soft_row = soft
         self.equal_weights.setText("equal weights")
+        k_row = QWidget()  # "K [3] + noise": one row, so Run and Step stay above the fold
+        k_layout = QHBoxLayout(k_row)
+        k_layout.setContentsMargins(0, 0, 0, 0)
+        k_layout.addWidget(self.k, 1)
+        k_layout.addWidget(self.noise)
         form = self.form = QFormLayout()
-        for label, widget in (("Algorithm", self.algorithm), ("Components K", self.k),
+        for label, widget in (("Algorithm", self.algorithm), ("Components K", k_row),
                               ("Covariance", self.covariance), ("σ (soft k-means)", soft),
                               ("Initialisation", self.init),
                               ("Variance floor", self.floor), ("Restarts", self.restarts),
@@ -317,6 +326,9 @@ class FitPanel(QWidget):
         algorithm = self.algorithm.currentData()
         self.covariance.setEnabled(algorithm not in ("kmeans", "soft_kmeans"))
         self.form.setRowVisible(self.soft_row, algorithm == "soft_kmeans")
+        self.noise.setEnabled(algorithm == "em")
+        if algorithm != "em":
+            self.noise.setChecked(False)
 
     def config(self) -> FitConfig:
         """The settings shown, validated."""
@@ -326,7 +338,8 @@ class FitPanel(QWidget):
             n_init=self.restarts.value(), max_iter=self.max_iter.value(), tol=self.tol.value(),
             variance_floor=self.floor.value(), random_state=self.seed.value(),
             dtype="float32" if self.float32.isChecked() else "float64",
-            sigma=self.sigma.value() or None, equal_weights=self.equal_weights.isChecked())
+            sigma=self.sigma.value() or None, equal_weights=self.equal_weights.isChecked(),
+            noise=self.noise.isChecked() and self.algorithm.currentData() == "em")
 
     def pace(self) -> float:
         """Iterations per second Run is slowed to (0: as fast as it goes)."""
@@ -346,6 +359,7 @@ class FitPanel(QWidget):
         self.float32.setChecked(config.dtype == "float32")
         self.sigma.setValue(config.sigma or 0.0)
         self.equal_weights.setChecked(config.equal_weights)
+        self.noise.setChecked(config.noise)
         self._algorithm_changed(0)
 
     def set_running(self, running: bool) -> None:

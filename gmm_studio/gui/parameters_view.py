@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
@@ -49,8 +49,9 @@ def _set(table: QTableWidget, row: int, col: int, text: str, right: bool = True)
 def summary_rows(model, prep, names, n_rows: float, scale, counts=None) -> list[list[str]]:
     """One row of SUMMARY texts per component (data file's units).
 
-    ``counts`` (K,) are rows per most probable component when known; else
-    the size is the expected N·π_k, shown with "≈".
+    ``counts`` (K + 1,) are rows per most probable component, then the noise
+    component's, when known; else the size is the expected N·π_k, shown
+    with "≈". A noise component gets a last row.
     """
     _, covs = data_space(model, prep)
     shapes = component_shapes(covs, scale)
@@ -61,6 +62,11 @@ def summary_rows(model, prep, names, n_rows: float, scale, counts=None) -> list[
                 loading_label("", shapes.main_axis[k], names).removeprefix(": "))
         rows.append([str(k), f"{model.weights[k]:.4f}", size, f"{shapes.volume[k]:.4g}",
                      f"{shapes.axis_ratio[k]:.3g}", axis])
+    if model.has_noise:
+        size = (f"{int(counts[-1])}" if counts is not None
+                else f"≈ {n_rows * model.noise_weight:.0f}")
+        rows.append(["noise", f"{model.noise_weight:.4f}", size,
+                     f"V {model.noise_volume:.4g}", "", "uniform over the data's box"])
     return rows
 
 
@@ -130,14 +136,16 @@ class ParametersView(QWidget):
         for r, cells in enumerate(rows):
             for c, text in enumerate(cells):
                 _set(self.table, r, c, text, right=c < len(cells) - 1)
-            self.table.item(r, 0).setBackground(QBrush(component_color(r)))
+            noise = r >= model.n_components
+            self.table.item(r, 0).setBackground(QBrush(QColor(180, 180, 180) if noise
+                                                       else component_color(r)))
         self.table.resizeColumnsToContents()
         self._shown = (model, prep, list(names))
         self.chosen = min(self.chosen, model.n_components - 1)
         self._show_detail()
 
     def _choose(self, row: int) -> None:
-        if row >= 0 and self._shown is not None:
+        if 0 <= row < (0 if self._shown is None else self._shown[0].n_components):
             self.chosen = row
             self._show_detail()
 

@@ -305,12 +305,17 @@ class MainPlot(pg.PlotWidget):
         level = np.clip(((sure - floor) / max(1 - floor, 1e-12) * _LEVELS).astype(int),
                         0, _LEVELS - 1)
         codes = top * _LEVELS + level
+        # A noise component's share is what the rows' responsibilities leave;
+        # rows it claims most are drawn grey, with no component's colour.
+        noise = 1.0 - resp.sum(axis=1)
+        codes[noise > sure] = len(self.pens)
         if self._codes is not None and np.array_equal(codes, self._codes):
             return  # nothing visible changed
         self._codes = codes
         order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(self.pens) + 1))
-        groups = [(pen, order[bounds[c]:bounds[c + 1]]) for c, pen in enumerate(self.pens)]
+        pens = [*self.pens, self._neutral]
+        bounds = np.searchsorted(codes[order], np.arange(len(pens) + 1))
+        groups = [(pen, order[bounds[c]:bounds[c + 1]]) for c, pen in enumerate(pens)]
         self._draw_points(groups)
 
 

@@ -88,7 +88,8 @@ class RowTableModel(QAbstractTableModel):
             return self.dataset.frame.iat[int(self.dataset.rows[position]), column - 1]
         extra = column - n_file - 1
         if extra == 0:
-            return int(self.scores.labels[position])
+            label = int(self.scores.labels[position])
+            return "noise" if label == -1 else label
         if extra <= self.mixture.n_components:
             return float(self._probabilities(row)[extra - 1])
         return float(self.scores.log_density[position])

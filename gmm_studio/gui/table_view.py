@@ -88,6 +88,8 @@ class DataTableView(QWidget):
         if model is not None:
             for k in range(model.n_components):
                 self.filter.addItem(f"cluster {k}", ("cluster", k))
+            if model.has_noise:
+                self.filter.addItem("noise", ("cluster", -1))
         self.filter.addItem("plot selection", ("selection", None))
         self.filter.addItem("flagged anomalies", ("flagged", None))
         index = self.filter.findData(current) if current is not None else -1

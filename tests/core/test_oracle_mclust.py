@@ -198,3 +198,40 @@ def _rscript_text(code: str) -> list[list[str]]:
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     return [line.split() for line in done.stdout.splitlines() if line.strip()]
+
+
+def test_noise_component_counts_and_e_step_equal_mclust(tmp_path):
+    """nMclustParams(noise = TRUE) and estep() with Vinv: the noise's count and posteriors."""
+    from gmm_studio.core import MixtureModel
+
+    code = "; ".join(f'cat(nMclustParams("{m}", 2, 3, noise = TRUE), "\\n")'
+                     for m in ("VVV", "EEE", "VEV"))
+    counts = [int(r[0]) for r in rscript(code)]
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(4, 0.7, (60, 2)),
+                   rng.uniform(-8, 10, (15, 2))])
+    volume = float(np.prod(np.ptp(X, axis=0)))
+    cov = np.array([[[1.0, 0.2], [0.2, 1.5]], [[0.6, -0.1], [-0.1, 0.5]]])
+    model = MixtureModel(np.array([0.45, 0.45]), np.array([[0.0, 0.1], [4.0, 3.8]]), cov,
+                         "full", noise_weight=0.1, noise_volume=volume)
+    for name, expected in zip(("VVV", "EEE", "VEV"), counts, strict=True):
+        m = MixtureModel(np.full(3, 0.3), np.zeros((3, 2)),
+                         np.stack([np.eye(2)] * 3) if name != "EEE" else np.eye(2),
+                         {"VVV": "full", "EEE": "tied", "VEV": "VEV"}[name],
+                         noise_weight=0.1, noise_volume=1.0)
+        assert m.n_parameters == expected, name
+    np.savetxt(tmp_path / "X.txt", X)
+    rows = rscript(f'''
+        X <- as.matrix(read.table("{tmp_path / "X.txt"}"))
+        sigma <- array(c({", ".join(map(str, cov[0].ravel().tolist()))},
+                         {", ".join(map(str, cov[1].ravel().tolist()))}), dim = c(2, 2, 2))
+        p <- list(pro = c(0.45, 0.45, 0.1), mean = matrix(c(0, 0.1, 4, 3.8), 2),
+                  variance = list(modelName = "VVV", d = 2, G = 2, sigma = sigma,
+                                  cholsigma = array(c(chol(sigma[, , 1]),
+                                                      chol(sigma[, , 2])), dim = c(2, 2, 2))),
+                  Vinv = {1.0 / volume!r})
+        e <- estep(modelName = "VVV", data = X, parameters = p)
+        cat(sprintf("%.17g", e$loglik), "\\n")
+        cat(sprintf("%.17g", e$z[, 3]), "\\n")''')
+    assert model.log_likelihood(X) == pytest.approx(rows[0][0], rel=1e-12)
+    np.testing.assert_allclose(model.noise_posterior(X), rows[1], rtol=1e-10, atol=1e-14)

@@ -79,21 +79,34 @@ def flag(log_dens: np.ndarray, threshold: AnomalyThreshold) -> np.ndarray:
     return log_dens <= threshold.log_density
 
 
+def export_clusters(labels: np.ndarray, model: MixtureModel) -> np.ndarray:
+    """Cluster numbers as files show them: with a noise component, mclust's
+    0 for noise (label -1) and k + 1 for component k; else the labels."""
+    return labels + 1 if model.has_noise else labels
+
+
 def anomaly_frame(dataset: Dataset, model: MixtureModel,
-                  threshold: AnomalyThreshold, scores: RowScores | None = None) -> pd.DataFrame:
+                  threshold: AnomalyThreshold | None, scores: RowScores | None = None,
+                  by_noise: bool = False) -> pd.DataFrame:
     """Flagged rows, most anomalous first.
 
     Columns: ``row`` (data row number in the file, from 1), every original
-    column, ``log_density`` and ``cluster``. ``scores`` (from ``score_rows``)
+    column, ``log_density`` and ``cluster`` (numbered as ``export_clusters``).
+    Rows are flagged by log p(x) <= ``threshold``, or with ``by_noise`` where
+    the noise component is the likeliest. ``scores`` (from ``score_rows``)
     saves scoring every row again.
     """
     dens = log_density(dataset, model) if scores is None else scores.log_density
-    mask = flag(dens, threshold)
+    labels = model.predict(dataset.X) if scores is None else scores.labels
+    if by_noise:
+        if not model.has_noise:
+            raise InvalidConfigError("flagging by noise needs a model with a noise component; "
+                                     "fit with noise on, or flag by log-density.")
+        mask = labels == -1
+    else:
+        mask = flag(dens, threshold)
     out = dataset.frame.iloc[dataset.rows[mask]].copy()
     out.insert(0, "row", dataset.rows[mask] + 1, allow_duplicates=True)
     out["log_density"] = dens[mask]
-    if scores is not None:
-        out["cluster"] = scores.labels[mask]
-    else:
-        out["cluster"] = model.predict(dataset.X[mask]) if mask.any() else np.zeros(0, int)
+    out["cluster"] = export_clusters(labels[mask], model)
     return out.sort_values("log_density", kind="stable").reset_index(drop=True)

@@ -54,7 +54,9 @@ def compare_methods(
         if cancel is not None and cancel.is_set():
             break
         started = time.perf_counter()
-        result = fit(X, config.replace(algorithm=algorithm), sample_weight=sample_weight,
+        # The noise component is soft EM's alone; the other methods go without.
+        method = config.replace(algorithm=algorithm, noise=config.noise and algorithm == "em")
+        result = fit(X, method, sample_weight=sample_weight,
                      cancel=cancel,
                      callback=None if callback is None else (lambda s, a=algorithm: callback(a, s)))
         seconds = time.perf_counter() - started
@@ -67,7 +69,8 @@ def compare_methods(
 def _row(algorithm, result, X, sample_weight, log_jacobian, truth, seconds) -> MethodRow:
     ll, bic, aic = result.criteria(log_jacobian)
     entropy = classification_entropy(result.model, X, sample_weight)
-    sizes = tuple(int(c) for c in np.bincount(result.labels, minlength=result.model.n_components))
+    labels = result.labels[result.labels >= 0]  # a noise component's rows are -1
+    sizes = tuple(int(c) for c in np.bincount(labels, minlength=result.model.n_components))
     ari = float("nan") if truth is None else adjusted_rand_index(truth, result.labels)
     return MethodRow(algorithm, result, ll, bic, aic, icl(bic, entropy), seconds,
                      sizes, ari)

@@ -21,6 +21,7 @@ from ..model.kernels import make_kernel
 from ..model.mixture import MixtureModel
 from ..results import CANCELLED, CONVERGED, FAILED, MAX_ITER, RUNNING, Snapshot
 from .mstep import MStepResult, estimate_parameters, reseed_empty
+from .noise import Noise
 from .notes import RunNotes
 from .passes import em_pass
 from .prepared import Cancelled, PreparedData
@@ -38,16 +39,25 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
     fixed = _FixedSpread(config) if config.algorithm == "soft_kmeans" else None
     if fixed is not None:
         config = config.replace(covariance_type="spherical")
+    noise = Noise.for_run(data, config) if config.noise else None
+    tied_noise = noise is not None and config.covariance_type == "tied"
     notes = RunNotes()
     kernel = make_kernel(data.n_features, config.n_components, config.covariance_type)
     labels = np.full(data.n_rows, -1, dtype=np.int32) if hard else None
     try:
         if initial_model is not None:
             model = _check_initial(initial_model, config)
+            if noise is not None and initial_model.has_noise:
+                noise.weight, noise.volume = (initial_model.noise_weight,
+                                              initial_model.noise_volume)
+            elif noise is not None:
+                model = _to_model(noise.start(_as_params(model, data)), data, config, noise)
         else:
             start = _initial_mstep(data, config, kernel, rng, notes, restart)
+            if noise is not None:
+                start = noise.start(start)
             model = _to_model(start if fixed is None else fixed.apply(start), data,
-                              config)
+                              config, noise)
     except Cancelled:
         return
     except InvalidModelError as exc:  # only possible with the variance floor off
@@ -59,7 +69,9 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
         kernel.set_params(model.weights, model.means - data.centre, model.precisions_cholesky)
         try:
             result = em_pass(data, kernel, hard=hard, labels=labels,
-                             want_stats=iteration < config.max_iter)
+                             want_stats=iteration < config.max_iter,
+                             noise_log=None if noise is None else noise.log_prob,
+                             noise_scatter=tied_noise)
         except Cancelled:
             if previous_ll is None:
                 return
@@ -81,14 +93,17 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
         iteration += 1
         try:
             mstep = _mstep(data, config, kernel, kernel.to_stats(result.acc),
-                           result.worst, notes, iteration, model)
+                           result.worst, notes, iteration, model,
+                           noise_pass=None if noise is None else result)
+            if noise is not None:
+                mstep = noise.update(mstep, data, result.noise_nk)
             if fixed is not None:
                 mstep = fixed.apply(mstep)
             times_reseeded[mstep.empty] += 1
             # A fresh re-seed must get its chance before the run may converge;
             # a component that keeps losing its rows no longer holds the run up.
             reseeded = bool(np.any(times_reseeded[mstep.empty] <= RESEED_PATIENCE))
-            model = _to_model(mstep, data, config)
+            model = _to_model(mstep, data, config, noise)
         except InvalidModelError as exc:
             notes.add(f"iteration {iteration}: {exc}")
             yield _final(restart, iteration - 1, previous_model, previous_ll, start_time,
@@ -156,15 +171,22 @@ def _initial_mstep(data, config, kernel, rng, notes, restart) -> MStepResult:
     return _mstep(data, config, kernel, kernel.to_stats(acc), worst, notes, 0)
 
 
-def _mstep(data, config, kernel, stats, worst, notes, iteration, model=None) -> MStepResult:
+def _mstep(data, config, kernel, stats, worst, notes, iteration, model=None,
+           noise_pass=None) -> MStepResult:
+    """The M-step; ``noise_pass`` (a PassResult) leaves out what the noise claimed."""
     previous = None
     if model is not None and covariance_model(config.covariance_type).layout == "general":
         previous = model.covariances
+    total_weight = data.total_weight
+    total_scatter = data.total_scatter() if config.covariance_type == "tied" else None
+    if noise_pass is not None:
+        total_weight -= noise_pass.noise_nk
+        if total_scatter is not None:
+            total_scatter = total_scatter - noise_pass.noise_scatter
     result = estimate_parameters(
-        stats, config.covariance_type, total_weight=data.total_weight, n_rows=data.n_rows,
+        stats, config.covariance_type, total_weight=total_weight, n_rows=data.n_rows,
         metric=data.floor_metric(config.covariance_type), variance_floor=config.variance_floor,
-        total_scatter=data.total_scatter() if config.covariance_type == "tied" else None,
-        previous=previous, in_em=True,
+        total_scatter=total_scatter, previous=previous, in_em=True,
     )
     rows = reseed_empty(result, config.covariance_type, worst,
                         lambda i: data.X[i] - data.centre, data.n_rows)
@@ -177,6 +199,17 @@ def _mstep(data, config, kernel, stats, worst, notes, iteration, model=None) -> 
     return result
 
 
-def _to_model(params: MStepResult, data: PreparedData, config: FitConfig) -> MixtureModel:
+def _to_model(params: MStepResult, data: PreparedData, config: FitConfig,
+              noise: Noise | None = None) -> MixtureModel:
+    if noise is None:
+        return MixtureModel.trusted(params.weights, params.means + data.centre,
+                                    params.covariances, config.covariance_type)
     return MixtureModel.trusted(params.weights, params.means + data.centre, params.covariances,
-                                config.covariance_type)
+                                config.covariance_type, noise.weight, noise.volume)
+
+
+def _as_params(model: MixtureModel, data: PreparedData) -> MStepResult:
+    """A model without noise as M-step output (centred), to give it a noise share."""
+    k = model.n_components
+    return MStepResult(np.array(model.weights), np.array(model.means) - data.centre,
+                       np.array(model.covariances), np.zeros(k, dtype=bool), [])

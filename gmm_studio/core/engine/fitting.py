@@ -103,7 +103,8 @@ def score_prepared(data: PreparedData, model: MixtureModel, with_density: bool =
     kernel.set_params(model.weights, model.means - data.centre, model.precisions_cholesky)
     labels = np.full(data.n_rows, -1, dtype=np.int32)
     dens = np.empty(data.n_rows) if with_density else None
-    em_pass(data, kernel, want_stats=False, labels=labels, log_density=dens)
+    em_pass(data, kernel, want_stats=False, labels=labels, log_density=dens,
+            noise_log=model.noise_log_prob if model.has_noise else None)
     return labels, dens
 
 def fit(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model.kernels import normalise_log_prob
+from ..model.kernels import normalise_log_prob, normalise_with_noise
 from .mstep import candidates_per_block, worst_rows
 from .parallel import map_blocks
 from .prepared import PreparedData
@@ -30,6 +30,8 @@ class PassResult:
     n_changed: rows whose label changed (when a labels array was given).
     classification: hard passes' classification log-likelihood, the sum of
     each row's largest log(w_k N(x | k)).
+    noise_nk, noise_scatter: with a noise component, sum_n w_n p(noise | x_n)
+    and (when asked) sum_n w_n p(noise | x_n) x_n x_n^T in centred coordinates.
     """
 
     log_likelihood: float = 0.0
@@ -37,6 +39,8 @@ class PassResult:
     worst: list[tuple[float, int]] = field(default_factory=list)
     n_changed: int = 0
     classification: float = 0.0
+    noise_nk: float = 0.0
+    noise_scatter: np.ndarray | None = None
 
     def add(self, other: PassResult) -> None:
         """Fold another block's partial result into this one."""
@@ -44,6 +48,10 @@ class PassResult:
         self.classification += other.classification
         self.worst.extend(other.worst)
         self.n_changed += other.n_changed
+        self.noise_nk += other.noise_nk
+        if other.noise_scatter is not None:
+            self.noise_scatter = (other.noise_scatter.copy() if self.noise_scatter is None
+                                  else self.noise_scatter + other.noise_scatter)
         if other.acc is not None:
             self.acc = other.acc.copy() if self.acc is None else self.acc + other.acc
 
@@ -121,8 +129,14 @@ def em_pass(
     want_stats: bool = True,
     labels: np.ndarray | None = None,
     log_density: np.ndarray | None = None,
+    noise_log: float | None = None,
+    noise_scatter: bool = False,
 ) -> PassResult:
     """E-step under ``kernel``'s parameters and, if wanted, M-step statistics.
+
+    ``noise_log`` = log(π_0 / V) adds a uniform noise component (soft EM
+    only): labels are -1 where it is the likeliest, and the pass sums its
+    responsibilities (and, with ``noise_scatter``, their scatter).
 
     ``hard`` assigns each row wholly to its most probable component
     (classification EM). ``labels`` (N,) int, when given, receives the most
@@ -140,7 +154,12 @@ def em_pass(
         block_labels = top = None
         if hard or labels is not None:
             block_labels, top = best_rows(wlp, largest=True)
-        log_dens = normalise_log_prob(wlp, top)
+        if noise_log is not None:
+            if block_labels is not None:
+                block_labels[top < noise_log] = -1
+            log_dens, noise = normalise_with_noise(wlp, noise_log)
+        else:
+            log_dens = normalise_log_prob(wlp, top)
         if log_density is not None:
             log_density[start:stop] = log_dens
         w = data.weights(start, stop)
@@ -151,6 +170,12 @@ def em_pass(
             # Classification EM maximises sum_n max_k log(w_k N(x_n | k)).
             part.classification = _weighted_sum(top.astype(np.float64), w)
         _update_labels(labels, start, stop, block_labels, part)
+        if noise_log is not None:
+            claimed = noise if w is None else noise * w
+            part.noise_nk = float(claimed.sum())
+            if want_stats and noise_scatter:
+                x64 = xt.astype(np.float64, copy=False)
+                part.noise_scatter = (x64 * claimed) @ x64.T
         if want_stats:
             resp = one_hot(block_labels, k, wlp) if hard else wlp
             if w is not None:

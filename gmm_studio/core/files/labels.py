@@ -21,28 +21,39 @@ def labelled_frame(dataset: Dataset, model: MixtureModel) -> pd.DataFrame:
     column, ``cluster``, ``p_<k>``, ``log_density`` and ``excluded`` (why a
     row was not used, e.g. "missing value in waiting"; empty for used rows,
     whose model cells are filled while those of excluded rows stay empty).
+    With a noise component, as in mclust: ``cluster`` 0 is noise and the
+    components are 1..K, with columns ``p_noise``, ``p_1`` ... ``p_K``.
     """
     return joined_frame(dataset.frame, 1, dataset.rows, model.predict_proba(dataset.X),
-                        log_density(dataset, model), exclusion_reasons(dataset))
+                        log_density(dataset, model), exclusion_reasons(dataset),
+                        model.noise_posterior(dataset.X) if model.has_noise else None)
 
 
 def joined_frame(frame: pd.DataFrame, first_row: int, used: np.ndarray, resp: np.ndarray,
-                 log_dens: np.ndarray, excluded: np.ndarray) -> pd.DataFrame:
+                 log_dens: np.ndarray, excluded: np.ndarray,
+                 noise: np.ndarray | None = None) -> pd.DataFrame:
     """``frame`` (n rows) with row numbers and the model's cells at positions ``used``.
 
     resp (n_used, K) and log_dens (n_used,) belong to the rows ``used``;
     the other rows get empty (NA) cells. ``excluded`` (n,) says why.
+    ``noise`` (n_used,), p(noise | x), numbers the clusters as mclust does:
+    0 for noise, k + 1 for component k.
     """
     n = len(frame)
     out = frame.reset_index(drop=True)
     out.insert(0, "row", np.arange(first_row, first_row + n), allow_duplicates=True)
     cluster = pd.array(np.zeros(n, dtype=np.int64), dtype="Int64")
     cluster[:] = pd.NA
-    if len(used):
+    if len(used) and noise is None:
         cluster[used] = resp.argmax(axis=1)
+    elif len(used):
+        cluster[used] = np.where(noise >= resp.max(axis=1), 0, resp.argmax(axis=1) + 1)
     out["cluster"] = cluster
+    if noise is not None:
+        out["p_noise"] = _scatter(n, used, noise)
+    first = 0 if noise is None else 1
     for k in range(resp.shape[1]):
-        out[f"p_{k}"] = _scatter(n, used, resp[:, k])
+        out[f"p_{k + first}"] = _scatter(n, used, resp[:, k])
     out["log_density"] = _scatter(n, used, log_dens)
     out["excluded"] = excluded
     return out
@@ -93,7 +104,9 @@ def write_labels_streaming(out: str | Path, source: str | Path, model,
             rows = joined_frame(chunk, first_row + 1, np.flatnonzero(keep),
                                 model.predict_proba(values[keep]),
                                 model.score_samples(values[keep]),
-                                missing_reasons(numeric, ~keep))
+                                missing_reasons(numeric, ~keep),
+                                model.noise_posterior(values[keep]) if model.has_noise
+                                else None)
             rows.to_csv(tmp, mode="w" if first_row == 0 else "a", header=first_row == 0,
                         index=False)
             first_row += len(chunk)

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ... import __version__
 from ..analysis.anomalies import AnomalyThreshold
 from ..config import SKLEARN_TYPES, FitConfig
@@ -23,9 +25,11 @@ from .checks import section, text_list, typed_field
 FORMAT = "gmm-studio-model"
 # Version 2 adds the ten covariance models beyond scikit-learn's four (stored
 # as (K, D, D) matrices) and each model's mclust name; version-1 files, which
-# can hold only the four, still load.
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# can hold only the four, still load. Version 3 adds the noise component
+# ("model": {"noise": {"weight", "volume"}}); a model without one is written
+# as version 2, so older readers still open it.
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,10 @@ def summarise_fit(result: FitResult, dataset: Dataset) -> dict[str, Any]:
         log_likelihood=ll, bic=bic, aic=aic,
         n_parameters=result.n_parameters, n_rows_used=dataset.n_rows,
         n_rows_dropped=dataset.n_dropped, features=list(dataset.feature_names))
+    if result.model.has_noise:
+        summary.update(noise_weight=result.model.noise_weight,
+                       noise_volume=result.model.noise_volume,
+                       noise_rows=int(np.count_nonzero(result.labels == -1)))
     return summary
 
 
@@ -79,7 +87,7 @@ def to_json_dict(saved: SavedModel) -> dict[str, Any]:
     """The document written to disk."""
     return {
         "format": FORMAT,
-        "version": VERSION,
+        "version": VERSION if saved.model.has_noise else 2,
         "software": f"gmm-studio {__version__}",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "features": list(saved.feature_names),
@@ -124,6 +132,10 @@ def from_json_dict(doc: Any) -> SavedModel:
             f"versions {', '.join(map(str, READABLE_VERSIONS))}); upgrade GMM Studio or "
             "re-export the model.")
     model = MixtureModel.from_dict(doc.get("model"))
+    if version in (1, 2) and model.has_noise:
+        raise InvalidModelError(
+            f"a version-{version} model file cannot hold a noise component; version 3 "
+            "added it.")
     if version == 1 and model.covariance_type not in SKLEARN_TYPES:
         raise InvalidModelError(
             f"a version-1 model file cannot hold covariance model {model.covariance_type!r}; "

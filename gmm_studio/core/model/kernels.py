@@ -265,6 +265,22 @@ def normalise_log_prob(wlp: np.ndarray, top: np.ndarray | None = None) -> np.nda
     return top.astype(np.float64) + np.log(total, dtype=np.float64)
 
 
+def normalise_with_noise(wlp: np.ndarray, noise_log: float) -> tuple[np.ndarray, np.ndarray]:
+    """As normalise_log_prob with a uniform noise term log(π_0 / V) in every row.
+
+    wlp (K, B) becomes the Gaussian responsibilities in place (columns sum to
+    1 - p(noise | x)); returns log p(x) (B,) and p(noise | x) (B,), float64.
+    """
+    top = np.maximum(wlp.max(axis=0), noise_log)
+    wlp -= top
+    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
+    np.exp(wlp, out=wlp)
+    noise = np.exp(noise_log - top.astype(np.float64))
+    total = wlp.sum(axis=0, dtype=np.float64) + noise
+    wlp /= total.astype(wlp.dtype, copy=False)
+    return top.astype(np.float64) + np.log(total), noise / total
+
+
 _EVAL_ROWS = 4096  # rows per block when a model scores an array
 
 

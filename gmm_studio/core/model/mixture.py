@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.special import logsumexp
 
 from ..errors import GMMStudioError, InvalidDataError, InvalidModelError
 from ..validation import check_data, check_sample_weight
@@ -33,12 +34,19 @@ class MixtureModel:
     copies; construction checks shapes, finiteness, that the weights sum to
     1, that axis-aligned models are diagonal and that every covariance is
     positive definite.
+
+    A noise component (mclust's): uniform density 1 / ``noise_volume`` over
+    the data's region (in the fitted data's units) with weight
+    ``noise_weight``; then the Gaussian weights sum to 1 - noise_weight.
+    ``noise_volume`` 0 means no noise component.
     """
 
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
     covariance_type: str = "full"
+    noise_weight: float = 0.0
+    noise_volume: float = 0.0
 
     def __post_init__(self) -> None:
         try:
@@ -59,9 +67,11 @@ class MixtureModel:
             if not np.allclose(cov, np.swapaxes(cov, -1, -2), rtol=1e-8,
                                atol=1e-12 * float(np.abs(cov).max())):
                 raise InvalidModelError("covariance matrices must be symmetric.")
-        if np.any(self.weights < 0) or abs(self.weights.sum() - 1.0) > 1e-6:
+        _check_noise(self.noise_weight, self.noise_volume)
+        total = self.weights.sum() + self.noise_weight
+        if np.any(self.weights < 0) or abs(total - 1.0) > 1e-6:
             raise InvalidModelError(
-                f"mixture weights must be >= 0 and sum to 1 (sum is {self.weights.sum():.6g})."
+                f"mixture weights must be >= 0 and sum to 1 (sum is {total:.6g})."
             )
         prec = precision_cholesky(self.covariances, self.covariance_type)
         prec.setflags(write=False)
@@ -69,7 +79,8 @@ class MixtureModel:
 
     @classmethod
     def trusted(cls, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray,
-                covariance_type: str) -> MixtureModel:
+                covariance_type: str, noise_weight: float = 0.0,
+                noise_volume: float = 0.0) -> MixtureModel:
         """A model from arrays the engine built itself, checked only where it can fail.
 
         The engine's M-step gives canonical types, the right shapes and
@@ -85,6 +96,8 @@ class MixtureModel:
                 raise InvalidModelError(f"model {name} contain NaN or inf.")
             object.__setattr__(model, name, arr)
         object.__setattr__(model, "covariance_type", covariance_type)
+        object.__setattr__(model, "noise_weight", float(noise_weight))
+        object.__setattr__(model, "noise_volume", float(noise_volume))
         prec = precision_cholesky(model.covariances, covariance_type)
         prec.setflags(write=False)
         object.__setattr__(model, "_prec_chol", prec)
@@ -113,8 +126,25 @@ class MixtureModel:
 
     @property
     def n_parameters(self) -> int:
-        """Free parameters counted by BIC and AIC."""
-        return n_parameters(self.n_components, self.n_features, self.covariance_type)
+        """Free parameters counted by BIC and AIC.
+
+        A noise component adds two, its weight and its volume, as mclust
+        counts them (nMclustParams(noise = TRUE)), so criteria compare with its.
+        """
+        return (n_parameters(self.n_components, self.n_features, self.covariance_type)
+                + 2 * int(self.has_noise))
+
+    @property
+    def has_noise(self) -> bool:
+        """True with a uniform noise component."""
+        return self.noise_volume > 0
+
+    @property
+    def noise_log_prob(self) -> float:
+        """log(noise_weight / noise_volume), the noise term of every row (-inf without)."""
+        if not self.has_noise or self.noise_weight <= 0:
+            return -np.inf
+        return float(np.log(self.noise_weight) - np.log(self.noise_volume))
 
     # -- scoring -------------------------------------------------------------
     def weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
@@ -124,10 +154,23 @@ class MixtureModel:
                         posterior=False)[0]
 
     def posterior(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Responsibilities p(k | x) (N, K) and log p(x) (N,) in one evaluation."""
+        """Responsibilities p(k | x) (N, K) and log p(x) (N,) in one evaluation.
+
+        With a noise component the rows sum to 1 - p(noise | x).
+        """
         X = check_data(X, n_features=self.n_features)
-        return evaluate(X, self.weights, self.means, self._prec_chol, self.covariance_type,
-                        posterior=True)
+        if not self.has_noise:
+            return evaluate(X, self.weights, self.means, self._prec_chol,
+                            self.covariance_type, posterior=True)
+        log_joint = self.weighted_log_prob(X)
+        log_dens = np.logaddexp(logsumexp(log_joint, axis=1), self.noise_log_prob)
+        return np.exp(log_joint - log_dens[:, None]), log_dens
+
+    def noise_posterior(self, X: np.ndarray) -> np.ndarray:
+        """p(noise | x) of every row (N,); zeros without a noise component."""
+        if not self.has_noise:
+            return np.zeros(len(np.asarray(X)))
+        return np.exp(self.noise_log_prob - self.score_samples(X))
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
         """log p(x) of every row: (N,)."""
@@ -140,12 +183,16 @@ class MixtureModel:
         return float(log_p.sum() if w is None else w @ log_p)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Responsibilities p(k | x): (N, K), rows sum to 1."""
+        """Responsibilities p(k | x): (N, K), rows sum to 1 (less p(noise | x))."""
         return self.posterior(X)[0]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Most probable component of every row: (N,) ints."""
-        return np.argmax(self.weighted_log_prob(X), axis=1)
+        """Most probable component of every row: (N,) ints, -1 where noise is likeliest."""
+        log_joint = self.weighted_log_prob(X)
+        labels = np.argmax(log_joint, axis=1)
+        if self.has_noise:
+            labels[log_joint.max(axis=1) < self.noise_log_prob] = -1
+        return labels
 
     def bic(self, X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         """Bayesian information criterion, -2 log L + p log n (smaller is better)."""
@@ -157,7 +204,11 @@ class MixtureModel:
         return -2.0 * self.log_likelihood(X, sample_weight) + 2.0 * self.n_parameters
 
     def sample(self, n: int, rng: np.random.Generator | int | None = None):
-        """Draw ``n`` points: returns (X (n, D), labels (n,))."""
+        """Draw ``n`` points: returns (X (n, D), labels (n,)); Gaussian components only."""
+        if self.has_noise:
+            raise InvalidModelError(
+                "a noise component knows its volume, not its region, so it cannot be "
+                "sampled; sample the Gaussian components of a model without noise.")
         rng = np.random.default_rng(rng)
         counts = rng.multinomial(int(n), self.weights)
         labels = np.repeat(np.arange(self.n_components), counts)
@@ -178,6 +229,8 @@ class MixtureModel:
             "weights": self.weights.tolist(),
             "means": self.means.tolist(),
             "covariances": self.covariances.tolist(),
+            **({"noise": {"weight": self.noise_weight, "volume": self.noise_volume}}
+               if self.has_noise else {}),
         }
 
     @classmethod
@@ -189,11 +242,16 @@ class MixtureModel:
                    if k not in data]
         if missing:
             raise InvalidModelError(f"model is missing field(s): {', '.join(missing)}.")
+        noise = data.get("noise") or {}
+        if not isinstance(noise, dict) or set(noise) - {"weight", "volume"}:
+            raise InvalidModelError("model noise must be {\"weight\": w, \"volume\": V}.")
         model = cls(
             weights=data["weights"],
             means=data["means"],
             covariances=data["covariances"],
             covariance_type=data["covariance_type"],
+            noise_weight=noise.get("weight", 0.0),
+            noise_volume=noise.get("volume", 0.0),
         )
         named = data.get("mclust_name")
         if named is not None and named != model.mclust_name:
@@ -201,6 +259,15 @@ class MixtureModel:
                 f"model says mclust_name {named!r} but its covariance_type "
                 f"{model.covariance_type!r} is mclust's {model.mclust_name!r}.")
         return model
+
+
+def _check_noise(weight, volume) -> None:
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+             for v in (weight, volume))
+    if not ok or volume < 0 or not 0 <= weight < 1 or (volume == 0 and weight != 0):
+        raise InvalidModelError(
+            f"a noise component needs a volume > 0 and a weight in [0, 1) (got weight "
+            f"{weight!r}, volume {volume!r}); without one both are 0.")
 
 
 def _check_shapes(weights, means, covariances, covariance_type) -> None:

@@ -19,6 +19,8 @@ def lower_bound(X: np.ndarray, model: MixtureModel, resp: np.ndarray,
     """L(q, θ) = Σ_n w_n Σ_k q_nk (log π_k + log N(x_n | μ_k, Σ_k) − log q_nk).
 
     X (N, D); resp q (N, K), rows summing to one; sample_weight (N,) or None.
+    With a noise component q's rows sum to 1 - q(noise), and the noise adds
+    q_n0 (log π_0 - log V - log q_n0).
     Terms with q_nk = 0 count zero (0 log 0 = 0), even where a component's
     density underflows, so a one-hot q (hard EM) has a finite bound.
     """
@@ -27,7 +29,11 @@ def lower_bound(X: np.ndarray, model: MixtureModel, resp: np.ndarray,
     if resp.shape != (len(X), model.n_components):
         raise InvalidDataError(
             f"resp must be (N, K) = ({len(X)}, {model.n_components}), got {resp.shape}.")
-    if np.any(resp < 0) or not np.allclose(resp.sum(axis=1), 1.0, rtol=0, atol=1e-9):
+    # With a noise component q(noise) = 1 - Σ_k q_nk, so rows sum to at most one.
+    rows = resp.sum(axis=1)
+    ok = (np.all(rows <= 1 + 1e-9) if model.has_noise
+          else np.allclose(rows, 1.0, rtol=0, atol=1e-9))
+    if np.any(resp < 0) or not ok:
         raise InvalidDataError("each row of resp must be probabilities that sum to one.")
     log_joint = model.weighted_log_prob(X)  # (N, K): log π_k + log N(x_n | k)
     # Where q is zero the joint may be -inf; 0 · (-inf) must be 0, not nan.
@@ -35,6 +41,10 @@ def lower_bound(X: np.ndarray, model: MixtureModel, resp: np.ndarray,
     used = resp > 0
     per_row[used] = resp[used] * log_joint[used] - xlogy(resp[used], resp[used])
     totals = per_row.sum(axis=1)
+    if model.has_noise:
+        q0 = np.clip(1.0 - rows, 0.0, 1.0)
+        noise_term = np.where(q0 > 0, q0 * model.noise_log_prob, 0.0) - xlogy(q0, q0)
+        totals = totals + noise_term
     return float(totals.sum() if sample_weight is None else np.asarray(sample_weight) @ totals)
 
 

@@ -43,13 +43,16 @@ def m_step(
     algorithm: str = "em",
     sigma: float | None = None,
     equal_weights: bool = True,
+    noise_volume: float = 0.0,
 ) -> MixtureModel:
     """Maximum-likelihood parameters given responsibilities ``resp`` (N, K).
 
     ``algorithm="hard_em"`` first makes ``resp`` one-hot; ``"kmeans"`` returns
     the k-means mixture (equal weights, one shared spherical variance);
     ``"soft_kmeans"`` keeps every covariance at ``sigma``² (required) and,
-    with ``equal_weights``, the weights at 1/K.
+    with ``equal_weights``, the weights at 1/K. ``noise_volume`` > 0 keeps a
+    noise component of that volume: its weight is what ``resp`` leaves,
+    π_0 = 1 - Σ_n w_n Σ_k resp_nk / Σ_n w_n.
     A component without data is moved to the row it explains least badly.
     """
     if algorithm not in ALGORITHMS:
@@ -68,10 +71,21 @@ def m_step(
     kind = "spherical" if algorithm in ("kmeans", "soft_kmeans") else covariance_type
     kernel = make_kernel(data.n_features, resp.shape[1], kind)
     acc = stats_pass(data, kernel, lambda a, b, out: np.copyto(out, resp[a:b].T) or out)
+    total_weight, total_scatter = data.total_weight, (
+        data.total_scatter() if kind == "tied" else None)
+    noise_weight = 0.0
+    if noise_volume > 0:
+        q0 = np.clip(1.0 - resp.sum(axis=1), 0.0, 1.0)
+        w0 = q0 if data.sample_weight is None else q0 * data.sample_weight
+        noise_weight = float(w0.sum() / data.total_weight)
+        total_weight -= float(w0.sum())
+        if total_scatter is not None:
+            xc = data.X - data.centre
+            total_scatter = total_scatter - (xc * w0[:, None]).T @ xc
     params = estimate_parameters(
-        kernel.to_stats(acc), kind, total_weight=data.total_weight, n_rows=data.n_rows,
+        kernel.to_stats(acc), kind, total_weight=total_weight, n_rows=data.n_rows,
         metric=data.floor_metric(kind), variance_floor=variance_floor,
-        total_scatter=data.total_scatter() if kind == "tied" else None)
+        total_scatter=total_scatter)
     reseed_empty(params, kind, _candidates(data, params, kind),
                  lambda i: data.X[i] - data.centre, data.n_rows)
     if algorithm == "kmeans":
@@ -81,7 +95,9 @@ def m_step(
         weights = np.full(k, 1.0 / k) if equal_weights else params.weights
         return MixtureModel(weights, params.means + data.centre, np.full(k, sigma ** 2),
                             "spherical")
-    return MixtureModel(params.weights, params.means + data.centre, params.covariances, kind)
+    return MixtureModel(params.weights * (1.0 - noise_weight), params.means + data.centre,
+                        params.covariances, kind, noise_weight=noise_weight,
+                        noise_volume=noise_volume)
 
 
 def _candidates(data, params, kind) -> list[tuple[float, int]]:

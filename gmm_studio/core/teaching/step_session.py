@@ -80,7 +80,8 @@ class StepSession:
             self.model = m_step(self.X, self.resp, self.config.covariance_type,
                                 self.config.variance_floor, self.sample_weight,
                                 algorithm=self.config.algorithm, sigma=self._sigma(),
-                                equal_weights=self.config.equal_weights)
+                                equal_weights=self.config.equal_weights,
+                                noise_volume=self.model.noise_volume)
             self.iteration += 1
             self.history.append(self.model.log_likelihood(self.X, self.sample_weight))
             self.trace.append(HalfStep("M", float(self.iteration), self.history[-1],
