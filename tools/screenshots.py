@@ -8,7 +8,8 @@ Run under a real X server so fonts and widgets look as users see them:
 States: default, mid-fit, converged, step mode, 1-D data, 4-D Iris, the
 comparison on each sample, Choose K on Old Faithful and Iris (K = 1..9, the
 fourteen models), the covariance chooser open, the lecture examples in
-step mode (Step table, log L and the bound) and the collapse demo.
+step mode (Step table, log L and the bound), the collapse demo, Wine on
+PCA and discriminant axes, its Pairs tab, and the noise component.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 os.environ.setdefault("GMM_STUDIO_CONFIG_DIR", tempfile.mkdtemp(prefix="gmm-shots-"))
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -142,6 +144,38 @@ def main() -> int:
         window.step()
     window.tabs.setCurrentWidget(window.ll_plot)
     shoot(window, "collapse")
+
+    # Many dimensions: Wine (13 features) on PCA and discriminant axes, the
+    # Pairs tab and the Parameters tab.
+    window.open_sample("wine.csv")
+    window.data_panel.standardize.setChecked(True)
+    window.fit_panel.set_config(FitConfig(n_components=3, covariance_type="VVI", n_init=3))
+    window.run_fit()
+    wait_fit(window)
+    for axes in ("pca", "discriminant"):
+        window.data_panel.axes_box.setCurrentIndex(window.data_panel.axes_box.findData(axes))
+        window.tabs.setCurrentWidget(window.params)
+        shoot(window, f"wine-{axes}")
+    window.data_panel.axes_box.setCurrentIndex(0)
+    window.tabs.setCurrentWidget(window.pairs_view)
+    sizes = window.splitter.sizes()
+    window.splitter.setSizes([260, sum(sizes) - 260])
+    shoot(window, "wine-pairs")
+    window.splitter.setSizes(sizes)
+
+    # The noise component on data with planted outliers.
+    rng = np.random.default_rng(0)
+    points = np.vstack([rng.normal([0, 0], 1, (300, 2)), rng.normal([6, 3], 0.8, (300, 2)),
+                        rng.uniform(-20, 25, (30, 2))])
+    frame = pd.DataFrame(points, columns=["x", "y"])
+    window.set_frame(frame, "Two clusters and 30 uniform outliers (seed 0)", None, None)
+    window.fit_panel.set_config(FitConfig(n_components=2, noise=True))
+    window.run_fit()
+    wait_fit(window)
+    window.tabs.setCurrentWidget(window.anomaly_view)
+    settle(800)
+    window.anomaly_view.by_noise.setChecked(True)
+    shoot(window, "noise-anomalies")
 
     window.open_sample("old_faithful.csv")
     window.fit_panel.set_config(FitConfig(n_components=3, covariance_type="tied", n_init=3))
