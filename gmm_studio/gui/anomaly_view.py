@@ -61,7 +61,7 @@ class AnomalyView(QWidget):
         self.quantile.setSuffix(" %")
         self.quantile.setValue(DEFAULT_QUANTILE * 100)
         self.count = QLabel("")
-        self.by_noise = QCheckBox("or the rows the noise component claims")
+        self.by_noise = QCheckBox("or the noise rows")
         self.by_noise.setToolTip("With a noise component (Fit panel): flag the rows where it "
                                  "is the likeliest component, instead of by log p(x).")
         self.by_noise.setEnabled(False)
@@ -210,8 +210,7 @@ class AnomalyView(QWidget):
     def _show_count(self, n: int) -> None:
         total = max(len(self.log_dens), 1)
         if self.noise_mode:
-            self.count.setText(f"{plural(n, 'row')} ({100 * n / total:.2f}%) claimed by the "
-                               "noise component")
+            self.count.setText(f"{plural(n, 'row')} ({100 * n / total:.2f}%) claimed by noise")
             return
         self.count.setText(f"{plural(n, 'row')} flagged ({100 * n / total:.2f}%) at log p(x) ≤ "
                            f"{self.line.value():.4g}")

@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setWidget(panel)
-            scroll.setMinimumWidth(min(panel.sizeHint().width() + 24, 330))
+            scroll.setMinimumWidth(min(panel.sizeHint().width() + 24, 360))
             dock.setWidget(scroll)
             self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
             self.docks.append(dock)
