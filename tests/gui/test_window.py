@@ -221,13 +221,18 @@ def test_choose_k_sweep_progress_and_click_to_adopt(window, qtbot):
 
 
 def test_choose_k_cancel(window, qtbot):
+    from gmm_studio.core import COVARIANCE_TYPES
+
     view = window.select_view
-    view.max_k.setValue(12)
+    # 30 x 14 fits take many seconds, so the sweep cannot end before Cancel
+    # (with 12 x 4 it sometimes finished first on a fast machine).
+    view.max_k.setValue(30)
+    view.models.choose(list(COVARIANCE_TYPES))
     view.run()
     qtbot.waitUntil(lambda: view.progress.value() >= 1, timeout=30_000)
     view.cancel_button.click()
     qtbot.waitUntil(lambda: not view.controller.running, timeout=10_000)
-    assert len(view.rows) < 48
+    assert 1 <= len(view.rows) < 30 * 14
 
 
 def test_dropping_a_file_opens_it(window, tmp_path):
