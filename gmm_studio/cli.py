@@ -31,15 +31,11 @@ from .core.analysis.anomalies import (
 from .core.analysis.scoring import log_density
 from .core.analysis.selection import CRITERIA, parse_k_range, select
 from .core.config import ALGORITHMS, DEFAULT_VARIANCE_FLOOR, INITS
-from .core.data.dataset import file_sha256, load_dataset
-from .core.data.row_cache import build_cache
+from .core.data.dataset import load_dataset
 from .core.engine.fitting import fit
-from .core.engine.streamed import fit_streaming
 from .core.files.atomic import write_csv
-from .core.files.labels import write_labels_csv, write_labels_streaming
+from .core.files.labels import write_labels_csv
 from .core.files.model_file import (
-    RESULT_KEYS,
-    SavedModel,
     load_model,
     save_model,
     saved_from_fit,
@@ -105,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out-of-core", action="store_true",
                    help="stream a file bigger than memory in chunks (soft EM; builds a "
                         "binary cache once, in $GMM_STUDIO_CACHE_DIR or ~/.cache)")
+    f.add_argument("--dask", metavar="local|ADDRESS",
+                   help="fit on a Dask cluster: 'local' starts one on this machine's cores, "
+                        "or a scheduler address such as tcp://host:8786; DATA may then be a "
+                        "folder or glob of Parquet or CSV files, and --labels a folder "
+                        "(needs the 'dask' extra)")
     f.add_argument("--labels", metavar="OUT.csv", help="write rows with cluster and p_<k>")
     f.add_argument("--model", metavar="OUT.json", help="write the fitted model")
     f.add_argument("--anomalies", metavar="OUT.csv",
@@ -179,39 +180,12 @@ def _config(args) -> FitConfig:
                      noise_volume=getattr(args, "noise_volume", None))
 
 
-def cmd_fit_out_of_core(args) -> dict:
-    """Fit a file bigger than memory: chunked passes over a binary row cache."""
-    unsupported = [flag for flag, on in (("--weights", args.weights),
-                                         ("--standardize", args.standardize),
-                                         ("--anomalies", args.anomalies)) if on]
-    if unsupported:
-        raise UsageError(f"{', '.join(unsupported)} cannot be combined with --out-of-core yet.")
-    _check_outputs(args, args.data)
-    cache = build_cache(args.data, _columns(args.columns))
-    progress = _Progress()
-    try:
-        result = fit_streaming(cache, _config(args), callback=progress)
-    finally:
-        progress.close()
-    if args.labels:
-        write_labels_streaming(args.labels, args.data, result.model, cache.feature_names)
-    summary = result.summary()
-    summary.update(n_parameters=result.n_parameters, n_rows_used=cache.n_rows,
-                   n_rows_dropped=cache.n_dropped, features=list(cache.feature_names))
-    if args.model:
-        saved = SavedModel(result.model, cache.feature_names, fit=result.config.to_dict(),
-                           result={k: summary[k] for k in RESULT_KEYS},
-                           data={"path": str(args.data), "sha256": file_sha256(args.data),
-                                 "n_rows_used": cache.n_rows, "n_rows_dropped": cache.n_dropped,
-                                 "weights_column": None})
-        save_model(args.model, saved, protect=[args.data])
-    return summary
-
-
 def cmd_fit(args) -> dict:
     """Fit, write the requested files, return the summary."""
-    if args.out_of_core:
-        return cmd_fit_out_of_core(args)
+    if args.out_of_core or args.dask:  # data bigger than memory: on disk, or on a cluster
+        from .cli_big import cmd_fit_dask, cmd_fit_out_of_core
+
+        return cmd_fit_dask(args) if args.dask else cmd_fit_out_of_core(args)
     dataset = load_dataset(args.data, _columns(args.columns), weights=args.weights,
                            standardize=args.standardize)
     config = _config(args)

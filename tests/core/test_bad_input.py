@@ -76,10 +76,11 @@ def test_invalid_model_dict(patch, pattern):
         MixtureModel.from_dict({**good, **patch})
 
 
-def test_core_imports_no_qt():
+def test_core_imports_no_qt_and_no_dask():
     code = ("import sys, gmm_studio.core, gmm_studio.cli; "
+            "import gmm_studio.core.distributed; "  # Dask only once a dask fit runs
             "bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('PySide6', 'pyqtgraph', 'PyQt5', 'PyQt6', 'shiboken6')]; "
+            "('PySide6', 'pyqtgraph', 'PyQt5', 'PyQt6', 'shiboken6', 'dask', 'distributed')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

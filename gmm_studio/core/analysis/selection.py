@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..config import COVARIANCE_TYPES, FitConfig
-from ..engine.fitting import fit
+from ..engine.fitting import fit, is_dask
 from ..engine.prepared import prepare
 from ..errors import GMMStudioError, InvalidConfigError
 from ..model.families import distinct_types, mclust_name, normalise_covariance_type
@@ -153,7 +153,16 @@ def sweep(
     base = (base or DEFAULT_SEARCH).replace(algorithm="em")
     if folds == 1 or folds < 0:
         raise InvalidConfigError("folds must be 0 (no cross-validation) or at least 2.")
-    data = prepare(X, sample_weight)
+    if is_dask(X):  # rows on a cluster: prepared (and persisted) there once for all fits
+        from ..distributed import prepare_dask
+
+        if folds:
+            raise InvalidConfigError("cross-validation of data on a Dask cluster is not "
+                                     "available; choose K by BIC, AIC or ICL.")
+        X = data = prepare_dask(X, sample_weight, cancel=cancel)
+        sample_weight = None  # carried by the prepared data
+    else:
+        data = prepare(X, sample_weight)
     first = base.replace(n_init=1) if _two_stage(base) else base
     rows = []
     for covariance_type in distinct_types([normalise_covariance_type(t)
@@ -193,7 +202,14 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel) -> Selec
                             nan, nan, False, True, f"fit failed: {exc}",
                             mclust_name(config.covariance_type, X.shape[1]))
     ll, bic, aic = result.criteria(log_jacobian)
-    entropy = classification_entropy(result.model, X, sample_weight)
+    if is_dask(X):  # rows on a cluster: entropy and sizes computed there, chunk by chunk
+        from .. import distributed
+
+        entropy = distributed.classification_entropy(result.model, X)
+        counts = lambda: distributed.label_counts(result.model, X)  # noqa: E731
+    else:
+        entropy = classification_entropy(result.model, X, sample_weight)
+        counts = lambda: label_sizes(result.model, X)  # noqa: E731
     floored = components_at_floor(result.model, metric, config.variance_floor)
     cv_mean = cv_std = nan
     cv_note = ""
@@ -202,7 +218,7 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel) -> Selec
                                                   log_jacobian, cancel)
     notes = [cv_note] if cv_note else []
     if floored.any():
-        notes.insert(0, collapse_note(result.model, floored, X))
+        notes.insert(0, collapse_note(floored, counts()))
     note = "; ".join(notes)
     return SelectionRow(config.n_components, config.covariance_type, ll, result.n_parameters,
                         bic, aic, icl(bic, entropy), cv_mean, cv_std, result.converged,
@@ -210,15 +226,20 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel) -> Selec
                         mclust_name(config.covariance_type, X.shape[1]))
 
 
-def collapse_note(model, floored: np.ndarray, X: np.ndarray) -> str:
+def label_sizes(model, X: np.ndarray) -> np.ndarray:
+    """Rows per most probable component (K,) of X (N, D); a noise component's not counted."""
+    labels = model.predict(X)
+    return np.bincount(labels[labels >= 0], minlength=model.n_components)
+
+
+def collapse_note(floored: np.ndarray, sizes: np.ndarray) -> str:
     """Why a fit counts as degenerate, in words: which components collapsed, onto what.
 
-    ``floored`` (K,) marks the components held by the variance floor; the
-    note gives each one's share of the rows, so "2 rows" or "15 rows" says
+    ``floored`` (K,) marks the components held by the variance floor and
+    ``sizes`` (K,) counts each one's rows, so "2 rows" or "15 rows" says
     whether it is a few points or a repeated value.
     """
-    labels = model.predict(X)
-    parts = [f"component {k}: {plural(int(np.sum(labels == k)), 'row')}"
+    parts = [f"component {k}: {plural(int(sizes[k]), 'row')}"
              for k in np.flatnonzero(floored)]
     return (f"collapsed onto repeated values or a few rows ({'; '.join(parts)}), held by "
             "the variance floor; not chosen")

@@ -23,7 +23,6 @@ from ..results import CANCELLED, CONVERGED, FAILED, MAX_ITER, RUNNING, Snapshot
 from .mstep import MStepResult, estimate_parameters, reseed_empty
 from .noise import Noise
 from .notes import RunNotes
-from .passes import em_pass
 from .prepared import Cancelled, PreparedData
 from .starts import initial_labels, stats_from_labels, stats_from_random_resp
 
@@ -43,7 +42,9 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
     tied_noise = noise is not None and config.covariance_type == "tied"
     notes = RunNotes()
     kernel = make_kernel(data.n_features, config.n_components, config.covariance_type)
-    labels = np.full(data.n_rows, -1, dtype=np.int32) if hard else None
+    # Hard EM also stops when no label changes; data on a cluster keeps no
+    # labels in the client and stops on the objective alone (one pass later).
+    labels = np.full(data.n_rows, -1, dtype=np.int32) if hard and not data.distributed else None
     try:
         if initial_model is not None:
             model = _check_initial(initial_model, config)
@@ -68,7 +69,7 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
     while True:
         kernel.set_params(model.weights, model.means - data.centre, model.precisions_cholesky)
         try:
-            result = em_pass(data, kernel, hard=hard, labels=labels,
+            result = data.em_pass(kernel, hard=hard, labels=labels,
                              want_stats=iteration < config.max_iter,
                              noise_log=None if noise is None else noise.log_prob,
                              noise_scatter=tied_noise)
@@ -84,7 +85,8 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
         # that no longer change). A model just re-seeded never counts.
         objective = result.classification if hard else ll
         status = _status(config, data, iteration, objective, previous_objective,
-                         hard and iteration > 0 and result.n_changed == 0, reseeded)
+                         labels is not None and iteration > 0 and result.n_changed == 0,
+                         reseeded)
         if status != RUNNING:
             yield _final(restart, iteration, model, ll, start_time, status, notes, config)
             return

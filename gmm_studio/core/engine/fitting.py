@@ -32,12 +32,28 @@ def iterate(
 ) -> Iterator[Snapshot]:
     """Yield a frozen Snapshot after every iteration of every restart.
 
-    X (N, D); sample_weight (N,) non-negative or None. ``initial_model`` skips
-    initialisation and makes exactly one run from those parameters.
+    X (N, D), or a dask array / DataFrame (``core.distributed``: passes run on
+    the current Dask scheduler); sample_weight (N,) non-negative or None.
+    ``initial_model`` skips initialisation and makes exactly one run from
+    those parameters.
     """
     config = config or FitConfig()
+    if is_dask(X):  # rows on a Dask cluster: the same passes, as tasks there
+        from ..distributed import iterate_dask
+
+        yield from iterate_dask(X, config, sample_weight=sample_weight,
+                                initial_model=initial_model, cancel=cancel)
+        return
     data = prepare_for(X, config, sample_weight, cancel)
     yield from iterate_prepared(data, config, initial_model)
+
+def is_dask(X: object) -> bool:
+    """True for a dask collection or dask data already prepared (core.distributed).
+
+    Told apart without importing dask.
+    """
+    return type(X).__module__.split(".")[0] == "dask" or getattr(X, "distributed", False)
+
 
 def prepare_for(X, config: FitConfig, sample_weight, cancel) -> PreparedData:
     """Validate data against the config (enough rows for K, etc.)."""
@@ -122,6 +138,11 @@ def fit(
     current block and returns the best completed iteration so far.
     """
     config = config or FitConfig()
+    if is_dask(X):  # rows on a Dask cluster: the same passes, as tasks there
+        from ..distributed import fit_dask
+
+        return fit_dask(X, config, sample_weight=sample_weight, initial_model=initial_model,
+                        callback=callback, cancel=cancel)
     data = prepare_for(X, config, sample_weight, cancel)
     return fit_prepared(data, config, initial_model, callback)
 

@@ -51,7 +51,7 @@ def run_kmeans(data: PreparedData, config: FitConfig, restart: int, rng: np.rand
     t0 = time.perf_counter()
     notes, k = RunNotes(), config.n_components
     ones = np.ones(data.n_features)
-    labels = np.full(data.n_rows, -1, dtype=np.int32)
+    labels = None if data.distributed else np.full(data.n_rows, -1, dtype=np.int32)
     try:
         if initial_model is not None:
             centres = initial_model.means - data.centre
@@ -61,23 +61,27 @@ def run_kmeans(data: PreparedData, config: FitConfig, restart: int, rng: np.rand
             centres = random_rows(data, k, rng, ones)
         else:
             centres = kmeans_plus_plus(data, k, rng, ones)
-        rows = LloydRows(data)
-        first = kmeans_pass(rows, centres, labels=labels)
+        lloyd = _lloyd(data, labels)
+        first = lloyd(centres, None)
     except Cancelled:
         return
     centres, sse, empty = _reseed(first, centres, data, notes, 0)
     var = _variance(sse, data, config.variance_floor)
     model, previous, iteration = _model(centres, var, data, k), None, 0
+    previous_centres = None
     while True:
         try:
-            result = kmeans_pass(rows, centres, variance=var, labels=labels)
+            result = lloyd(centres, var)
         except Cancelled:
             if previous is not None:
                 yield _snap(restart, iteration - 1, previous, t0, CANCELLED, notes, config)
             return
         ll = result.log_likelihood
         status = RUNNING
-        if result.n_changed == 0:
+        # Data on a cluster keeps no labels: unchanged centres mean unchanged labels.
+        stable = (np.array_equal(centres, previous_centres) if data.distributed
+                  else result.n_changed == 0)
+        if stable:
             status = CONVERGED
         elif iteration >= config.max_iter:
             status = MAX_ITER
@@ -87,9 +91,19 @@ def run_kmeans(data: PreparedData, config: FitConfig, restart: int, rng: np.rand
             return
         yield Snapshot(*snap, time.perf_counter() - t0)
         previous, iteration = snap, iteration + 1
+        previous_centres = centres
         centres, sse, empty = _reseed(result, centres, data, notes, iteration)
         var = _variance(sse, data, config.variance_floor)
         model = _model(centres, var, data, k)
+
+
+def _lloyd(data: PreparedData, labels: np.ndarray):
+    """``pass(centres, variance)``: a Lloyd pass over the rows (as tasks on a cluster)."""
+    if data.distributed:
+        return lambda centres, variance: data.kmeans_pass(centres, variance)
+    rows = LloydRows(data)
+    return lambda centres, variance: kmeans_pass(rows, centres, variance=variance,
+                                                 labels=labels)
 
 
 def _reseed(result, centres, data, notes, iteration):

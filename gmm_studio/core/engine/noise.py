@@ -23,11 +23,7 @@ INITIAL_NOISE_WEIGHT = 0.05
 
 def bounding_volume(data: PreparedData) -> float:
     """Volume of the data's bounding box (product of column ranges), fitted units."""
-    lo = np.full(data.n_features, np.inf)
-    hi = np.full(data.n_features, -np.inf)
-    for start, stop in data.blocks(data.n_features):
-        block = data.centred(start, stop).astype(np.float64, copy=False)  # (D, B)
-        lo, hi = np.minimum(lo, block.min(axis=1)), np.maximum(hi, block.max(axis=1))
+    lo, hi = data.column_range()
     return float(np.prod(hi - lo))
 
 

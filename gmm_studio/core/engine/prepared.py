@@ -75,6 +75,16 @@ class PreparedData:
         """Sample weights of rows start:stop, or None when unweighted."""
         return None if self.sample_weight is None else self.sample_weight[start:stop]
 
+    # A data set on a cluster (core.distributed) runs its passes as tasks and
+    # keeps no per-row state such as labels in the client.
+    distributed = False
+
+    def em_pass(self, kernel, **options):
+        """One E-step (and M-step statistics) pass: ``passes.em_pass`` on these rows."""
+        from .passes import em_pass
+
+        return em_pass(self, kernel, **options)
+
     def total_scatter(self) -> np.ndarray:
         """sum_n w_n (x_n - centre)(x_n - centre)^T: (D, D), computed once."""
         if self._scatter is None:
@@ -87,6 +97,14 @@ class PreparedData:
             self._scatter = scatter
         return self._scatter
 
+    def column_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each column's smallest and largest value (D,), (D,), in one pass of blocks."""
+        lo = np.full(self.n_features, np.inf)
+        hi = np.full(self.n_features, -np.inf)
+        for start, stop in self.blocks(self.n_features):
+            block = np.asarray(self.X[start:stop], dtype=np.float64)
+            lo, hi = np.minimum(lo, block.min(axis=0)), np.maximum(hi, block.max(axis=0))
+        return lo, hi
 
     def floor_metric(self, covariance_type: str) -> FloorMetric:
         """How the data spreads, for the variance floor of ``covariance_type``.

@@ -1,0 +1,371 @@
+"""Fitting data that lives on a Dask cluster: the same passes, one task per chunk.
+
+A dask array chunked by rows (or a dask DataFrame's numeric columns) is
+fitted with the engine's own generators. Each pass sends the current
+parameters (about K × D² numbers) to every chunk, where the engine's block
+kernel runs on that chunk as one task; the small per-chunk results come back
+and are added in chunk order, so a fit is reproducible, and the M-step runs
+here. The rows never come to this process: only the parameters go out and
+the statistics come back. Starts are fitted on a reproducible sample drawn
+chunk by chunk on the cluster.
+
+Dask is optional (``pip install 'gmm-studio[dask]'``) and imported only here,
+only when a fit is given a dask collection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import FitConfig
+from .engine.passes import PassResult, em_pass
+from .engine.prepared import PreparedData
+from .errors import InvalidConfigError, InvalidDataError
+from .model.mixture import MixtureModel
+from .results import FitResult, Snapshot
+
+SAMPLE_ROWS = 200_000  # rows the starts are fitted on
+
+
+def as_dask_array(X, columns: list[str] | None = None):
+    """Rows (N, D) float64 as a dask array with whole rows in each chunk.
+
+    A dask DataFrame gives its ``columns`` (default: every numeric one).
+    """
+    import dask.array as da
+
+    if hasattr(X, "columns"):  # a dask DataFrame
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        columns = columns or [c for c in X.columns
+                              if is_numeric_dtype(X[c].dtype) and not is_bool_dtype(X[c].dtype)]
+        if not columns:
+            raise InvalidDataError("the data has no numeric column to fit.")
+        X = X[columns].to_dask_array(lengths=True)
+    if not isinstance(X, da.Array) or X.ndim != 2:
+        raise InvalidDataError("a dask fit needs a 2-D dask array (rows × features) or a "
+                               "dask DataFrame.")
+    if any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    return X.astype(np.float64).rechunk({1: -1})
+
+
+def _chunks(X) -> list:
+    """The row chunks of X as delayed (B, D) arrays, in order."""
+    return list(X.to_delayed().ravel())
+
+
+def _starts(X) -> list[int]:
+    return [0, *np.cumsum(X.chunks[0])[:-1].tolist()]
+
+
+def _moments(X, w) -> tuple[float, np.ndarray, np.ndarray]:
+    """Total weight, weighted mean (D,) and variance (D,), two passes on the cluster."""
+    if w is None:
+        total, centre = float(X.shape[0]), X.mean(axis=0).compute()
+        var = ((X - centre) ** 2).mean(axis=0).compute()
+        return total, centre, var
+    total = float(w.sum().compute())
+    centre = ((X * w[:, None]).sum(axis=0) / total).compute()
+    var = (((X - centre) ** 2 * w[:, None]).sum(axis=0) / total).compute()
+    return total, centre, var
+
+
+def _check_finite(X) -> None:
+    if not bool(np.isfinite(X).all().compute()):
+        raise InvalidDataError("the data has NaN or infinite values; drop or fill them first "
+                               "(e.g. with dask's dropna).")
+
+
+@dataclass
+class DaskPrepared(PreparedData):
+    """PreparedData whose rows are a dask array: passes run as tasks, chunk by chunk."""
+
+    weights_array: object = None  # (N,) dask array or None
+    distributed = True
+
+    def _compute(self, tasks: list):
+        import dask
+
+        self.check_cancel()
+        results = dask.compute(*tasks)
+        self.check_cancel()
+        return results
+
+    def _fold(self, parts) -> PassResult:
+        total = PassResult()
+        for part in parts:  # in chunk order: the same sums on every run
+            total.add(part)
+        return total
+
+    def em_pass(self, kernel, *, hard=False, want_stats=True, labels=None, log_density=None,
+                noise_log=None, noise_scatter=False) -> PassResult:
+        """``passes.em_pass`` on every chunk as a task; per-row outputs stay on the cluster."""
+        import dask
+
+        if labels is not None or log_density is not None:
+            raise InvalidConfigError("per-row outputs of a dask fit are lazy: use "
+                                     "core.distributed.labels / log_density.")
+        weights = self._weight_chunks()
+        options = dict(hard=hard, want_stats=want_stats, noise_log=noise_log,
+                       noise_scatter=noise_scatter)
+        params = dask.delayed(kernel, pure=True)
+        tasks = [dask.delayed(_chunk_em_pass, pure=True)(
+                    chunk, w, start, self.centre, self.scale, self.dtype, params, options)
+                 for chunk, w, start in zip(_chunks(self.X), weights, _starts(self.X),
+                                            strict=True)]
+        return self._fold(self._compute(tasks))
+
+    def kmeans_pass(self, centres: np.ndarray, variance: float | None) -> PassResult:
+        """``lloyd.kmeans_pass`` on every chunk as a task."""
+        import dask
+
+        weights = self._weight_chunks()
+        tasks = [dask.delayed(_chunk_lloyd_pass, pure=True)(
+                    chunk, w, start, self.centre, self.scale, self.dtype, centres, variance)
+                 for chunk, w, start in zip(_chunks(self.X), weights, _starts(self.X),
+                                            strict=True)]
+        return self._fold(self._compute(tasks))
+
+    def total_scatter(self) -> np.ndarray:
+        """sum_n w_n (x_n - centre)(x_n - centre)^T (D, D): one pass, kept."""
+        if self._scatter is None:
+            import dask
+
+            tasks = [dask.delayed(_chunk_scatter, pure=True)(chunk, w, self.centre)
+                     for chunk, w in zip(_chunks(self.X), self._weight_chunks(), strict=True)]
+            self._scatter = sum(self._compute(tasks), np.zeros((self.n_features,) * 2))
+        return self._scatter
+
+    def column_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each column's smallest and largest value (D,), (D,), computed on the cluster."""
+        import dask
+
+        lo, hi = dask.compute(self.X.min(axis=0), self.X.max(axis=0))
+        return np.asarray(lo), np.asarray(hi)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(N, D), as an array's."""
+        return self.n_rows, self.n_features
+
+    def map_chunks(self, fn, *args) -> list:
+        """``fn(chunk (B, D), weights (B,) or None, *args)`` for every chunk, in order."""
+        import dask
+
+        tasks = [dask.delayed(fn, pure=True)(chunk, w, *args)
+                 for chunk, w in zip(_chunks(self.X), self._weight_chunks(), strict=True)]
+        return list(self._compute(tasks))
+
+    def _weight_chunks(self) -> list:
+        if self.weights_array is None:
+            return [None] * len(self.X.chunks[0])
+        return list(self.weights_array.rechunk((self.X.chunks[0],)).to_delayed().ravel())
+
+
+def _local(chunk, w, centre, scale, dtype, total_weight=1.0) -> PreparedData:
+    """A chunk as in-memory PreparedData centred on the whole data's centre."""
+    return PreparedData(np.ascontiguousarray(chunk, dtype=np.float64),
+                        None if w is None else np.asarray(w, dtype=np.float64),
+                        centre, scale, total_weight, (), np.dtype(dtype))
+
+
+def _offset(part: PassResult, start: int) -> PassResult:
+    part.worst = [(score, row + start) for score, row in part.worst]
+    return part
+
+
+def _chunk_em_pass(chunk, w, start, centre, scale, dtype, kernel, options):
+    """One chunk's PassResult (runs on a worker). Worst rows are numbered globally."""
+    local = _local(chunk, w, centre, scale, dtype)
+    return _offset(em_pass(local, kernel, **options), start)
+
+
+def _chunk_lloyd_pass(chunk, w, start, centre, scale, dtype, centres, variance):
+    from .engine.lloyd import LloydRows, kmeans_pass
+
+    local = _local(chunk, w, centre, scale, dtype)
+    return _offset(kmeans_pass(LloydRows(local), centres, variance=variance), start)
+
+
+def _chunk_scatter(chunk, w, centre) -> np.ndarray:
+    xc = np.asarray(chunk, dtype=np.float64) - centre
+    return (xc if w is None else xc * np.asarray(w)[:, None]).T @ xc
+
+
+def prepare_dask(X, sample_weight=None, *, dtype: str = "float64",
+                 cancel: threading.Event | None = None) -> DaskPrepared:
+    """Moments on the cluster; the array is persisted there for the passes to come."""
+    import dask.array as da
+
+    X = as_dask_array(X)
+    if X.shape[0] < 2:
+        raise InvalidDataError("a mixture needs at least 2 rows.")
+    w = None
+    if sample_weight is not None:
+        w = sample_weight if isinstance(sample_weight, da.Array) else da.from_array(
+            np.asarray(sample_weight, dtype=float), chunks=(X.chunks[0],))
+        w = w.astype(np.float64).rechunk((X.chunks[0],))
+    _check_finite(X)
+    X = X.persist()
+    w = None if w is None else w.persist()
+    total, centre, var = _moments(X, w)
+    tiny = 1e-24 * np.maximum(centre**2, 1.0)
+    constant = tuple(int(j) for j in np.flatnonzero(var <= tiny))
+    scale = np.where(var <= tiny, 1.0, np.sqrt(var))
+    return DaskPrepared(X, None, centre, scale, total, constant, np.dtype(dtype), cancel,
+                        weights_array=w)
+
+
+def sample_rows(data: DaskPrepared, n: int, seed: int | None) -> tuple[np.ndarray, object]:
+    """About ``n`` rows drawn on the cluster, the same for the same seed and chunks.
+
+    Each chunk keeps each row with probability n / N, from its own generator
+    seeded by (seed, chunk index). Returns (rows (m, D), weights (m,) or None).
+    """
+    import dask
+
+    fraction = min(1.0, n / data.n_rows)
+    seed = 0 if seed is None else seed
+    weights = data._weight_chunks()
+    tasks = [dask.delayed(_chunk_sample, pure=True)(chunk, w, fraction, seed, i)
+             for i, (chunk, w) in enumerate(zip(_chunks(data.X), weights, strict=True))]
+    parts = data._compute(tasks)
+    rows = np.vstack([p[0] for p in parts])
+    w = None if data.weights_array is None else np.concatenate([p[1] for p in parts])
+    return rows, w
+
+
+def classification_entropy(model: MixtureModel, data: DaskPrepared) -> float:
+    """-Σ_n w_n Σ_k r_nk log r_nk over every chunk (metrics.classification_entropy)."""
+    from .analysis.metrics import classification_entropy as entropy
+
+    return float(sum(data.map_chunks(
+        lambda chunk, w, m: entropy(m, np.asarray(chunk), w), model)))
+
+
+def label_counts(model: MixtureModel, data: DaskPrepared) -> np.ndarray:
+    """Rows per most probable component (K,), counted chunk by chunk."""
+    def count(chunk, _w, m):
+        labels = m.predict(np.asarray(chunk))
+        return np.bincount(labels[labels >= 0], minlength=m.n_components)
+
+    return np.sum(data.map_chunks(count, model), axis=0)
+
+
+def _chunk_sample(chunk, w, fraction, seed, index):
+    keep = np.random.default_rng([seed, index]).random(len(chunk)) < fraction
+    return np.asarray(chunk)[keep], None if w is None else np.asarray(w)[keep]
+
+
+def iterate_dask(X, config: FitConfig, *, sample_weight=None,
+                 initial_model: MixtureModel | None = None,
+                 cancel: threading.Event | None = None) -> Iterator[Snapshot]:
+    """Snapshots of a fit of dask data (``fitting.iterate`` for a dask collection)."""
+    from .engine.fitting import iterate_prepared
+
+    data, start, config = _prepared_start(X, config, sample_weight, initial_model, cancel)
+    yield from iterate_prepared(data, config, start)
+
+
+def fit_dask(X, config: FitConfig, *, sample_weight=None,
+             initial_model: MixtureModel | None = None,
+             callback: Callable[[Snapshot], None] | None = None,
+             cancel: threading.Event | None = None) -> FitResult:
+    """``fitting.fit`` for a dask collection; the result has no per-row labels."""
+    from .engine.fitting import fit_prepared
+
+    data, start, config = _prepared_start(X, config, sample_weight, initial_model, cancel)
+    note = () if initial_model is not None else (
+        f"started from a fit of a random sample of the rows drawn on the cluster "
+        f"({config.n_init} restart(s) there), then fitted on all {data.n_rows} rows",)
+    return fit_prepared(data, config.replace(n_init=1), start, callback, with_labels=False,
+                        notes=note)
+
+
+def _prepared_start(X, config, sample_weight, initial_model, cancel):
+    """The prepared dask data, the model to start from and the one-run config.
+
+    X is a dask collection or DaskPrepared (a sweep prepares once for all its fits).
+    """
+    if isinstance(X, DaskPrepared):
+        data = X if cancel is None else dataclasses.replace(X, cancel=cancel)
+    else:
+        data = prepare_dask(X, sample_weight, dtype=config.dtype, cancel=cancel)
+    if config.n_components > data.n_rows:
+        raise InvalidDataError(f"K={config.n_components} components need at least "
+                               f"{config.n_components} rows; the data has {data.n_rows}.")
+    if initial_model is None:
+        from .engine.fitting import fit
+
+        rows, w = sample_rows(data, SAMPLE_ROWS, config.random_state)
+        if len(rows) < max(2, config.n_components):
+            raise InvalidDataError("the sample drawn for the start is too small; use fewer "
+                                   "components.")
+        initial_model = fit(rows, config, sample_weight=w, cancel=cancel).model
+    return data, initial_model, config.replace(n_init=1)
+
+
+def _map_rows(model: MixtureModel, X, fn, width: int | None, dtype):
+    X = as_dask_array(X)
+    if width is None:
+        return X.map_blocks(lambda b: fn(model, b), drop_axis=1, dtype=dtype)
+    return X.map_blocks(lambda b: fn(model, b), chunks=(X.chunks[0], (width,)), dtype=dtype)
+
+
+def labels(model: MixtureModel, X):
+    """Lazy (N,) int dask array: each row's most probable component (-1: noise)."""
+    return _map_rows(model, X, lambda m, b: m.predict(b).astype(np.int32), None, np.int32)
+
+
+def probabilities(model: MixtureModel, X):
+    """Lazy (N, K) dask array of p(k | x)."""
+    return _map_rows(model, X, lambda m, b: m.predict_proba(b), model.n_components, float)
+
+
+def log_density(model: MixtureModel, X):
+    """Lazy (N,) dask array of log p(x) (in the fitted data's units)."""
+    return _map_rows(model, X, lambda m, b: m.score_samples(b), None, float)
+
+
+def labelled_frame(frame, columns: list[str], model: MixtureModel):
+    """Lazy dask DataFrame: ``frame``'s rows with cluster, p_<k> and log_density added.
+
+    As the in-memory labels CSV: a noise model numbers noise cluster 0 and its
+    components 1..K (with p_noise). Rows with a missing feature keep empty cells.
+    """
+    import pandas as pd
+
+    from .files.labels import joined_frame, missing_reasons
+
+    k = model.n_components
+
+    def label(part: pd.DataFrame) -> pd.DataFrame:
+        values = part[columns].to_numpy(dtype=float)
+        missing = np.isnan(values).any(axis=1)
+        keep = np.flatnonzero(~missing)
+        rows = values[keep]
+        scored = len(rows) > 0  # an empty partition (or dask's metadata) has nothing to score
+        out = joined_frame(part, 0, keep, model.predict_proba(rows) if scored else np.empty((0, k)),
+                           model.score_samples(rows) if scored else np.empty(0),
+                           missing_reasons(part[columns], missing),
+                           None if not model.has_noise else (
+                               model.noise_posterior(rows) if scored else np.empty(0)))
+        return out.drop(columns="row")
+
+    meta = label(frame._meta.head(0).astype({c: float for c in columns}))
+    return frame.map_partitions(label, meta=meta)
+
+
+def write_labels(frame, columns: list[str], model: MixtureModel, folder) -> list[str]:
+    """Write the labelled rows as one CSV per partition into ``folder``, in parallel."""
+    from pathlib import Path
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return labelled_frame(frame, columns, model).to_csv(
+        str(Path(folder) / "labels-*.csv"), index=False)
