@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from glob import glob
 from pathlib import Path
 
 from pandas.api.types import is_numeric_dtype
@@ -45,34 +43,11 @@ def cmd_fit_out_of_core(args) -> dict:
     return summary
 
 
-def _open_frame(data: str):
-    """A dask DataFrame of a Parquet or CSV file, folder or glob."""
-    import dask.dataframe as dd
-
-    path = Path(data)
-    files = sorted(path.glob("*")) if path.is_dir() else [Path(p) for p in sorted(glob(data))]
-    if not files:
-        raise UsageError(f"{data}: no such file, folder or glob.")
-    if all(f.suffix.lower() in (".parquet", ".pq") for f in files):
-        return dd.read_parquet([str(f) for f in files])
-    if all(f.suffix.lower() in (".csv", ".txt", ".tsv") for f in files):
-        return dd.read_csv([str(f) for f in files], sep=None if len(files) == 1 else ",",
-                           engine="python" if len(files) == 1 else "c")
-    raise UsageError(f"{data}: --dask reads Parquet or CSV files, not a mix of other kinds.")
-
-
 def _client(where: str):
     """A distributed Client: a LocalCluster on this machine's cores, or a scheduler's."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise UsageError("--dask needs the 'dask' extra: pip install 'gmm-studio[dask]'.") \
-            from None
-    if where == "local":
-        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                               dashboard_address=None, silence_logs=40)
-        return Client(cluster)
-    return Client(where, timeout="10s")
+    from .core import distributed
+
+    return distributed.connect(where)
 
 
 def cmd_fit_dask(args) -> dict:
@@ -90,7 +65,7 @@ def cmd_fit_dask(args) -> dict:
         raise UsageError("with --dask, --labels names a folder: one CSV per partition.")
     config = _config(args)
     with _client(args.dask):
-        frame = _open_frame(args.data)
+        frame = distributed.open_frame(args.data)
         names = _columns(args.columns) or [c for c in frame.columns
                                            if is_numeric_dtype(frame[c].dtype)]
         # Rows with a missing feature are left out of the fit and kept, empty, in the labels.

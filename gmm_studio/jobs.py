@@ -32,6 +32,7 @@ import numpy as np
 from .core import FitConfig, GMMStudioError, MixtureModel, fit
 from .core.analysis.comparison import METHODS, compare_methods
 from .core.analysis.selection import latest_rows, sweep
+from .core.engine.fitting import is_dask
 from .core.results import Snapshot
 
 Job = Callable[[threading.Event, Callable[[object], None]], object]
@@ -183,6 +184,8 @@ def _use_process(X: np.ndarray) -> bool:
     """$GMM_STUDIO_FIT_PROCESS = 1 / 0 forces the choice; else by data size."""
     if os.name == "nt":
         return False  # handing a socket to the child (pass_fds) is POSIX-only
+    if is_dask(X):
+        return False  # the cluster does the work; a thread here only drives it
     forced = os.environ.get("GMM_STUDIO_FIT_PROCESS", "")
     if forced in ("0", "1"):
         return forced == "1"

@@ -30,6 +30,7 @@ from .model.mixture import MixtureModel
 from .results import FitResult, Snapshot
 
 SAMPLE_ROWS = 200_000  # rows the starts are fitted on
+START_ITERATIONS = 100  # at most, per restart on the sample
 
 
 def as_dask_array(X, columns: list[str] | None = None):
@@ -53,6 +54,47 @@ def as_dask_array(X, columns: list[str] | None = None):
     if any(np.isnan(c) for c in X.chunks[0]):
         X = X.compute_chunk_sizes()
     return X.astype(np.float64).rechunk({1: -1})
+
+
+def connect(where: str):
+    """A distributed Client: ``"local"`` starts a LocalCluster on this machine's cores
+    (one single-threaded worker process each), anything else is a scheduler address."""
+    import os
+
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InvalidConfigError("fitting on a Dask cluster needs the 'dask' extra: "
+                                 "pip install 'gmm-studio[dask]'.") from None
+    if where == "local":
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+                               dashboard_address=None, silence_logs=40)
+        return Client(cluster)
+    try:
+        return Client(where, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise InvalidConfigError(f"could not reach the Dask scheduler at {where}: {exc}; "
+                                 "check the address (e.g. tcp://host:8786).") from None
+
+
+def open_frame(data: str):
+    """A dask DataFrame of a Parquet or CSV file, folder or glob."""
+    from glob import glob
+    from pathlib import Path
+
+    import dask.dataframe as dd
+
+    path = Path(data)
+    files = sorted(p for p in path.glob("*") if p.is_file()) if path.is_dir() else [
+        Path(p) for p in sorted(glob(str(data)))]
+    if not files:
+        raise InvalidDataError(f"{data}: no such file, folder or glob.")
+    if all(f.suffix.lower() in (".parquet", ".pq") for f in files):
+        return dd.read_parquet([str(f) for f in files])
+    if all(f.suffix.lower() in (".csv", ".txt", ".tsv") for f in files):
+        return dd.read_csv([str(f) for f in files])
+    raise InvalidDataError(f"{data}: a Dask fit reads Parquet or CSV files, not other kinds "
+                           "or a mix.")
 
 
 def _chunks(X) -> list:
@@ -283,7 +325,7 @@ def fit_dask(X, config: FitConfig, *, sample_weight=None,
     data, start, config = _prepared_start(X, config, sample_weight, initial_model, cancel)
     note = () if initial_model is not None else (
         f"started from a fit of a random sample of the rows drawn on the cluster "
-        f"({config.n_init} restart(s) there), then fitted on all {data.n_rows} rows",)
+        f"({config.n_init} restart(s) there), then fitted on all {data.n_rows:,} rows",)
     return fit_prepared(data, config.replace(n_init=1), start, callback, with_labels=False,
                         notes=note)
 
@@ -307,7 +349,10 @@ def _prepared_start(X, config, sample_weight, initial_model, cancel):
         if len(rows) < max(2, config.n_components):
             raise InvalidDataError("the sample drawn for the start is too small; use fewer "
                                    "components.")
-        initial_model = fit(rows, config, sample_weight=w, cancel=cancel).model
+        # The sample gives a start, not the answer: a bounded fit there, so a
+        # "run until stopped" fit (tol 0) reaches its passes on the cluster.
+        start_config = config.replace(max_iter=min(config.max_iter, START_ITERATIONS))
+        initial_model = fit(rows, start_config, sample_weight=w, cancel=cancel).model
     return data, initial_model, config.replace(n_init=1)
 
 

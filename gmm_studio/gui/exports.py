@@ -49,6 +49,9 @@ class Exports(QObject):
     def export_labels(self) -> None:
         """Export ▸ Labels CSV (of the data and model on screen when asked)."""
         dataset, model = self.w.dataset, self.w.model
+        if model is not None and self.w.cluster.holds(dataset):
+            self.w.cluster.export_labels(model)  # every row, by the workers, not the sample
+            return
         self._export("Export labels", "CSV (*.csv)", "labels.csv",
                      lambda p: write_labels_csv(p, dataset, model), background=True)
 

@@ -56,14 +56,20 @@ class Fitting(QObject):
         config = self.w._config()
         if config is None or self.w.dataset is None or self._busy():
             return
+        ds = self.w.dataset
+        try:  # data the cluster holds is fitted there, whole; else the rows in memory
+            on_cluster = self.w.cluster.fit_input(ds)
+        except GMMStudioError as exc:
+            self.w.messages.show_messages("error", [str(exc)])
+            return
         start = self._continuable(self.stepper.model if self.stepper else None, config)
         self.stepper = None
         self.last_run_start = start
         self.w.messages.clear()
         self.w.ll_plot.clear_curves()
-        ds = self.w.dataset
         self._before_run = self.w.state.fitted
-        self.controller.start(fit_job(ds.X, ds.weights, config, start,
+        X, weights = (ds.X, ds.weights) if on_cluster is None else (on_cluster, None)
+        self.controller.start(fit_job(X, weights, config, start,
                                       pace=self.w.fit_panel.pace()), tag=ds.data_id)
         self.w._set_status("fitting…" if start is None else "fitting on from the stepped model…")
 
@@ -105,6 +111,10 @@ class Fitting(QObject):
         config = self.w._config()
         ds = self.w.dataset
         if config is None or ds is None or self._busy():
+            return
+        if self.w.cluster.holds(ds):
+            self.w.messages.show_messages("info", [
+                "step mode works on data in memory; Run fits the data on the cluster."])
             return
         if self.stepper is None or self.stepper.config != config:
             start = self._continuable(self.w.model, config)

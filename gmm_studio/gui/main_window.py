@@ -26,6 +26,7 @@ from ..core.data.readers import read_table
 from ..core.data.samples import GENERATED, generate
 from ..core.text import plural
 from .anomaly_view import AnomalyView
+from .cluster import Cluster
 from .compare_view import CompareInput, CompareView
 from .drawing import draw_model, redraw_data
 from .exports import Exports
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.sessions = Sessions(self)
         self.loading = BackgroundLoader(self)
         self.exports = Exports(self)
+        self.cluster = Cluster(self)
         self.acts = build_menus(self)
         for dock in self.docks:
             self.view_menu.addAction(dock.toggleViewAction())
@@ -258,6 +260,7 @@ class MainWindow(QMainWindow):
                   sha: str | None) -> None:
         """Show a new table; numeric columns become the features."""
         self._discard_jobs()
+        self.cluster.forget()
         if self.lecture_saved_config is not None:
             self.fit_panel.set_config(self.lecture_saved_config)
             self.lecture_saved_config = None
@@ -293,6 +296,7 @@ class MainWindow(QMainWindow):
         self._discard_jobs()
         self.fitting.stepper = None
         self.state.set_dataset(dataset, self.title)
+        self.cluster.rebuilt(dataset)
         note = dataset.drop_note or "no rows dropped"
         self.data_panel.rows_label.setText(f"{plural(dataset.n_rows, 'row')} used; {note}.")
         for view in (self.compare_view, self.select_view):
@@ -387,6 +391,7 @@ class MainWindow(QMainWindow):
                            self.loading.loader, self.exports.exporter):
             controller.shutdown()
         self.sessions._discard_autosave()
+        self.cluster.close()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

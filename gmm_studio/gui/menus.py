@@ -29,6 +29,8 @@ def build_menus(window) -> dict[str, QAction]:
     file_menu = bar.addMenu("&File")
     acts["open"] = _action(window, "&Open…", window.open_dialog, "Ctrl+O")
     file_menu.addAction(acts["open"])
+    acts["open_cluster"] = _action(window, "Open on the &cluster…", window.cluster.open_dialog)
+    file_menu.addAction(acts["open_cluster"])
     samples = file_menu.addMenu("&Samples")
     for title, name in SAMPLES.items():
         samples.addAction(_action(window, title, lambda n=name: window.open_sample(n)))
@@ -69,6 +71,9 @@ def build_menus(window) -> dict[str, QAction]:
     acts["reset"] = _action(window, "R&eset", window.reset)
     for key in ("run", "step", "stop", "reset"):
         fit_menu.addAction(acts[key])
+    fit_menu.addSeparator()
+    acts["dask"] = _action(window, "Dask &scheduler…", window.cluster.set_address_dialog)
+    fit_menu.addAction(acts["dask"])
 
     window.view_menu = bar.addMenu("&View")
     help_menu = bar.addMenu("&Help")
