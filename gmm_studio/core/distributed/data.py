@@ -1,4 +1,4 @@
-"""Fitting data that lives on a Dask cluster: the same passes, one task per chunk.
+"""Data on a Dask cluster: prepared there, and each pass run as one task per chunk.
 
 A dask array chunked by rows (or a dask DataFrame's numeric columns) is
 fitted with the engine's own generators. Each pass sends the current
@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import FitConfig
-from .engine.passes import PassResult, em_pass
-from .engine.prepared import PreparedData
-from .errors import InvalidConfigError, InvalidDataError
-from .model.mixture import MixtureModel
-from .results import FitResult, Snapshot
+from ..config import FitConfig
+from ..engine.passes import PassResult, em_pass
+from ..engine.prepared import PreparedData
+from ..errors import InvalidConfigError, InvalidDataError
+from ..model.mixture import MixtureModel
+from ..results import FitResult, Snapshot
 
 SAMPLE_ROWS = 200_000  # rows the starts are fitted on
 START_ITERATIONS = 100  # at most, per restart on the sample
@@ -229,7 +229,7 @@ def _chunk_em_pass(chunk, w, start, centre, scale, dtype, kernel, options):
 
 
 def _chunk_lloyd_pass(chunk, w, start, centre, scale, dtype, centres, variance):
-    from .engine.lloyd import LloydRows, kmeans_pass
+    from ..engine.lloyd import LloydRows, kmeans_pass
 
     local = _local(chunk, w, centre, scale, dtype)
     return _offset(kmeans_pass(LloydRows(local), centres, variance=variance), start)
@@ -283,23 +283,6 @@ def sample_rows(data: DaskPrepared, n: int, seed: int | None) -> tuple[np.ndarra
     return rows, w
 
 
-def classification_entropy(model: MixtureModel, data: DaskPrepared) -> float:
-    """-Σ_n w_n Σ_k r_nk log r_nk over every chunk (metrics.classification_entropy)."""
-    from .analysis.metrics import classification_entropy as entropy
-
-    return float(sum(data.map_chunks(
-        lambda chunk, w, m: entropy(m, np.asarray(chunk), w), model)))
-
-
-def label_counts(model: MixtureModel, data: DaskPrepared) -> np.ndarray:
-    """Rows per most probable component (K,), counted chunk by chunk."""
-    def count(chunk, _w, m):
-        labels = m.predict(np.asarray(chunk))
-        return np.bincount(labels[labels >= 0], minlength=m.n_components)
-
-    return np.sum(data.map_chunks(count, model), axis=0)
-
-
 def _chunk_sample(chunk, w, fraction, seed, index):
     keep = np.random.default_rng([seed, index]).random(len(chunk)) < fraction
     return np.asarray(chunk)[keep], None if w is None else np.asarray(w)[keep]
@@ -309,7 +292,7 @@ def iterate_dask(X, config: FitConfig, *, sample_weight=None,
                  initial_model: MixtureModel | None = None,
                  cancel: threading.Event | None = None) -> Iterator[Snapshot]:
     """Snapshots of a fit of dask data (``fitting.iterate`` for a dask collection)."""
-    from .engine.fitting import iterate_prepared
+    from ..engine.fitting import iterate_prepared
 
     data, start, config = _prepared_start(X, config, sample_weight, initial_model, cancel)
     yield from iterate_prepared(data, config, start)
@@ -320,7 +303,7 @@ def fit_dask(X, config: FitConfig, *, sample_weight=None,
              callback: Callable[[Snapshot], None] | None = None,
              cancel: threading.Event | None = None) -> FitResult:
     """``fitting.fit`` for a dask collection; the result has no per-row labels."""
-    from .engine.fitting import fit_prepared
+    from ..engine.fitting import fit_prepared
 
     data, start, config = _prepared_start(X, config, sample_weight, initial_model, cancel)
     note = () if initial_model is not None else (
@@ -343,7 +326,7 @@ def _prepared_start(X, config, sample_weight, initial_model, cancel):
         raise InvalidDataError(f"K={config.n_components} components need at least "
                                f"{config.n_components} rows; the data has {data.n_rows}.")
     if initial_model is None:
-        from .engine.fitting import fit
+        from ..engine.fitting import fit
 
         rows, w = sample_rows(data, SAMPLE_ROWS, config.random_state)
         if len(rows) < max(2, config.n_components):
@@ -354,63 +337,3 @@ def _prepared_start(X, config, sample_weight, initial_model, cancel):
         start_config = config.replace(max_iter=min(config.max_iter, START_ITERATIONS))
         initial_model = fit(rows, start_config, sample_weight=w, cancel=cancel).model
     return data, initial_model, config.replace(n_init=1)
-
-
-def _map_rows(model: MixtureModel, X, fn, width: int | None, dtype):
-    X = as_dask_array(X)
-    if width is None:
-        return X.map_blocks(lambda b: fn(model, b), drop_axis=1, dtype=dtype)
-    return X.map_blocks(lambda b: fn(model, b), chunks=(X.chunks[0], (width,)), dtype=dtype)
-
-
-def labels(model: MixtureModel, X):
-    """Lazy (N,) int dask array: each row's most probable component (-1: noise)."""
-    return _map_rows(model, X, lambda m, b: m.predict(b).astype(np.int32), None, np.int32)
-
-
-def probabilities(model: MixtureModel, X):
-    """Lazy (N, K) dask array of p(k | x)."""
-    return _map_rows(model, X, lambda m, b: m.predict_proba(b), model.n_components, float)
-
-
-def log_density(model: MixtureModel, X):
-    """Lazy (N,) dask array of log p(x) (in the fitted data's units)."""
-    return _map_rows(model, X, lambda m, b: m.score_samples(b), None, float)
-
-
-def labelled_frame(frame, columns: list[str], model: MixtureModel):
-    """Lazy dask DataFrame: ``frame``'s rows with cluster, p_<k> and log_density added.
-
-    As the in-memory labels CSV: a noise model numbers noise cluster 0 and its
-    components 1..K (with p_noise). Rows with a missing feature keep empty cells.
-    """
-    import pandas as pd
-
-    from .files.labels import joined_frame, missing_reasons
-
-    k = model.n_components
-
-    def label(part: pd.DataFrame) -> pd.DataFrame:
-        values = part[columns].to_numpy(dtype=float)
-        missing = np.isnan(values).any(axis=1)
-        keep = np.flatnonzero(~missing)
-        rows = values[keep]
-        scored = len(rows) > 0  # an empty partition (or dask's metadata) has nothing to score
-        out = joined_frame(part, 0, keep, model.predict_proba(rows) if scored else np.empty((0, k)),
-                           model.score_samples(rows) if scored else np.empty(0),
-                           missing_reasons(part[columns], missing),
-                           None if not model.has_noise else (
-                               model.noise_posterior(rows) if scored else np.empty(0)))
-        return out.drop(columns="row")
-
-    meta = label(frame._meta.head(0).astype({c: float for c in columns}))
-    return frame.map_partitions(label, meta=meta)
-
-
-def write_labels(frame, columns: list[str], model: MixtureModel, folder) -> list[str]:
-    """Write the labelled rows as one CSV per partition into ``folder``, in parallel."""
-    from pathlib import Path
-
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    return labelled_frame(frame, columns, model).to_csv(
-        str(Path(folder) / "labels-*.csv"), index=False)
