@@ -92,3 +92,31 @@ def test_the_sweep_refines_its_best_fits_with_restarts_and_keeps_the_better():
     assert len(kept) == 8 and all(r in kept for r in refined)
     single = list(sweep(X, [1, 2], ["full"], base=FitConfig(n_init=1, init="hierarchical")))
     assert len(single) == 2 == sweep_size(2, 1, FitConfig(n_init=1, init="hierarchical"))
+
+
+def test_a_big_sweep_fits_a_subsample_then_passes_over_every_row(monkeypatch):
+    from gmm_studio.core import fit
+    from gmm_studio.core.analysis import selection
+
+    monkeypatch.setattr(selection, "SUBSAMPLE_ABOVE", 2000)
+    monkeypatch.setattr(selection, "SUBSAMPLE_ROWS", 600)
+    monkeypatch.setattr(selection, "HELD_OUT_ROWS", 1000)
+    frame = generate("unequal_variance", n=3000)
+    X = frame[["x", "y"]].to_numpy()
+    base = FitConfig(n_init=1, init="hierarchical", random_state=4)
+    rows, best = selection.select(X, [1, 2, 3, 4], ["full", "spherical"], base=base, folds=3)
+    # Each row, recomputed by hand: the fit of the same subsample, then two
+    # iterations on all rows from it, scored there; held-out rows outside it.
+    sample = np.sort(np.random.default_rng(4).choice(3000, 600, replace=False))
+    for row in rows:
+        config = base.replace(n_components=row.k, covariance_type=row.covariance_type)
+        start = fit(X[sample], config).model
+        full = fit(X, config.replace(max_iter=2), initial_model=start)
+        assert row.log_likelihood == pytest.approx(full.log_likelihood, rel=1e-12)
+        outside = np.setdiff1d(np.arange(3000), sample)
+        test = np.sort(np.random.default_rng(4).choice(outside, 1000, replace=False))
+        dens = start.score_samples(X[test])
+        ids = selection.fold_ids(1000, 3, 4)
+        parts = [dens[ids == f].mean() for f in range(3)]
+        assert row.cv_mean == pytest.approx(np.mean(parts), rel=1e-12)
+    assert (best.k, best.covariance_type) == (3, "spherical")  # three round blobs

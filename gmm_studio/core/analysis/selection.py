@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -10,14 +11,78 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..config import COVARIANCE_TYPES, FitConfig
-from ..engine.fitting import fit, is_dask
-from ..engine.prepared import prepare
+from ..engine.fitting import fit, fit_prepared, is_dask
+from ..engine.prepared import PreparedData, prepare
 from ..errors import GMMStudioError, InvalidConfigError
 from ..model.families import distinct_types, mclust_name, normalise_covariance_type
+from ..model.mixture import MixtureModel
+from ..results import FitResult
 from ..text import plural
 from .metrics import classification_entropy, components_at_floor, icl
 
 CRITERIA = ("bic", "aic", "icl", "cv")
+
+# On more rows than SUBSAMPLE_ABOVE each fit of a sweep is fitted on a seeded
+# subsample of SUBSAMPLE_ROWS rows (restarts and all) and then refined by
+# FULL_PASSES EM iterations over every row, where it is scored: the work per
+# fit is then about FULL_PASSES + 2 passes over the data, not a whole fit.
+# Cross-validation then holds out every row outside the subsample.
+SUBSAMPLE_ABOVE = 100_000
+SUBSAMPLE_ROWS = 10_000
+FULL_PASSES = 2
+HELD_OUT_ROWS = 100_000
+
+
+@dataclass(frozen=True, eq=False)
+class Subsample:
+    """A sweep's seeded subsample: row numbers (n,), rows (n, D), weights; all rows prepared."""
+
+    rows: np.ndarray
+    X: np.ndarray
+    weights: np.ndarray | None
+    data: PreparedData
+
+    @classmethod
+    def of(cls, X: np.ndarray, sample_weight, data: PreparedData, seed) -> Subsample:
+        """SUBSAMPLE_ROWS rows of X, in file order, the same for the same seed."""
+        rows = np.sort(np.random.default_rng(seed).choice(len(X), SUBSAMPLE_ROWS,
+                                                          replace=False))
+        return cls(rows, np.asarray(X)[rows], None if sample_weight is None
+                   else np.asarray(sample_weight)[rows], data)
+
+    def fit(self, config: FitConfig, cancel) -> tuple[MixtureModel, FitResult]:
+        """Fit on the subsample, then FULL_PASSES iterations on every row from there.
+
+        Returns the subsample's model and the result on every row.
+        """
+        start = fit(self.X, config, sample_weight=self.weights, cancel=cancel).model
+        data = dataclasses.replace(self.data, cancel=cancel)
+        return start, fit_prepared(data, config.replace(n_init=1, max_iter=FULL_PASSES),
+                                   start, with_labels=False)
+
+    def held_out(self, model: MixtureModel, folds: int, seed,
+                 log_jacobian: float = 0.0) -> tuple[float, float, str]:
+        """Cross-validation's figures for a model fitted on the subsample alone.
+
+        The rows outside it are held out (a seeded HELD_OUT_ROWS of them when
+        there are more): their mean log-likelihood per row, split into
+        ``folds`` seeded parts, gives the mean and std over the parts (one
+        pass over them instead of ``folds`` whole fits).
+        """
+        outside = np.ones(self.data.n_rows, dtype=bool)
+        outside[self.rows] = False
+        test = np.flatnonzero(outside)
+        if len(test) > HELD_OUT_ROWS:  # a mean of 100,000 rows is precise enough
+            test = np.sort(np.random.default_rng(seed).choice(test, HELD_OUT_ROWS,
+                                                              replace=False))
+        X, w = self.data.X[test], self.data.sample_weight
+        w = None if w is None else w[test]
+        dens = model.score_samples(X) + log_jacobian
+        ids = fold_ids(len(dens), folds, seed)
+        scores = [float(dens[ids == f].mean() if w is None
+                        else w[ids == f] @ dens[ids == f] / w[ids == f].sum())
+                  for f in range(folds)]
+        return float(np.mean(scores)), float(np.std(scores)), ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +228,8 @@ def sweep(
         sample_weight = None  # carried by the prepared data
     else:
         data = prepare(X, sample_weight)
+    big = (Subsample.of(X, sample_weight, data, base.random_state)
+           if not is_dask(X) and data.n_rows > SUBSAMPLE_ABOVE else None)
     first = base.replace(n_init=1) if _two_stage(base) else base
     rows = []
     for covariance_type in distinct_types([normalise_covariance_type(t)
@@ -172,7 +239,7 @@ def sweep(
                 return
             config = first.replace(n_components=k, covariance_type=covariance_type)
             rows.append(_row(X, config, folds, sample_weight, log_jacobian,
-                             data.floor_metric(covariance_type), cancel))
+                             data.floor_metric(covariance_type), cancel, big))
             yield rows[-1]
     if not _two_stage(base):
         return
@@ -181,7 +248,7 @@ def sweep(
             return
         config = base.replace(n_components=row.k, covariance_type=row.covariance_type)
         again = _row(X, config, folds, sample_weight, log_jacobian,
-                     data.floor_metric(row.covariance_type), cancel)
+                     data.floor_metric(row.covariance_type), cancel, big)
         yield again if again.log_likelihood >= row.log_likelihood else row
 
 
@@ -193,10 +260,14 @@ def latest_rows(rows: list[SelectionRow]) -> list[SelectionRow]:
     return list(last.values())
 
 
-def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel) -> SelectionRow:
+def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel,
+         subsample: Subsample | None = None) -> SelectionRow:
     nan = float("nan")
     try:
-        result = fit(X, config, sample_weight=sample_weight, cancel=cancel)
+        if subsample is None:
+            result = fit(X, config, sample_weight=sample_weight, cancel=cancel)
+        else:
+            sample_model, result = subsample.fit(config, cancel)
     except GMMStudioError as exc:  # e.g. every restart collapsed, or K above the rows
         return SelectionRow(config.n_components, config.covariance_type, nan, 0, nan, nan, nan,
                             nan, nan, False, True, f"fit failed: {exc}",
@@ -213,7 +284,10 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel) -> Selec
     floored = components_at_floor(result.model, metric, config.variance_floor)
     cv_mean = cv_std = nan
     cv_note = ""
-    if folds >= 2 and not (cancel is not None and cancel.is_set()):
+    if folds >= 2 and subsample is not None:
+        cv_mean, cv_std, cv_note = subsample.held_out(sample_model, folds,
+                                                      config.random_state, log_jacobian)
+    elif folds >= 2 and not (cancel is not None and cancel.is_set()):
         cv_mean, cv_std, cv_note = cross_validate(X, config, folds, sample_weight,
                                                   log_jacobian, cancel)
     notes = [cv_note] if cv_note else []

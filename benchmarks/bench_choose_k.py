@@ -1,0 +1,74 @@
+"""Seconds the Choose K tab takes, driven offscreen as a user would: Old Faithful and 1e6 x 2.
+
+The tab's defaults (K = 1..9, all fourteen models, its search, CV folds as
+set) from the click to the last row; ``--folds 0`` turns cross-validation off.
+On more than 100,000 rows each fit runs on a 10,000-row subsample and then
+two passes over every row (analysis.selection.Subsample). Not a test: run
+it by hand, ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_choose_k.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def blobs(n: int) -> pd.DataFrame:
+    """Three Gaussian blobs of n rows in all (seed 0)."""
+    rng = np.random.default_rng(0)
+    third = n // 3
+    X = np.vstack([rng.normal([0, 0], [1, .5], (third, 2)),
+                   rng.normal([4, 2], [.8, .8], (third, 2)),
+                   rng.normal([1, 5], [.5, 1.2], (n - 2 * third, 2))])
+    return pd.DataFrame(X, columns=["x", "y"])
+
+
+def time_tab(app, window, folds: int) -> tuple[float, int, str]:
+    view = window.select_view
+    view.max_k.setValue(9)
+    view.folds.setValue(folds)
+    started = time.perf_counter()
+    view.run()
+    while view.controller.running:
+        app.processEvents()
+        time.sleep(0.002)
+    table = view.ranking
+    best = (" ".join(table.item(0, c).text() for c in range(min(2, table.columnCount())))
+            if table.rowCount() else "—")
+    return time.perf_counter() - started, len(view.rows), best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=float, default=1e6)
+    args = parser.parse_args()
+    from PySide6.QtWidgets import QApplication
+
+    from gmm_studio.gui.main_window import MainWindow
+
+    app = QApplication(sys.argv[:1])
+    window = MainWindow()
+    window.show()
+    print("| data | CV folds | seconds | fits | best |")
+    print("|---|---|---|---|---|")
+    for name in ("Old Faithful", f"{args.rows:.0e} x 2 blobs"):
+        for folds in (5, 0):
+            if name == "Old Faithful":
+                window.open_sample("old_faithful.csv")
+            else:
+                window.set_frame(blobs(int(args.rows)), name, None, None)
+            seconds, fits, best = time_tab(app, window, folds)
+            print(f"| {name} | {folds or 'off'} | {seconds:.2f} | {fits} | {best} |", flush=True)
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
