@@ -14,8 +14,6 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -23,27 +21,9 @@ from PySide6.QtWidgets import (
 from ..core.model.geometry import data_space
 from ..core.model.projections import component_shapes, loading_label
 from .palette import component_color
+from .widgets import read_only_table, set_cell
 
 SUMMARY = ["component", "weight", "size", "volume λ", "axis ratio", "main axis"]
-
-
-def _table() -> QTableWidget:
-    table = QTableWidget()
-    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    table.verticalHeader().setVisible(False)
-    table.setAlternatingRowColors(True)
-    return table
-
-
-def _set(table: QTableWidget, row: int, col: int, text: str, right: bool = True) -> None:
-    item = table.item(row, col)
-    if item is None:
-        item = QTableWidgetItem()
-        if right:
-            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        table.setItem(row, col, item)
-    if item.text() != text:
-        item.setText(text)
 
 
 def summary_rows(model, prep, names, n_rows: float, scale, counts=None) -> list[list[str]]:
@@ -75,7 +55,7 @@ class ParametersView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.table = _table()
+        self.table = read_only_table()
         self.table.setColumnCount(len(SUMMARY))
         self.table.setHorizontalHeaderLabels(SUMMARY)
         self.table.setToolTip(
@@ -83,7 +63,7 @@ class ParametersView(QWidget):
             "axis and main axis = direction of the longest, both with every column scaled "
             "to unit spread. Click a row to see that component in detail.")
         self.detail_label = QLabel("")
-        self.means = _table()
+        self.means = read_only_table()
         self.means.setColumnCount(3)
         self.means.setHorizontalHeaderLabels(["feature", "mean", "sd"])
         self.heat = pg.PlotWidget()
@@ -135,7 +115,7 @@ class ParametersView(QWidget):
             self.table.setRowCount(len(rows))
         for r, cells in enumerate(rows):
             for c, text in enumerate(cells):
-                _set(self.table, r, c, text, right=c < len(cells) - 1)
+                set_cell(self.table, r, c, text, right=c < len(cells) - 1)
             noise = r >= model.n_components
             self.table.item(r, 0).setBackground(QBrush(QColor(180, 180, 180) if noise
                                                        else component_color(r)))
@@ -158,9 +138,9 @@ class ParametersView(QWidget):
                                   "means and standard deviations; correlations")
         self.means.setRowCount(len(names))
         for i, name in enumerate(names):
-            _set(self.means, i, 0, name, right=False)
-            _set(self.means, i, 1, f"{means[k, i]:.5g}")
-            _set(self.means, i, 2, f"{sd[i]:.5g}")
+            set_cell(self.means, i, 0, name, right=False)
+            set_cell(self.means, i, 1, f"{means[k, i]:.5g}")
+            set_cell(self.means, i, 2, f"{sd[i]:.5g}")
         self.means.resizeColumnsToContents()
         corr = covs[k] / np.outer(sd, sd)
         self.image.setImage(corr.T, levels=(-1.0, 1.0), autoLevels=False)

@@ -7,14 +7,11 @@ digits, so a student can hold a hand calculation against it.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -22,18 +19,11 @@ from PySide6.QtWidgets import (
 from ..core.model.geometry import data_space
 from .likelihood_plot import format_gap
 from .palette import component_color
+from .widgets import read_only_table, set_cell
 
 MAX_ROWS = 200  # the table is for checking by hand; more rows would not be read
 _PHASES = {"start": "the starting values", "init": "the starting values",
            "E": "E-step", "M": "M-step"}
-
-
-def _table() -> QTableWidget:
-    table = QTableWidget()
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.verticalHeader().setVisible(False)
-    table.setAlternatingRowColors(True)
-    return table
 
 
 def _fill(table: QTableWidget, headers: list[str], rows: list[list[str]]) -> None:
@@ -42,12 +32,7 @@ def _fill(table: QTableWidget, headers: list[str], rows: list[list[str]]) -> Non
     table.setRowCount(len(rows))
     for r, cells in enumerate(rows):
         for c, text in enumerate(cells):
-            item = table.item(r, c)
-            if item is None:
-                item = QTableWidgetItem()
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                table.setItem(r, c, item)
-            item.setText(text)
+            set_cell(table, r, c, text)
     table.resizeColumnsToContents()
 
 
@@ -99,8 +84,8 @@ class StepView(QWidget):
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #7a3300;")
-        self.responsibilities = _table()
-        self.components = _table()
+        self.responsibilities = read_only_table()
+        self.components = read_only_table()
         tables = QHBoxLayout()
         left, right = QVBoxLayout(), QVBoxLayout()
         self.resp_label = QLabel("<b>Responsibilities γ</b>")

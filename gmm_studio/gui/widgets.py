@@ -7,6 +7,8 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QTableWidget,
+    QTableWidgetItem,
     QToolButton,
     QWidget,
 )
@@ -160,3 +162,24 @@ class TopOverlay(QObject):
                   else self.bar.sizeHint().height())
         self.bar.setGeometry(self.margin, self.margin, width, height)
         self.bar.raise_()
+
+
+def read_only_table() -> QTableWidget:
+    """A table the user reads but does not edit: no row numbers, alternating rows."""
+    table = QTableWidget()
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    table.setAlternatingRowColors(True)
+    return table
+
+
+def set_cell(table: QTableWidget, row: int, col: int, text: str, right: bool = True) -> None:
+    """Put ``text`` in a cell, creating it once (numbers right-aligned)."""
+    item = table.item(row, col)
+    if item is None:
+        item = QTableWidgetItem()
+        if right:
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        table.setItem(row, col, item)
+    if item.text() != text:
+        item.setText(text)
