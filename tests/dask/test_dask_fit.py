@@ -170,3 +170,14 @@ def test_the_rest_of_the_family_on_the_cluster(client, data, config):
     np.testing.assert_allclose(there.model.means, here.model.means, rtol=rtol)
     assert there.model.noise_weight == pytest.approx(here.model.noise_weight, rel=1e-10)
     assert there.model.noise_volume == here.model.noise_volume
+
+
+def test_a_stop_before_the_first_pass_is_a_fit_error(client, data):
+    import threading
+
+    from gmm_studio.core.errors import FitError
+
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(FitError, match="stopped before its first pass"):
+        fit(da.from_array(data, chunks=(CHUNK, 3)), FitConfig(n_components=3), cancel=cancel)

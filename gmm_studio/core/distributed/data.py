@@ -24,8 +24,8 @@ import numpy as np
 
 from ..config import FitConfig
 from ..engine.passes import PassResult, em_pass
-from ..engine.prepared import PreparedData
-from ..errors import InvalidConfigError, InvalidDataError
+from ..engine.prepared import Cancelled, PreparedData
+from ..errors import FitError, InvalidConfigError, InvalidDataError
 from ..model.mixture import MixtureModel
 from ..results import FitResult, Snapshot
 
@@ -131,12 +131,20 @@ class DaskPrepared(PreparedData):
     weights_array: object = None  # (N,) dask array or None
     distributed = True
 
-    def _compute(self, tasks: list):
+    def _compute(self, tasks: list, cancellable: bool = True):
+        """Run ``tasks`` on the scheduler; a pass checks Stop before and after.
+
+        One-off sums the M-step asks for (the scatter, the column ranges) are
+        not cancellable: a Stop then takes effect at the next pass, which the
+        engine catches, as it does in memory.
+        """
         import dask
 
-        self.check_cancel()
+        if cancellable:
+            self.check_cancel()
         results = dask.compute(*tasks)
-        self.check_cancel()
+        if cancellable:
+            self.check_cancel()
         return results
 
     def _fold(self, parts) -> PassResult:
@@ -181,7 +189,8 @@ class DaskPrepared(PreparedData):
 
             tasks = [dask.delayed(_chunk_scatter, pure=True)(chunk, w, self.centre)
                      for chunk, w in zip(_chunks(self.X), self._weight_chunks(), strict=True)]
-            self._scatter = sum(self._compute(tasks), np.zeros((self.n_features,) * 2))
+            self._scatter = sum(self._compute(tasks, cancellable=False),
+                                np.zeros((self.n_features,) * 2))
         return self._scatter
 
     def column_range(self) -> tuple[np.ndarray, np.ndarray]:
@@ -317,7 +326,16 @@ def _prepared_start(X, config, sample_weight, initial_model, cancel):
     """The prepared dask data, the model to start from and the one-run config.
 
     X is a dask collection or DaskPrepared (a sweep prepares once for all its fits).
+    A Stop while the start is being found is a FitError, as it is in memory.
     """
+    try:
+        return _prepare_and_start(X, config, sample_weight, initial_model, cancel)
+    except Cancelled:
+        raise FitError("the fit was stopped before its first pass over the data on the "
+                       "cluster.") from None
+
+
+def _prepare_and_start(X, config, sample_weight, initial_model, cancel):
     if isinstance(X, DaskPrepared):
         data = X if cancel is None else dataclasses.replace(X, cancel=cancel)
     else:
