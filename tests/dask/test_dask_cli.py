@@ -56,3 +56,17 @@ def test_cli_dask_refuses_what_it_cannot_do(tmp_path):
     pd.DataFrame({"a": [1.0, 2.0]}).to_parquet(tmp_path / "x.parquet")
     done = run("fit", tmp_path / "x.parquet", "--dask", "local", "--standardize")
     assert done.returncode == 2 and "--standardize" in done.stderr
+
+
+def test_cli_fits_through_a_running_scheduler_address(tmp_path):
+    import distributed
+
+    rng = np.random.default_rng(1)
+    path = tmp_path / "rows.parquet"
+    pd.DataFrame(rng.normal(size=(4000, 2)), columns=["a", "b"]).to_parquet(path)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=40) as cluster:
+        done = run("fit", path, "--dask", cluster.scheduler_address, "-k", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["dask"].startswith("tcp://") and summary["n_rows_used"] == 4000
