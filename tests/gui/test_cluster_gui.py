@@ -65,9 +65,10 @@ def test_stop_ends_a_cluster_fit_and_step_says_why_it_does_not_run(window, qtbot
                                                                     scheduler, folder):
     window.cluster.set_address(scheduler)
     window.cluster.open(str(folder))
-    window.fit_panel.set_config(FitConfig(n_components=2, max_iter=100_000))
-    # Slowed to 2 iterations a second, the fit is surely still running at Stop
-    # (the panel's smallest tolerance, 1e-12, lets these blobs converge in a second).
+    window.fit_panel.set_config(FitConfig(n_components=2, max_iter=100_000, tol=1e-12))
+    # The start (fitted on the sample) is already near convergence: with the
+    # panel's smallest tolerance and 2 iterations a second, the fit on every
+    # row is surely still running at Stop.
     window.fit_panel.speed.setCurrentIndex(window.fit_panel.speed.findText("2 iterations/s"))
     window.run_fit()
     qtbot.waitUntil(lambda: window.fitting.controller.running and bool(window.ll_plot.curves),
