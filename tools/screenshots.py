@@ -90,7 +90,7 @@ def main() -> int:
     window.data_panel.y_box.setCurrentText("sepal_width")
     window.run_fit()
     wait_fit(window)
-    window.tabs.setCurrentIndex(1)
+    window.tabs.setCurrentWidget(window.params)
     shoot(window, "iris-4d")
 
     window.tabs.setCurrentWidget(window.compare_view)
@@ -116,7 +116,7 @@ def main() -> int:
         shoot(window, f"choose-k-{name.removesuffix('.csv').replace('_', '-')}")
 
     # The covariance chooser open: a popup is its own window, so grab the screen.
-    window.tabs.setCurrentIndex(0)
+    window.tabs.setCurrentWidget(window.ll_plot)
     window.fit_panel.covariance.showPopup()
     settle(500)
     path = OUT / "covariance-chooser.png"

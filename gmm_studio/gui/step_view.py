@@ -22,6 +22,8 @@ from .palette import component_color
 from .widgets import read_only_table, set_cell
 
 MAX_ROWS = 200  # the table is for checking by hand; more rows would not be read
+IDLE = ("Press Step to go through EM one half-step at a time; the responsibilities and "
+        "estimates appear here.")
 _PHASES = {"start": "the starting values", "init": "the starting values",
            "E": "E-step", "M": "M-step"}
 
@@ -78,8 +80,7 @@ class StepView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.heading = QLabel("Press Step to go through EM one half-step at a time; the "
-                              "responsibilities and estimates appear here.")
+        self.heading = QLabel(IDLE)
         self.heading.setWordWrap(True)
         self.note = QLabel("")
         self.note.setWordWrap(True)
@@ -104,8 +105,14 @@ class StepView(QWidget):
         self.clear()
 
     def clear(self, example_note: str = "") -> None:
-        """Empty tables (a reset, new data); ``example_note`` is shown after the first M-step."""
+        """Empty tables (a reset, new data); ``example_note`` is shown after the first M-step.
+
+        Nothing of the last session stays: no figure of other data may show.
+        """
         self.example_note = example_note
+        self.heading.setText(IDLE)
+        self.resp_label.setText("<b>Responsibilities γ</b>")
+        self.comp_label.setText("<b>Parameters</b>")
         self.note.setText("")
         self.note.setVisible(False)
         for table in (self.responsibilities, self.components):

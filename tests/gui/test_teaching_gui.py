@@ -127,3 +127,16 @@ def test_frames_share_one_view_that_holds_every_model(window, qtbot):
         assert not np.array_equal(images[0], images[-1])
     finally:
         renderer.close()
+
+
+def test_no_step_figure_of_other_data_stays_on_screen(window, qtbot):
+    window.open_generated("lecture_1d")
+    _step(window, qtbot, 2)
+    assert "iteration 1" in window.step_view.heading.text()
+    window.open_sample("iris.csv")
+    view = window.step_view
+    assert "iteration" not in view.heading.text() and "log L" not in view.heading.text()
+    assert view.responsibilities.rowCount() == 0 and view.components.rowCount() == 0
+    assert not view.note.isVisible() or not view.note.text()
+    assert window.ll_plot.gap_text.toPlainText() == ""
+    assert window.pairs_view.features.count() == 4 and window.pairs_view.model is None
