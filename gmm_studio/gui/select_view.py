@@ -56,8 +56,13 @@ class SelectView(QWidget):
             self.criterion.addItem(f"{text} (smaller is better)", key)
         self.folds = QSpinBox()
         self.folds.setRange(0, 20)
-        self.folds.setValue(5)
+        # Off by default: five folds fit every (K, model) five more times, which
+        # made the sweep six times slower (Old Faithful 16.8 s against 3.0 s).
+        self.folds.setValue(0)
         self.folds.setSpecialValueText("off")
+        self.folds.setToolTip("Cross-validation folds for the held-out log-likelihood curve. "
+                              "Off: BIC, AIC and ICL only. 5 folds fit every model 5 more "
+                              "times (above 100,000 rows: one held-out pass instead).")
         self.search = QComboBox()
         for key, text in SEARCHES.items():
             self.search.addItem(text, key)
@@ -86,7 +91,8 @@ class SelectView(QWidget):
         self.cv_plot = self.graphics.addPlot(
             row=0, col=1,
             axisItems={"bottom": IntegerAxis("bottom")})
-        self.cv_plot.setTitle("held-out log L per row (larger: better)", size="9pt")
+        self._title_cv_plot()
+        self.folds.valueChanged.connect(lambda _: self._title_cv_plot())
         for plot in (self.crit_plot, self.cv_plot):
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setLabel("bottom", "K")
@@ -126,6 +132,11 @@ class SelectView(QWidget):
                                greyed=(self.status, self.ranking))
         self._on_running(False)
         self.redraw()
+
+    def _title_cv_plot(self) -> None:
+        self.cv_plot.setTitle("held-out log L per row (larger: better)" if self.folds.value()
+                              else "held-out log L: CV off (set CV folds)",
+                              size="9pt")
 
     def data_changed(self, dataset, title: str) -> None:
         """The window shows other data: a sweep of other data is marked stale."""
