@@ -153,6 +153,21 @@ class DaskPrepared(PreparedData):
             total.add(part)
         return total
 
+    def map_chunks(self, fn, *args, cancellable: bool = True) -> list:
+        """``fn(chunk (B, D), weights (B,) or None, first row, *args)`` per chunk, in order.
+
+        Each call is one task on the scheduler; the one way every pass, sum
+        and sample here reaches the rows.
+        """
+        import dask
+
+        weights = ([None] * len(self.X.chunks[0]) if self.weights_array is None
+                   else list(self.weights_array.to_delayed().ravel()))
+        tasks = [dask.delayed(fn, pure=True)(chunk, w, start, *args)
+                 for chunk, w, start in zip(_chunks(self.X), weights, _starts(self.X),
+                                            strict=True)]
+        return list(self._compute(tasks, cancellable))
+
     def em_pass(self, kernel, *, hard=False, want_stats=True, labels=None, log_density=None,
                 noise_log=None, noise_scatter=False) -> PassResult:
         """``passes.em_pass`` on every chunk as a task; per-row outputs stay on the cluster."""
@@ -161,36 +176,23 @@ class DaskPrepared(PreparedData):
         if labels is not None or log_density is not None:
             raise InvalidConfigError("per-row outputs of a dask fit are lazy: use "
                                      "core.distributed.labels / log_density.")
-        weights = self._weight_chunks()
         options = dict(hard=hard, want_stats=want_stats, noise_log=noise_log,
                        noise_scatter=noise_scatter)
+        # One key for the parameters, sent once to each worker, not once per task.
         params = dask.delayed(kernel, pure=True)
-        tasks = [dask.delayed(_chunk_em_pass, pure=True)(
-                    chunk, w, start, self.centre, self.scale, self.dtype, params, options)
-                 for chunk, w, start in zip(_chunks(self.X), weights, _starts(self.X),
-                                            strict=True)]
-        return self._fold(self._compute(tasks))
+        return self._fold(self.map_chunks(_chunk_em_pass, self.centre, self.scale, self.dtype,
+                                          params, options))
 
     def kmeans_pass(self, centres: np.ndarray, variance: float | None) -> PassResult:
         """``lloyd.kmeans_pass`` on every chunk as a task."""
-        import dask
-
-        weights = self._weight_chunks()
-        tasks = [dask.delayed(_chunk_lloyd_pass, pure=True)(
-                    chunk, w, start, self.centre, self.scale, self.dtype, centres, variance)
-                 for chunk, w, start in zip(_chunks(self.X), weights, _starts(self.X),
-                                            strict=True)]
-        return self._fold(self._compute(tasks))
+        return self._fold(self.map_chunks(_chunk_lloyd_pass, self.centre, self.scale,
+                                          self.dtype, centres, variance))
 
     def total_scatter(self) -> np.ndarray:
         """sum_n w_n (x_n - centre)(x_n - centre)^T (D, D): one pass, kept."""
         if self._scatter is None:
-            import dask
-
-            tasks = [dask.delayed(_chunk_scatter, pure=True)(chunk, w, self.centre)
-                     for chunk, w in zip(_chunks(self.X), self._weight_chunks(), strict=True)]
-            self._scatter = sum(self._compute(tasks, cancellable=False),
-                                np.zeros((self.n_features,) * 2))
+            parts = self.map_chunks(_chunk_scatter, self.centre, cancellable=False)
+            self._scatter = sum(parts, np.zeros((self.n_features,) * 2))
         return self._scatter
 
     def column_range(self) -> tuple[np.ndarray, np.ndarray]:
@@ -205,25 +207,15 @@ class DaskPrepared(PreparedData):
         """(N, D), as an array's."""
         return self.n_rows, self.n_features
 
-    def map_chunks(self, fn, *args) -> list:
-        """``fn(chunk (B, D), weights (B,) or None, *args)`` for every chunk, in order."""
-        import dask
 
-        tasks = [dask.delayed(fn, pure=True)(chunk, w, *args)
-                 for chunk, w in zip(_chunks(self.X), self._weight_chunks(), strict=True)]
-        return list(self._compute(tasks))
+def _local(chunk, w, centre, scale, dtype) -> PreparedData:
+    """A chunk as in-memory PreparedData centred on the whole data's centre.
 
-    def _weight_chunks(self) -> list:
-        if self.weights_array is None:
-            return [None] * len(self.X.chunks[0])
-        return list(self.weights_array.rechunk((self.X.chunks[0],)).to_delayed().ravel())
-
-
-def _local(chunk, w, centre, scale, dtype, total_weight=1.0) -> PreparedData:
-    """A chunk as in-memory PreparedData centred on the whole data's centre."""
+    Its total weight is never read: the passes sum, the client divides.
+    """
     return PreparedData(np.ascontiguousarray(chunk, dtype=np.float64),
                         None if w is None else np.asarray(w, dtype=np.float64),
-                        centre, scale, total_weight, (), np.dtype(dtype))
+                        centre, scale, 1.0, (), np.dtype(dtype))
 
 
 def _offset(part: PassResult, start: int) -> PassResult:
@@ -244,7 +236,7 @@ def _chunk_lloyd_pass(chunk, w, start, centre, scale, dtype, centres, variance):
     return _offset(kmeans_pass(LloydRows(local), centres, variance=variance), start)
 
 
-def _chunk_scatter(chunk, w, centre) -> np.ndarray:
+def _chunk_scatter(chunk, w, _start, centre) -> np.ndarray:
     xc = np.asarray(chunk, dtype=np.float64) - centre
     return (xc if w is None else xc * np.asarray(w)[:, None]).T @ xc
 
@@ -277,23 +269,17 @@ def sample_rows(data: DaskPrepared, n: int, seed: int | None) -> tuple[np.ndarra
     """About ``n`` rows drawn on the cluster, the same for the same seed and chunks.
 
     Each chunk keeps each row with probability n / N, from its own generator
-    seeded by (seed, chunk index). Returns (rows (m, D), weights (m,) or None).
+    seeded by (seed, the chunk's first row). Returns (rows (m, D), weights (m,) or None).
     """
-    import dask
-
     fraction = min(1.0, n / data.n_rows)
-    seed = 0 if seed is None else seed
-    weights = data._weight_chunks()
-    tasks = [dask.delayed(_chunk_sample, pure=True)(chunk, w, fraction, seed, i)
-             for i, (chunk, w) in enumerate(zip(_chunks(data.X), weights, strict=True))]
-    parts = data._compute(tasks)
+    parts = data.map_chunks(_chunk_sample, fraction, 0 if seed is None else seed)
     rows = np.vstack([p[0] for p in parts])
     w = None if data.weights_array is None else np.concatenate([p[1] for p in parts])
     return rows, w
 
 
-def _chunk_sample(chunk, w, fraction, seed, index):
-    keep = np.random.default_rng([seed, index]).random(len(chunk)) < fraction
+def _chunk_sample(chunk, w, start, fraction, seed):
+    keep = np.random.default_rng([seed, start]).random(len(chunk)) < fraction
     return np.asarray(chunk)[keep], None if w is None else np.asarray(w)[keep]
 
 

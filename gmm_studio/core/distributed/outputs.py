@@ -18,12 +18,12 @@ def classification_entropy(model: MixtureModel, data: DaskPrepared) -> float:
     from ..analysis.metrics import classification_entropy as entropy
 
     return float(sum(data.map_chunks(
-        lambda chunk, w, m: entropy(m, np.asarray(chunk), w), model)))
+        lambda chunk, w, _start, m: entropy(m, np.asarray(chunk), w), model)))
 
 
 def label_counts(model: MixtureModel, data: DaskPrepared) -> np.ndarray:
     """Rows per most probable component (K,), counted chunk by chunk."""
-    def count(chunk, _w, m):
+    def count(chunk, _w, _start, m):
         labels = m.predict(np.asarray(chunk))
         return np.bincount(labels[labels >= 0], minlength=m.n_components)
 
