@@ -43,13 +43,6 @@ def cmd_fit_out_of_core(args) -> dict:
     return summary
 
 
-def _client(where: str):
-    """A distributed Client: a LocalCluster on this machine's cores, or a scheduler's."""
-    from .core import distributed
-
-    return distributed.connect(where)
-
-
 def cmd_fit_dask(args) -> dict:
     """Fit a data set on a Dask cluster; labels are written by the workers, in parallel."""
     from .core import distributed
@@ -64,7 +57,7 @@ def cmd_fit_dask(args) -> dict:
     if args.labels and Path(args.labels).suffix.lower() == ".csv":
         raise UsageError("with --dask, --labels names a folder: one CSV per partition.")
     config = _config(args)
-    with _client(args.dask):
+    with distributed.connect(args.dask):
         frame = distributed.open_frame(args.data)
         names = _columns(args.columns) or [c for c in frame.columns
                                            if is_numeric_dtype(frame[c].dtype)]

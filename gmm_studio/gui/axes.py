@@ -11,31 +11,36 @@ import numpy as np
 from ..core.model.geometry import data_space
 from ..core.model.projections import Projection, discriminant, pca
 
-_PCA: dict[str, Projection] = {}
-_SCALE: dict[str, np.ndarray] = {}
+# Figures of the data on screen only, computed once per data set: (data_id, what) -> value.
+_CACHE: dict[tuple[str, str], object] = {}
+
+
+def _of_data(dataset, what: str, make):
+    key = (dataset.data_id, what)
+    if key not in _CACHE:
+        for old in [k for k in _CACHE if k[0] != dataset.data_id]:  # one data set at a time
+            del _CACHE[old]
+        _CACHE[key] = make()
+    return _CACHE[key]
 
 
 def column_scale(dataset) -> np.ndarray:
-    """Each column's standard deviation (D,) in the file's units, once per data set."""
-    key = dataset.data_id
-    if key not in _SCALE:
-        _SCALE.clear()
+    """Each column's standard deviation (D,) in the file's units (1 for a constant one)."""
+    def make():
         sd = dataset.raw.std(axis=0)
-        _SCALE[key] = np.where(sd > 0, sd, 1.0)
-    return _SCALE[key]
+        return np.where(sd > 0, sd, 1.0)
+    return _of_data(dataset, "scale", make)
 
 
 def data_projection(dataset, axes: str) -> tuple[Projection | None, str]:
     """The view for ``dataset`` before any model: (projection or None for a pair, note)."""
     if axes == "features" or len(dataset.feature_names) < 2:
         return None, ""
-    key = dataset.data_id
-    if key not in _PCA:
-        _PCA.clear()  # one data set at a time
-        _PCA[key] = pca(dataset.raw, list(dataset.feature_names), dataset.weights)
+    view = _of_data(dataset, "pca", lambda: pca(dataset.raw, list(dataset.feature_names),
+                                               dataset.weights))
     note = "discriminant directions need a fitted model with K ≥ 2; showing PCA" if (
         axes == "discriminant") else ""
-    return _PCA[key], note
+    return view, note
 
 
 def model_projection(dataset, model, axes: str) -> Projection | None:

@@ -49,10 +49,6 @@ class Noise:
         """log(π_0 / V), every row's noise term."""
         return float(np.log(self.weight) - np.log(self.volume)) if self.weight > 0 else -np.inf
 
-    def gaussian_weight(self, data: PreparedData, noise_nk: float) -> float:
-        """Σ_k N_k: the data's weight the Gaussians hold, given the noise's share."""
-        return data.total_weight - noise_nk
-
     def start(self, params: MStepResult) -> MStepResult:
         """The first M-step's Gaussians, their weights scaled to leave π_0 for noise."""
         return dataclasses.replace(params, weights=params.weights * (1.0 - self.weight))

@@ -46,9 +46,3 @@ def lower_bound(X: np.ndarray, model: MixtureModel, resp: np.ndarray,
         noise_term = np.where(q0 > 0, q0 * model.noise_log_prob, 0.0) - xlogy(q0, q0)
         totals = totals + noise_term
     return float(totals.sum() if sample_weight is None else np.asarray(sample_weight) @ totals)
-
-
-def kl_gap(X: np.ndarray, model: MixtureModel, resp: np.ndarray,
-           sample_weight: np.ndarray | None = None) -> float:
-    """KL(q ‖ p(z | x, θ)) summed over rows: log L(θ) − L(q, θ), >= 0 up to rounding."""
-    return model.log_likelihood(X, sample_weight) - lower_bound(X, model, resp, sample_weight)
