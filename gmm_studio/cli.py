@@ -18,31 +18,16 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
-
 from . import __version__
-from .core import FitConfig, GMMStudioError
-from .core.analysis.anomalies import (
-    DEFAULT_QUANTILE,
-    AnomalyThreshold,
-    anomaly_frame,
-    threshold_from_quantile,
-)
-from .core.analysis.scoring import log_density
-from .core.analysis.selection import CRITERIA, parse_k_range, select
-from .core.config import ALGORITHMS, DEFAULT_VARIANCE_FLOOR, INITS
-from .core.data.dataset import load_dataset
-from .core.engine.fitting import fit
-from .core.files.atomic import write_csv
-from .core.files.labels import write_labels_csv
-from .core.files.model_file import (
-    load_model,
-    save_model,
-    saved_from_fit,
-    summarise_fit,
-)
-from .core.model.families import parse_covariance_types
+from .core.analysis.anomalies import DEFAULT_QUANTILE
+from .core.analysis.selection import CRITERIA
+from .core.config import ALGORITHMS, DEFAULT_VARIANCE_FLOOR, INITS, FitConfig
+from .core.errors import GMMStudioError
 from .core.text import plural
+
+# pandas and scipy take about 0.25 s each to import, longer than choosing K
+# on a small file: the commands import what they use, and `select` on a plain
+# numeric CSV needs neither (core.data.numeric_text reads it).
 
 SUBCOMMANDS = ("fit", "score", "select")
 
@@ -182,6 +167,14 @@ def _config(args) -> FitConfig:
 
 def cmd_fit(args) -> dict:
     """Fit, write the requested files, return the summary."""
+    from .core.analysis.anomalies import anomaly_frame, threshold_from_quantile
+    from .core.analysis.scoring import log_density
+    from .core.data.dataset import load_dataset
+    from .core.engine.fitting import fit
+    from .core.files.atomic import write_csv
+    from .core.files.labels import write_labels_csv
+    from .core.files.model_file import save_model, saved_from_fit, summarise_fit
+
     if args.out_of_core or args.dask:  # data bigger than memory: on disk, or on a cluster
         from .cli_big import cmd_fit_dask, cmd_fit_out_of_core
 
@@ -217,6 +210,9 @@ def cmd_fit(args) -> dict:
 
 
 def _write_anomalies(path, dataset, model, threshold) -> dict:
+    from .core.analysis.anomalies import anomaly_frame
+    from .core.files.atomic import write_csv
+
     frame = anomaly_frame(dataset, model, threshold)
     if path:
         write_csv(path, frame, protect=[dataset.source])
@@ -225,6 +221,12 @@ def _write_anomalies(path, dataset, model, threshold) -> dict:
 
 def cmd_score(args) -> dict:
     """Apply a saved model to a data file by column name."""
+    from .core.analysis.anomalies import AnomalyThreshold, threshold_from_quantile
+    from .core.analysis.scoring import log_density
+    from .core.data.dataset import load_dataset
+    from .core.files.labels import write_labels_csv
+    from .core.files.model_file import load_model
+
     saved = load_model(args.model)
     dataset = load_dataset(args.data, list(saved.feature_names),
                            preprocessing=saved.preprocessing)
@@ -259,8 +261,12 @@ def cmd_score(args) -> dict:
 
 def cmd_select(args) -> dict:
     """Sweep K x covariance types; return the table and the choice."""
-    dataset = load_dataset(args.data, _columns(args.columns), weights=args.weights,
-                           standardize=args.standardize)
+    from .core.analysis.selection import parse_k_range, select
+    from .core.data.numeric_text import load_features
+    from .core.model.families import parse_covariance_types
+
+    dataset = load_features(args.data, _columns(args.columns), weights=args.weights,
+                            standardize=args.standardize)
     ks = parse_k_range(args.k)
     try:
         types = parse_covariance_types(args.covariance)
@@ -278,6 +284,10 @@ def cmd_select(args) -> dict:
     progress.close()
     table = [row.to_dict() for row in rows]
     if args.out:
+        import pandas as pd
+
+        from .core.files.atomic import write_csv
+
         write_csv(args.out, pd.DataFrame(table), protect=[dataset.source])
     return {"criterion": args.criterion, "folds": folds, "table": table,
             "best": None if best is None else best.to_dict(),
@@ -287,12 +297,11 @@ def cmd_select(args) -> dict:
 
 def print_selection(summary: dict) -> None:
     """The sweep as a text table and the choice."""
-    frame = pd.DataFrame(summary["table"])
     cols = ["k", "model", "covariance_type", "log_likelihood", "bic", "aic", "icl",
             "degenerate"]
     if summary["folds"]:
         cols[-1:-1] = ["cv_mean", "cv_std"]
-    print(frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(text_table(summary["table"], cols))
     best = summary["best"]
     direction = "largest" if summary["criterion"] == "cv" else "smallest"
     if best is None:
@@ -303,6 +312,18 @@ def print_selection(summary: dict) -> None:
     notes = [r for r in summary["table"] if r["degenerate"]]
     for row in notes:
         print(f"degenerate: K={row['k']} {_model_label(row)}: {row['note']}")
+
+
+def text_table(rows: list[dict], cols: list[str]) -> str:
+    """Rows as right-aligned columns under their names; floats to 4 decimals, None as NaN."""
+    def cell(value) -> str:
+        if value is None:
+            return "NaN"
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+    cells = [cols] + [[cell(row[c]) for c in cols] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cols))]
+    return "\n".join(" ".join(v.rjust(w) for v, w in zip(line, widths, strict=True))
+                     for line in cells)
 
 
 def _model_label(row: dict) -> str:

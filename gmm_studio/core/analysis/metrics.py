@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import comb
 
 from ..model.families import covariance_model
 from ..model.floor import FloorMetric, smallest_relative_variance
@@ -18,6 +17,8 @@ def adjusted_rand_index(labels_a: np.ndarray, labels_b: np.ndarray) -> float:
 
     1 for identical partitions (up to renaming), about 0 for independent ones.
     """
+    from scipy.special import comb  # lazily: scipy takes 0.2 s to import
+
     a = np.unique(np.asarray(labels_a), return_inverse=True)[1]
     b = np.unique(np.asarray(labels_b), return_inverse=True)[1]
     n = len(a)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data.dataset import Dataset
 from ..engine.fitting import score_prepared
 from ..engine.prepared import prepare
 from ..model.mixture import MixtureModel
+
+if TYPE_CHECKING:  # the dataset module imports pandas (0.25 s)
+    from ..data.dataset import Dataset
 
 
 def log_density(dataset: Dataset, model: MixtureModel) -> np.ndarray:

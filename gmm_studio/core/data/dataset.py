@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..errors import InvalidDataError
 from ..text import plural
-from .preprocessing import Preprocessing, _fit_standardization
+from .numeric_text import check_columns, matrix
+from .preprocessing import Preprocessing
 from .readers import read_table
 
 
@@ -84,15 +85,6 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _check_columns(frame: pd.DataFrame, names: list[str], what: str) -> None:
-    missing = [c for c in names if c not in frame.columns]
-    if missing:
-        raise InvalidDataError(
-            f"unknown {what} column(s) {', '.join(map(repr, missing))}; the file has: "
-            f"{', '.join(map(str, frame.columns))}."
-        )
-
-
 def make_dataset(
     frame: pd.DataFrame,
     columns: list[str] | None = None,
@@ -110,7 +102,7 @@ def make_dataset(
     """
     for what, names in (("feature", columns or []), ("weights", [weights] if weights else []),
                         ("label", [label] if label else [])):
-        _check_columns(frame, names, what)
+        check_columns(list(frame.columns), names, what)
     if columns is None:
         columns = [c for c in numeric_columns(frame) if c != weights]
         if not columns:
@@ -125,21 +117,10 @@ def make_dataset(
             "column or leave them out."
         )
     used = columns + ([weights] if weights else [])
-    values = frame[used].to_numpy(dtype=float)
-    missing = np.isnan(values).any(axis=1)
-    _reject_inf(values, used)
-    rows = np.flatnonzero(~missing)
-    if len(rows) == 0:
-        raise InvalidDataError(
-            f"every row has a missing value in {', '.join(map(repr, used))}; choose other columns."
-        )
-    raw = values[rows, : len(columns)]
-    w = values[rows, len(columns)] if weights else None
-    prep = preprocessing if preprocessing is not None else (
-        _fit_standardization(raw) if standardize else Preprocessing())
-    X = np.ascontiguousarray(prep.apply(raw))
-    for arr in (raw, X):
-        arr.setflags(write=False)
+    picked = matrix(frame[used].to_numpy(dtype=float), used, len(columns),
+                    standardize=standardize, preprocessing=preprocessing)
+    rows, raw, X, w, prep, missing = (picked.rows, picked.raw, picked.X, picked.weights,
+                                      picked.preprocessing, picked.missing)
     note = _drop_note(frame, used, missing)
     data_id = _data_id(frame, used, weights, prep, rows, sha256)
     return Dataset(frame, tuple(columns), rows, raw, X, w, prep, weights, label,
@@ -174,16 +155,6 @@ def _data_id(frame: pd.DataFrame, used: list[str], weights: str | None,
     digest.update(np.int64(len(rows)).tobytes())
     digest.update(np.ascontiguousarray(rows[-1:], np.int64).tobytes())
     return digest.hexdigest()
-
-
-def _reject_inf(values: np.ndarray, names: list[str]) -> None:
-    bad = np.isinf(values)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise InvalidDataError(
-            f"infinite value in column {names[col]!r} at row {row + 1} (counting data rows "
-            "from 1); fix or remove it."
-        )
 
 
 def load_dataset(path: str | Path, columns: list[str] | None = None, **options) -> Dataset:

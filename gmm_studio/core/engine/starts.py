@@ -12,6 +12,7 @@ import numpy as np
 from .lloyd import LloydRows, kmeans_pass, split_stats
 from .passes import block_width, one_hot, stats_pass
 from .prepared import PreparedData
+from .ward import cut_tree, ward_merges
 
 KMEANS_INIT_MAX_ITER = 100
 
@@ -141,7 +142,7 @@ _TREES_KEPT = 4
 
 
 def _ward_tree(z: np.ndarray) -> np.ndarray:
-    """Ward's merge tree of rows z (M, D), remembered for the last few inputs.
+    """Ward's merges (M-1, 2) of rows z (M, D), lowest first, remembered for the last few inputs.
 
     A sweep starts every (K, covariance model) fit from the same hierarchy,
     so it is built once per data set, not once per fit. The key is a digest
@@ -149,13 +150,11 @@ def _ward_tree(z: np.ndarray) -> np.ndarray:
     """
     from hashlib import blake2b
 
-    from scipy.cluster.hierarchy import linkage
-
     key = blake2b(np.ascontiguousarray(z).view(np.uint8), digest_size=16).digest() + \
         repr(z.shape).encode()
     tree = _TREES.get(key)
     if tree is None:
-        tree = linkage(z, method="ward")
+        tree = ward_merges(z)[0]
         if len(_TREES) >= _TREES_KEPT:
             _TREES.pop(next(iter(_TREES)))
         _TREES[key] = tree
@@ -169,20 +168,18 @@ def hierarchical_labels(data: PreparedData, n_components: int,
     Starting from one cluster per row, each step merges the two clusters whose
     merge lowers the classification likelihood of an equal-variance spherical
     mixture least -- Ward's criterion (mclust's "EII" hierarchical clustering),
-    computed by SciPy -- on standardised rows, until ``n_components`` remain.
+    computed by ``ward`` -- on standardised rows, until ``n_components`` remain.
     Deterministic; on more than HIERARCHICAL_MAX_ROWS rows it clusters a
     seeded sample of them and gives every row the cluster of the nearest
     centroid. (Sample weights do not enter the start.)
     """
-    from scipy.cluster.hierarchy import fcluster
-
     n = data.n_rows
     sample = (np.arange(n) if n <= HIERARCHICAL_MAX_ROWS
               else np.sort(rng.choice(n, HIERARCHICAL_MAX_ROWS, replace=False)))
     z = (np.asarray(data.X[sample], dtype=np.float64) - data.centre) / data.scale
     if len(z) < 2:
         return np.zeros(n, dtype=np.int64)
-    labels = fcluster(_ward_tree(z), n_components, criterion="maxclust") - 1
+    labels = cut_tree(_ward_tree(z), len(z), n_components)
     if len(sample) == n:
         return labels.astype(np.int64)
     centres = np.array([z[labels == j].mean(axis=0) for j in np.unique(labels)])

@@ -7,10 +7,12 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import GMMStudioError
+
+if TYPE_CHECKING:  # pandas takes 0.25 s to import; only writers of tables need it
+    import pandas as pd
 
 
 class ExportError(GMMStudioError):

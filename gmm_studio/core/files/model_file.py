@@ -7,20 +7,22 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ... import __version__
 from ..analysis.anomalies import AnomalyThreshold
 from ..config import SKLEARN_TYPES, FitConfig
-from ..data.dataset import Dataset
 from ..data.preprocessing import Preprocessing
 from ..errors import GMMStudioError, InvalidModelError
 from ..model.mixture import MixtureModel
 from ..results import FitResult
 from .atomic import atomic_write
 from .checks import section, text_list, typed_field
+
+if TYPE_CHECKING:  # the dataset module imports pandas (0.25 s); loading a model needs none
+    from ..data.dataset import Dataset
 
 FORMAT = "gmm-studio-model"
 # Version 2 adds the ten covariance models beyond scikit-learn's four (stored

@@ -13,9 +13,7 @@ from typing import Any
 
 from ..analysis.anomalies import AnomalyThreshold
 from ..config import FitConfig
-from ..data.samples import GENERATED
 from ..errors import GMMStudioError
-from ..teaching.lectures import LECTURES
 from . import model_file
 from .atomic import atomic_write
 from .checks import section, text_list, typed_field
@@ -108,6 +106,10 @@ def _check_data_ref(data: dict) -> None:
         raise SessionError("session 'data' must name one of 'sample', 'generated' or 'path'.")
     typed_field(data, kinds[0], (str,), SessionError, "data", required=True)
     typed_field(data, "sha256", (str, type(None)), SessionError, "data")
+    # Imported here: both build pandas tables, and pandas takes 0.25 s to import.
+    from ..data.samples import GENERATED
+    from ..teaching.lectures import LECTURES
+
     known = [*GENERATED, *LECTURES]
     if kinds == ["generated"] and data["generated"] not in known:
         raise SessionError(f"session 'data.generated' names no known data set "

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from ..errors import GMMStudioError, InvalidDataError, InvalidModelError
 from ..validation import check_data, check_sample_weight
@@ -162,6 +161,8 @@ class MixtureModel:
         if not self.has_noise:
             return evaluate(X, self.weights, self.means, self._prec_chol,
                             self.covariance_type, posterior=True)
+        from scipy.special import logsumexp  # lazily: scipy takes 0.2 s to import
+
         log_joint = self.weighted_log_prob(X)
         log_dens = np.logaddexp(logsumexp(log_joint, axis=1), self.noise_log_prob)
         return np.exp(log_joint - log_dens[:, None]), log_dens
