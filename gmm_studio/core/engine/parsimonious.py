@@ -30,10 +30,16 @@ import numpy as np
 INNER_TOL = 1e-14
 INNER_MAX_ITER = 5000
 # Inside EM an M-step only has to raise the expected log-likelihood (a
-# generalised EM step keeps EM monotone and convergent), so the orientation
-# search of EVE / VVE, warm-started from the previous model's axes, stops
-# after this many sweeps; in 30 dimensions a sweep is 435 plane rotations.
+# generalised EM step keeps EM monotone and convergent, with the same fixed
+# points), so the inner iterations of VEI, VEE and VEV and the orientation
+# search of EVE / VVE, warm-started from the previous model, stop after this
+# many steps; in 30 dimensions an orientation sweep is 435 plane rotations.
 WARM_SWEEPS = 3
+
+
+def _steps(start: np.ndarray | None) -> int:
+    """Inner iterations: to convergence from scratch, WARM_SWEEPS from the previous model."""
+    return INNER_MAX_ITER if start is None else WARM_SWEEPS
 
 
 def _geomean(values: np.ndarray) -> np.ndarray:
@@ -73,18 +79,18 @@ def _start_shape(start: np.ndarray | None, d: int) -> np.ndarray:
     return values / _geomean(values)
 
 
-def _volumes_and_common_shape(values: np.ndarray, nk: np.ndarray, shape: np.ndarray
-                              ) -> np.ndarray:
+def _volumes_and_common_shape(values: np.ndarray, nk: np.ndarray, shape: np.ndarray,
+                              max_iter: int = INNER_MAX_ITER) -> np.ndarray:
     """Eigenvalues λ_k A (K, D) of Σ_k with volumes free and one shape A (det 1).
 
     ``values`` (K, D) are what each Σ_k's eigenvalues are fitted to (the
     diagonal of W_k for VEI, its eigenvalues for VEV); ``shape`` (D,) the
     start. Alternates λ_k = Σ_j values_kj / A_j / (n_k D) and A ∝ Σ_k
-    values_k / λ_k, each the best given the other.
+    values_k / λ_k, each the best given the other, at most ``max_iter`` times.
     """
     d = values.shape[1]
     previous = np.inf
-    for _ in range(INNER_MAX_ITER):
+    for _ in range(max_iter):
         lam = (values / shape).sum(axis=1) / (nk * d)
         shape = (values / lam[:, None]).sum(axis=0)
         shape /= _geomean(shape)
@@ -102,7 +108,7 @@ def vei(scatter: np.ndarray, nk: np.ndarray, start: np.ndarray | None = None) ->
     d = scatter.shape[1]
     shape = np.ones(d) if start is None else np.diagonal(start[0]) / _geomean(
         np.diagonal(start[0]))
-    return _diagonal(_volumes_and_common_shape(scatter, nk, shape))
+    return _diagonal(_volumes_and_common_shape(scatter, nk, shape, _steps(start)))
 
 
 def vee(scatter: np.ndarray, nk: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
@@ -111,7 +117,7 @@ def vee(scatter: np.ndarray, nk: np.ndarray, start: np.ndarray | None = None) ->
     common = scatter.sum(axis=0) if start is None else start[0]
     common = common / _det_root(common)
     previous = np.inf
-    for _ in range(INNER_MAX_ITER):
+    for _ in range(_steps(start)):
         inverse = np.linalg.inv(common)
         traces = np.einsum("kij,ji->k", scatter, inverse)
         lam = traces / (nk * d)
@@ -148,7 +154,8 @@ def eev(scatter: np.ndarray, nk: np.ndarray) -> np.ndarray:
 def vev(scatter: np.ndarray, nk: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     """λ_k D_k A D_kᵀ: volumes free, one shape, on each W_k's own axes."""
     values, vectors = _eigen_desc(scatter)
-    eig = _volumes_and_common_shape(values, nk, _start_shape(start, scatter.shape[1]))
+    eig = _volumes_and_common_shape(values, nk, _start_shape(start, scatter.shape[1]),
+                                    _steps(start))
     return np.einsum("kij,kj,klj->kil", vectors, eig, vectors)
 
 
@@ -223,7 +230,7 @@ def _common_orientation(scatter: np.ndarray, nk: np.ndarray, equal_volume: bool,
                      key=lambda o: _orientation_objective(scatter, nk, o, equal_volume)[0])
     orient = orient.copy()
     previous = np.inf
-    for _ in range(INNER_MAX_ITER if start is None else WARM_SWEEPS):
+    for _ in range(_steps(start)):
         objective, eig = _orientation_objective(scatter, nk, orient, equal_volume)
         if previous - objective <= INNER_TOL * abs(objective):
             break

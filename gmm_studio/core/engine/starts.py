@@ -139,6 +139,7 @@ HIERARCHICAL_MAX_ROWS = 2000
 
 _TREES: dict[bytes, np.ndarray] = {}
 _TREES_KEPT = 4
+_CUTS: dict[int, dict[int, np.ndarray]] = {}  # id(tree) -> K -> labels
 
 
 def _ward_tree(z: np.ndarray) -> np.ndarray:
@@ -156,9 +157,18 @@ def _ward_tree(z: np.ndarray) -> np.ndarray:
     if tree is None:
         tree = ward_merges(z)[0]
         if len(_TREES) >= _TREES_KEPT:
-            _TREES.pop(next(iter(_TREES)))
+            _CUTS.pop(id(_TREES.pop(next(iter(_TREES)))), None)
         _TREES[key] = tree
     return tree
+
+
+def _cut(z: np.ndarray, n_components: int) -> np.ndarray:
+    """The hierarchy of rows z cut into ``n_components`` clusters (M,), remembered with the tree."""
+    tree = _ward_tree(z)
+    cuts = _CUTS.setdefault(id(tree), {})
+    if n_components not in cuts:
+        cuts[n_components] = cut_tree(tree, len(z), n_components)
+    return cuts[n_components].copy()
 
 
 def hierarchical_labels(data: PreparedData, n_components: int,
@@ -179,7 +189,7 @@ def hierarchical_labels(data: PreparedData, n_components: int,
     z = (np.asarray(data.X[sample], dtype=np.float64) - data.centre) / data.scale
     if len(z) < 2:
         return np.zeros(n, dtype=np.int64)
-    labels = cut_tree(_ward_tree(z), len(z), n_components)
+    labels = _cut(z, n_components)
     if len(sample) == n:
         return labels.astype(np.int64)
     centres = np.array([z[labels == j].mean(axis=0) for j in np.unique(labels)])

@@ -17,6 +17,7 @@ scikit-learn does, and accumulates one weighted Gram matrix per component.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -74,6 +75,13 @@ class ComponentKernel(Protocol):
         """Unpack an accumulator into Stats."""
 
 
+@lru_cache(maxsize=64)
+def _upper_triangle(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column indices (D(D+1)/2,) of the upper triangle and each entry's factor in x'Px."""
+    iu, ju = np.triu_indices(d)
+    return iu, ju, np.where(iu == ju, -0.5, -1.0)
+
+
 def _log_consts(weights: np.ndarray, log_det: np.ndarray, n_features: int) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return np.log(weights) + log_det - 0.5 * n_features * LOG_2PI
@@ -100,8 +108,7 @@ class QuadraticKernel:
         self.coef: np.ndarray | None = None
         # x'Px = sum_i P_ii x_i^2 + 2 sum_{i<j} P_ij x_i x_j: the upper triangle's
         # indices and factors, computed once, not every iteration.
-        self.iu, self.ju = np.triu_indices(n_features)
-        self.quad_factor = np.where(self.iu == self.ju, -0.5, -1.0)
+        self.iu, self.ju, self.quad_factor = _upper_triangle(n_features)
 
     def features(self, xt: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Fill ``out`` (F, B) with the features of centred rows xt (D, B)."""
