@@ -44,7 +44,9 @@ def test_window_fit_in_a_child_process_equals_the_engine(in_child, window, qtbot
 
 
 def test_stop_reaches_the_child(in_child, window, qtbot):
+    # The panel's smallest tol is 1e-12, which a fit can reach before Stop: slow it down.
     window.fit_panel.set_config(FitConfig(n_components=4, max_iter=10**6, tol=0.0))
+    window.fit_panel.speed.setCurrentIndex(window.fit_panel.speed.findText("2 iterations/s"))
     window.run_fit()
     qtbot.waitUntil(lambda: window.model is not None, timeout=20_000)
     window.stop_fit()

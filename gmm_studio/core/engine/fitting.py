@@ -63,6 +63,12 @@ def prepare_for(X, config: FitConfig, sample_weight, cancel) -> PreparedData:
             "the data has only 1 row; a mixture needs at least 2 rows to estimate a spread. "
             "Use a file with more rows.")
     data = prepare(X, sample_weight, dtype=config.dtype, cancel=cancel, min_rows=2)
+    check_components(data, config)
+    return data
+
+
+def check_components(data: PreparedData, config: FitConfig) -> None:
+    """Refuse K above the rows (with a weight above zero), saying what to choose."""
     counted = data.n_rows if data.sample_weight is None else int(
         np.count_nonzero(data.sample_weight))
     if config.n_components > counted:
@@ -71,7 +77,6 @@ def prepare_for(X, config: FitConfig, sample_weight, cancel) -> PreparedData:
             f"K={config.n_components} components need at least {config.n_components} rows, "
             f"but the data has {plural(counted, 'row')}{weighted}; choose K of at most "
             f"{counted} or use more rows.")
-    return data
 
 def iterate_prepared(data: PreparedData, config: FitConfig,
                      initial_model: MixtureModel | None = None) -> Iterator[Snapshot]:

@@ -1,0 +1,278 @@
+"""The M-step of many runs at once: components of R runs stacked as C = ΣK rows.
+
+What ``mstep.estimate_parameters`` and ``parsimonious`` compute for one run
+(one K components), computed here for a batch of runs of the same covariance
+model with every per-run pooling (a common shape, volume, orientation or
+matrix) a segment sum over that run's components. Iterative M-steps stop
+each run by its own test, as the one-run functions do, and a run that has
+stopped is held fixed while the others go on. A test checks each of the
+fourteen models against ``estimate_parameters`` run by run.
+
+Shapes: ``nk`` (C,); ``sx`` (C, D); ``second`` (C, D, D) or (C, D);
+``previous`` (C, D, D) or (R, D, D) (tied); no component is empty (the batch
+sends such runs back to the one-run loop first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.families import covariance_model
+from ..model.floor import FloorMetric, floor_layout
+from .parsimonious import (
+    INNER_TOL,
+    WARM_SWEEPS,
+    _eigen_desc,
+    _geomean,
+    _round_robin,
+)
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Which run each stacked component belongs to: sizes (R,), starts (R,), ids (C,)."""
+
+    sizes: np.ndarray
+    starts: np.ndarray
+    ids: np.ndarray
+
+    @classmethod
+    def of(cls, sizes) -> Segments:
+        """Segments of consecutive runs with ``sizes`` components each."""
+        sizes = np.asarray(sizes, dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        return cls(sizes, starts, np.repeat(np.arange(len(sizes)), sizes))
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """Per-run sums (R, ...) of per-component values (C, ...)."""
+        return np.add.reduceat(values, self.starts, axis=0)
+
+    def first(self, values: np.ndarray) -> np.ndarray:
+        """Each run's first component's values (R, ...)."""
+        return values[self.starts]
+
+
+def grouped_mstep(covariance_type: str, nk: np.ndarray, sx: np.ndarray, second, seg: Segments,
+                  *, total_weight: float, metric: FloorMetric, variance_floor: float,
+                  total_scatter: np.ndarray | None = None, previous: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """weights (C,), means (C, D), covariances and floored (C,) of every run.
+
+    Covariances are in the model's layout per component ((R, D, D) per run
+    for tied); the equal of ``estimate_parameters(..., in_em=True)``.
+    """
+    weights = nk / seg.sum(nk)[seg.ids]
+    means = sx / nk[:, None]
+    spec = covariance_model(covariance_type)
+    if spec.layout == "general":
+        cov, floored = _constrained(spec, nk, means, second, seg, metric, variance_floor,
+                                    previous)
+        return weights, means, cov, floored
+    if covariance_type == "tied":
+        outer = nk[:, None, None] * np.einsum("ki,kj->kij", means, means)
+        cov = (total_scatter - seg.sum(outer)) / total_weight
+        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        cov, floored = floor_layout(cov, "full", metric, variance_floor)
+        return weights, means, cov, floored[seg.ids]
+    if covariance_type == "full":
+        cov = second / nk[:, None, None] - np.einsum("ki,kj->kij", means, means)
+        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+    else:
+        cov = second / nk[:, None] - means**2
+        if covariance_type == "spherical":
+            cov = cov.mean(axis=1)
+    cov, floored = floor_layout(cov, covariance_type, metric, variance_floor)
+    return weights, means, cov, floored
+
+
+def _constrained(spec, nk, means, second, seg, metric, floor, previous):
+    """``mstep._constrained`` for stacked runs: (C, D, D) covariances and floored (C,)."""
+    d = means.shape[1]
+    if spec.diagonal:
+        own = second / nk[:, None] - means**2
+        floored = np.zeros(len(nk), dtype=bool)
+        if spec.name != "EII":
+            own, floored = floor_layout(own, "diag", metric, floor)
+    else:
+        own = second / nk[:, None, None] - np.einsum("ki,kj->kij", means, means)
+        own = 0.5 * (own + np.swapaxes(own, 1, 2))
+        own, floored = floor_layout(own, "full", metric, floor)
+    scatter = own * (nk[:, None] if spec.diagonal else nk[:, None, None])
+    cov = MSTEPS[spec.name](scatter, nk, seg, previous)
+    if spec.name == "EII":
+        lam, floored = floor_layout(cov[:, 0, 0], "spherical", metric, floor)
+        cov = lam[:, None, None] * np.eye(d)
+    return cov, floored
+
+
+def _diagonal(values: np.ndarray) -> np.ndarray:
+    return values[:, :, None] * np.eye(values.shape[1])[None]
+
+
+def eii(scatter, nk, seg, previous=None):
+    """λ I per run: λ = Σ_k tr W_k / (n D)."""
+    lam = seg.sum(scatter.sum(axis=1)) / (seg.sum(nk) * scatter.shape[1])
+    return _diagonal(np.broadcast_to(lam[seg.ids, None], scatter.shape))
+
+
+def eei(scatter, nk, seg, previous=None):
+    """One diagonal matrix per run: diag(Σ_k W_k) / n."""
+    return _diagonal((seg.sum(scatter) / seg.sum(nk)[:, None])[seg.ids])
+
+
+def evi(scatter, nk, seg, previous=None):
+    """λ A_k with λ = Σ_k |diag W_k|^(1/D) / n per run."""
+    g = _geomean(scatter)
+    lam = seg.sum(g) / seg.sum(nk)
+    return _diagonal(lam[seg.ids, None] * scatter / g[:, None])
+
+
+def eev(scatter, nk, seg, previous=None):
+    """Common eigenvalues per run on each W_k's own axes."""
+    values, vectors = _eigen_desc(scatter)
+    common = (seg.sum(values) / seg.sum(nk)[:, None])[seg.ids]
+    return np.einsum("kij,kj,klj->kil", vectors, common, vectors)
+
+
+def evv(scatter, nk, seg, previous=None):
+    """λ C_k, det C_k = 1, λ = Σ_k |W_k|^(1/D) / n per run."""
+    roots = np.exp(np.linalg.slogdet(scatter)[1] / scatter.shape[1])
+    lam = seg.sum(roots) / seg.sum(nk)
+    return lam[seg.ids, None, None] * scatter / roots[:, None, None]
+
+
+def _volumes_and_common_shape(values, nk, shape, seg):
+    """``parsimonious._volumes_and_common_shape`` per run: eigenvalues (C, D).
+
+    ``shape`` (R, D) is each run's start (the previous model's: WARM_SWEEPS
+    steps at most); runs stop one by one.
+    """
+    d = values.shape[1]
+    active = np.ones(len(shape), dtype=bool)
+    previous = np.full(len(shape), np.inf)
+    for _ in range(WARM_SWEEPS):
+        lam = (values / shape[seg.ids]).sum(axis=1) / (nk * d)
+        new = seg.sum(values / lam[:, None])
+        new /= _geomean(new)[:, None]
+        shape = np.where(active[:, None], new, shape)
+        objective = seg.sum(nk * d * np.log(lam)) + seg.sum(
+            (values / shape[seg.ids] / lam[:, None]).sum(axis=1))
+        done = previous - objective <= INNER_TOL * np.abs(objective)
+        previous = np.where(active, objective, previous)
+        active &= ~done
+        if not active.any():
+            break
+    lam = (values / shape[seg.ids]).sum(axis=1) / (nk * d)
+    return lam[:, None] * shape[seg.ids]
+
+
+def vei(scatter, nk, seg, previous):
+    """λ_k A per run, fitted to the diagonals of W_k, from the previous common shape."""
+    start = np.diagonal(seg.first(previous), axis1=1, axis2=2)
+    shape = start / _geomean(start)[:, None]
+    return _diagonal(_volumes_and_common_shape(scatter, nk, shape, seg))
+
+
+def vev(scatter, nk, seg, previous):
+    """λ_k D_k A D_kᵀ per run, from the previous common shape."""
+    values, vectors = _eigen_desc(scatter)
+    start = np.sort(np.linalg.eigvalsh(seg.first(previous)), axis=1)[:, ::-1]
+    shape = start / _geomean(start)[:, None]
+    eig = _volumes_and_common_shape(values, nk, shape, seg)
+    return np.einsum("kij,kj,klj->kil", vectors, eig, vectors)
+
+
+def _det_roots(matrices: np.ndarray) -> np.ndarray:
+    return np.exp(np.linalg.slogdet(matrices)[1] / matrices.shape[-1])
+
+
+def vee(scatter, nk, seg, previous):
+    """λ_k C per run (det C = 1), alternating as ``parsimonious.vee``."""
+    d = scatter.shape[1]
+    common = seg.first(previous)
+    common = common / _det_roots(common)[:, None, None]
+    active = np.ones(len(common), dtype=bool)
+    last = np.full(len(common), np.inf)
+    for _ in range(WARM_SWEEPS):
+        inverse = np.linalg.inv(common)
+        traces = np.einsum("kij,kji->k", scatter, inverse[seg.ids])
+        lam = traces / (nk * d)
+        new = seg.sum(scatter / lam[:, None, None])
+        new = 0.5 * (new + np.swapaxes(new, 1, 2))
+        new /= _det_roots(new)[:, None, None]
+        common = np.where(active[:, None, None], new, common)
+        objective = seg.sum(nk * d * np.log(lam)) + seg.sum(traces / lam)
+        done = last - objective <= INNER_TOL * np.abs(objective)
+        last = np.where(active, objective, last)
+        active &= ~done
+        if not active.any():
+            break
+    inverse = np.linalg.inv(common)[seg.ids]
+    lam = np.einsum("kij,kji->k", scatter, inverse) / (nk * d)
+    return lam[:, None, None] * common[seg.ids]
+
+
+def _orientation_objective(scatter, nk, orient, equal_volume, seg):
+    """Per run -2 log L (R,) at orientations (R, D, D), and the best eigenvalues (C, D)."""
+    per = orient[seg.ids]
+    rotated = np.einsum("kji,kji->ki", per, scatter @ per)
+    if equal_volume:
+        g = _geomean(rotated)
+        eig = (seg.sum(g) / seg.sum(nk))[seg.ids, None] * rotated / g[:, None]
+    else:
+        eig = rotated / nk[:, None]
+    objective = seg.sum(nk * np.log(eig).sum(axis=1)) + seg.sum((rotated / eig).sum(axis=1))
+    return objective, eig
+
+
+def _jacobi_sweep(rotated, inv_eig, orient, seg, active):
+    """``parsimonious._jacobi_sweep`` per run; runs not ``active`` keep their axes."""
+    d = orient.shape[1]
+    for p, q in _round_robin(d):
+        if not len(p):
+            continue
+        diff = inv_eig[:, p] - inv_eig[:, q]
+        a = 0.5 * seg.sum(diff * (rotated[:, p, p] - rotated[:, q, q]))
+        b = seg.sum(diff * rotated[:, p, q])
+        theta = np.where((b == 0.0) & (a <= 0.0), 0.0, 0.5 * np.arctan2(-b, -a))
+        theta[~active] = 0.0
+        c, s = np.cos(theta), np.sin(theta)
+        turn = np.broadcast_to(np.eye(d), orient.shape).copy()
+        turn[:, p, p], turn[:, q, q], turn[:, q, p], turn[:, p, q] = c, c, s, -s
+        orient[:] = orient @ turn
+        per = turn[seg.ids]
+        rotated[:] = np.swapaxes(per, 1, 2) @ rotated @ per
+
+
+def _common_orientation(scatter, nk, seg, previous, equal_volume):
+    """EVE / VVE inside EM: each run's axes from its previous model, WARM_SWEEPS at most."""
+    orient = np.linalg.eigh(seg.first(previous))[1].copy()
+    active = np.ones(len(orient), dtype=bool)
+    last = np.full(len(orient), np.inf)
+    for _ in range(WARM_SWEEPS):
+        objective, eig = _orientation_objective(scatter, nk, orient, equal_volume, seg)
+        active &= ~(last - objective <= INNER_TOL * np.abs(objective))
+        if not active.any():
+            break
+        last = np.where(active, objective, last)
+        per = orient[seg.ids]
+        rotated = np.swapaxes(per, 1, 2) @ scatter @ per
+        _jacobi_sweep(rotated, 1.0 / eig, orient, seg, active)
+    _, eig = _orientation_objective(scatter, nk, orient, equal_volume, seg)
+    return np.einsum("kij,kj,klj->kil", orient[seg.ids], eig, orient[seg.ids])
+
+
+def eve(scatter, nk, seg, previous):
+    """λ D A_k Dᵀ per run."""
+    return _common_orientation(scatter, nk, seg, previous, True)
+
+
+def vve(scatter, nk, seg, previous):
+    """λ_k D A_k Dᵀ per run."""
+    return _common_orientation(scatter, nk, seg, previous, False)
+
+
+MSTEPS = {"EII": eii, "EEI": eei, "VEI": vei, "EVI": evi, "VEE": vee, "EVE": eve,
+          "VVE": vve, "EEV": eev, "VEV": vev, "EVV": evv}
