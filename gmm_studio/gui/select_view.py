@@ -259,6 +259,7 @@ class SelectView(QWidget):
             plot.getAxis("left").setStyle(showValues=False)
 
     def _draw_type(self, kind: str, rows, criterion: str) -> None:
+        rows = sorted(rows, key=lambda r: r.k)  # batched fits finish in any order
         ks = np.array([r.k for r in rows], dtype=float)
         values = np.array([getattr(r, criterion) for r in rows], dtype=float)
         self.crit_curves[kind].setData(ks, values)

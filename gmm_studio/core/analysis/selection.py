@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..config import COVARIANCE_TYPES, FitConfig
-from ..engine.batch import fit_many
+from ..engine.batch import iterate_many
 from ..engine.fitting import fit, fit_prepared, is_dask
 from ..engine.prepared import Cancelled, PreparedData, prepare
 from ..errors import GMMStudioError, InvalidConfigError
@@ -244,19 +244,19 @@ def sweep(
     # Small data in memory: the fits of each covariance model run as one batch.
     batched = not folds and big is None and not is_dask(X)
     rows = []
-    for covariance_type in distinct_types([normalise_covariance_type(t)
-                                           for t in covariance_types], data.n_features):
-        configs = [first.replace(n_components=k, covariance_type=covariance_type) for k in ks]
-        for config, fitted in _fits(data, configs, batched, cancel):
-            rows.append(_row(X, config, folds, sample_weight, log_jacobian,
-                             data.floor_metric(covariance_type), cancel, big, fitted))
-            yield rows[-1]
+    types = distinct_types([normalise_covariance_type(t) for t in covariance_types],
+                           data.n_features)
+    configs = [first.replace(n_components=k, covariance_type=t) for t in types for k in ks]
+    for config, fitted in _fits(data, configs, batched, cancel):
+        rows.append(_row(X, config, folds, sample_weight, log_jacobian,
+                         data.floor_metric(config.covariance_type), cancel, big, fitted))
+        yield rows[-1]
     if not _two_stage(base):
         return
-    best = ranked_rows(rows, "bic")[:REFINE_TOP]
-    configs = [base.replace(n_components=row.k, covariance_type=row.covariance_type)
-               for row in best]
-    for row, (config, fitted) in zip(best, _fits(data, configs, batched, cancel), strict=False):
+    best = {(r.k, r.covariance_type): r for r in ranked_rows(rows, "bic")[:REFINE_TOP]}
+    configs = [base.replace(n_components=k, covariance_type=t) for k, t in best]
+    for config, fitted in _fits(data, configs, batched, cancel):
+        row = best[(config.n_components, config.covariance_type)]
         again = _row(X, config, folds, sample_weight, log_jacobian,
                      data.floor_metric(row.covariance_type), cancel, big, fitted)
         yield again if again.log_likelihood >= row.log_likelihood else row
@@ -264,9 +264,9 @@ def sweep(
 
 def _fits(data: PreparedData, configs: list[FitConfig], batched: bool, cancel
           ) -> Iterator[tuple[FitConfig, FitResult | GMMStudioError | None]]:
-    """(config, its fit) for ``_row``: all at once from one batch, or None (fit one by one).
+    """(config, its fit) for ``_row``: from batches as fits end, or None (fit one by one).
 
-    Stops early when ``cancel`` is set.
+    Batched fits come in the order they finish. Stops early when ``cancel`` is set.
     """
     if not batched:
         for config in configs:
@@ -275,10 +275,10 @@ def _fits(data: PreparedData, configs: list[FitConfig], batched: bool, cancel
             yield config, None
         return
     try:
-        fitted = fit_many(dataclasses.replace(data, cancel=cancel), configs)
+        for j, fitted in iterate_many(dataclasses.replace(data, cancel=cancel), configs):
+            yield configs[j], fitted
     except Cancelled:
         return
-    yield from zip(configs, fitted, strict=True)
 
 
 def latest_rows(rows: list[SelectionRow]) -> list[SelectionRow]:
@@ -384,5 +384,14 @@ def select(X, ks, covariance_types=COVARIANCE_TYPES, *, criterion: str = "bic",
         rows.append(row)
         if callback is not None:
             callback(row)
-    rows = latest_rows(rows)
+    rows = in_sweep_order(latest_rows(rows), covariance_types, np.shape(X)[1])
     return rows, best_row(rows, criterion)
+
+
+def in_sweep_order(rows: list[SelectionRow], covariance_types, n_features: int
+                   ) -> list[SelectionRow]:
+    """Rows by covariance model (in the order asked) and then K; batches end in any order."""
+    types = distinct_types([normalise_covariance_type(t) for t in covariance_types],
+                           n_features)
+    rank = {t: i for i, t in enumerate(types)}
+    return sorted(rows, key=lambda r: (rank.get(r.covariance_type, len(rank)), r.k))

@@ -19,37 +19,36 @@ to the ordinary loop, from its start: the same start, so the same result.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..config import FitConfig
 from ..errors import GMMStudioError
-from ..model.families import covariance_model
 from ..model.gaussian import precision_cholesky
 from ..model.kernels import _LOG_CLAMP, QuadraticKernel, make_kernel
 from ..results import CONVERGED, MAX_ITER, FitResult, Snapshot
 from .em import _initial_mstep, _to_model
 from .fitting import _collect, check_components, fit_prepared
-from .grouped import Segments, grouped_mstep
 from .mstep import _EMPTY_FRACTION, MStepResult
 from .notes import RunNotes
 from .prepared import Cancelled, PreparedData
+from .stacked import Stack, family
 
-# Rows x stacked components above which fits run one by one: beyond this the
-# per-call overhead a batch saves is small beside the arithmetic.
-MAX_CELLS = 2_000_000
+# Rows x stacked components (and rows x features) a batch holds at most: a
+# few arrays of this many float64 (32 MB each). Beyond it, batches are split,
+# and a fit too big for one on its own runs the ordinary loop.
+MAX_CELLS = 4_000_000
 
 
 @dataclass
 class _Run:
-    """One restart of one fit inside a batch; parameters in centred coordinates."""
+    """One restart of one fit inside a batch (its parameters live in a Stack)."""
 
     job: int
     restart: int
     config: FitConfig
-    params: MStepResult
-    prec_chol: np.ndarray
     notes: RunNotes
     started: float
     history: list[float] = field(default_factory=list)
@@ -57,97 +56,146 @@ class _Run:
 
 
 def batchable(data: PreparedData, config: FitConfig) -> bool:
-    """Whether ``fit_many`` batches this fit (else it runs the ordinary loop)."""
+    """Whether ``iterate_many`` batches this fit (else it runs the ordinary loop)."""
     counted = data.n_rows if data.sample_weight is None else int(
         np.count_nonzero(data.sample_weight))
+    d = data.n_features
     return (config.algorithm == "em" and not config.noise and config.dtype == "float64"
             and not data.distributed and not getattr(data.X, "chunked", False)
             and config.n_components <= counted
-            and data.n_rows * config.n_components * config.n_init <= MAX_CELLS)
+            and data.n_rows * max(config.n_components * config.n_init,
+                                  1 + d + d * (d + 1) // 2) <= MAX_CELLS)
 
 
 def fit_many(data: PreparedData, configs: list[FitConfig]) -> list[FitResult | GMMStudioError]:
-    """``fit_prepared(data, config, with_labels=False)`` for every config, batched.
-
-    Runs of the same covariance model share one batch. A fit that cannot be
-    made gives its error in its place; a set cancel event raises Cancelled.
-    """
-    results: list[FitResult | GMMStudioError | None] = [None] * len(configs)
-    groups: dict[str, list[int]] = {}
-    for j, config in enumerate(configs):
-        if batchable(data, config):
-            groups.setdefault(config.covariance_type, []).append(j)
-    for jobs in groups.values():
-        for j, result in _run_group(data, configs, jobs).items():
-            results[j] = result
-    for j, config in enumerate(configs):
-        if results[j] is None:  # not batchable, or left the batch: the ordinary loop
-            data.check_cancel()
-            try:
-                check_components(data, config)
-                results[j] = fit_prepared(data, config, with_labels=False)
-            except GMMStudioError as exc:
-                results[j] = exc
+    """``fit_prepared(data, config, with_labels=False)`` for every config, in their order."""
+    results: list = [None] * len(configs)
+    for j, result in iterate_many(data, configs):
+        results[j] = result
     return results
 
 
-def _run_group(data: PreparedData, configs: list[FitConfig], jobs: list[int]
-               ) -> dict[int, FitResult]:
-    """Batch every restart of ``jobs`` (one covariance model); returns the fits it finished."""
-    runs, ejected = [], set()
+def iterate_many(data: PreparedData, configs: list[FitConfig]
+                 ) -> Iterator[tuple[int, FitResult | GMMStudioError]]:
+    """(index, fit) of every config as it finishes: ``fit_prepared(..., with_labels=False)``.
+
+    Batchable fits run together, as many per batch as MAX_CELLS allows; the
+    others, and fits that left a batch, then run one by one. A fit that cannot
+    be made gives its error; a set cancel event raises Cancelled.
+    """
+    pending = [j for j, config in enumerate(configs) if batchable(data, config)]
+    rest = [j for j in range(len(configs)) if j not in set(pending)]
+    while pending:
+        pack, cells = [], 0
+        for j in pending:
+            size = data.n_rows * configs[j].n_components * configs[j].n_init
+            if pack and cells + size > MAX_CELLS:
+                break
+            pack.append(j)
+            cells += size
+        pending = pending[len(pack):]
+        left = yield from _run_batch(data, configs, pack)
+        rest.extend(left)
+    for j in sorted(rest):  # not batchable, or left the batch: the ordinary loop
+        data.check_cancel()
+        try:
+            check_components(data, configs[j])
+            yield j, fit_prepared(data, configs[j], with_labels=False)
+        except GMMStudioError as exc:
+            yield j, exc
+
+
+def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int]):
+    """Run every restart of ``jobs`` together, yielding (job, FitResult) as each ends.
+
+    Returns the jobs that left the batch (to be fitted one by one).
+    """
+    starts: dict[str, list[tuple[_Run, MStepResult, np.ndarray]]] = {}
+    ejected: set[int] = set()
     for j in jobs:
         config = configs[j]
         for restart, seed in enumerate(np.random.SeedSequence(config.random_state)
                                        .spawn(config.n_init)):
-            run = _start(data, j, restart, config, np.random.default_rng(seed))
-            if run is None:
+            begun = _start(data, j, restart, config, np.random.default_rng(seed))
+            if begun is None:
                 ejected.add(j)
             else:
-                runs.append(run)
-    runs = [r for r in runs if r.job not in ejected]
-    started = {j: min(r.started for r in runs if r.job == j) for j in {r.job for r in runs}}
+                starts.setdefault(config.covariance_type, []).append(begun)
+    groups = []      # (Stack, its runs), "full" family first
+    for kind in sorted(starts, key=lambda t: (family(t), t)):
+        members = [b for b in starts[kind] if b[0].job not in ejected]
+        if members:
+            groups.append((Stack.of(kind, [b[1] for b in members], [b[2] for b in members]),
+                           [b[0] for b in members]))
+    started: dict[int, float] = {}
+    for _, runs in groups:
+        for run in runs:
+            started[run.job] = min(started.get(run.job, run.started), run.started)
     finals: dict[int, dict[int, Snapshot]] = {}
     histories: dict[int, dict[int, list[float]]] = {}
-    feats = _features(data, configs[jobs[0]].covariance_type)
-    weights = data.sample_weight
-    while runs:
+    feats = {name: _features(data, name) for name in ("full", "diag")}
+    empty = _EMPTY_FRACTION * data.total_weight / data.n_rows
+    while groups:
         data.check_cancel()
-        resp, log_l = _e_step(data, runs, feats, weights)
-        acc = resp @ feats.T
-        bounds = np.cumsum([0] + [r.config.n_components for r in runs])
-        going = []
-        for i, run in enumerate(runs):
-            run.history.append(float(log_l[i]))
-            status = _status(run, data)
-            if status is None:
-                going.append(i)
+        stats = {}
+        for name in ("full", "diag"):
+            members = [g for g in groups if family(g[0].covariance_type) == name]
+            if not members:
                 continue
-            model = _to_model(run.params, data, run.config)
-            finals.setdefault(run.job, {})[run.restart] = Snapshot(
-                run.restart, run.iteration, model, run.history[-1],
-                time.perf_counter() - run.started, status,
-                run.notes.finish(status, run.iteration, run.config))
-            histories.setdefault(run.job, {})[run.restart] = run.history
-        # An empty component is re-seeded by the one-run loop: the run leaves.
-        empty = _EMPTY_FRACTION * data.total_weight / data.n_rows
-        for i in going:
-            if np.any(acc[bounds[i]:bounds[i + 1], 0] < empty):
-                ejected.add(runs[i].job)
-        going = [i for i in going if runs[i].job not in ejected]
-        if going:
-            stats = np.concatenate([acc[bounds[i]:bounds[i + 1]] for i in going])
-            ejected |= _m_step(data, [runs[i] for i in going], stats)
-        runs = [runs[i] for i in going if runs[i].job not in ejected]
-    done = {}
-    for j in jobs:
-        if j in ejected or len(finals.get(j, {})) != configs[j].n_init:
-            continue
-        done[j] = _collect(data, configs[j], histories[j], finals[j], started[j], False, ())
-    return done
+            resp, log_l = _e_step(data, [g[0] for g in members], feats[name])
+            acc = resp @ feats[name].T
+            row = run_index = 0
+            for stack, runs in members:
+                stats[id(stack)] = acc[row:row + int(stack.sizes.sum())]
+                row += int(stack.sizes.sum())
+                for run in runs:
+                    run.history.append(float(log_l[run_index]))
+                    run_index += 1
+        kept = []
+        for stack, runs in groups:
+            acc = stats[id(stack)]
+            going = np.array([_status(run, data) is None for run in runs])
+            for r in np.flatnonzero(~going):
+                run = runs[r]
+                status = _status(run, data)
+                params = stack.run_params(r)
+                run.notes.floored = params.floored   # the last M-step's, as in em._mstep
+                finals.setdefault(run.job, {})[run.restart] = Snapshot(
+                    run.restart, run.iteration, _to_model(params, data, run.config),
+                    run.history[-1], time.perf_counter() - run.started, status,
+                    run.notes.finish(status, run.iteration, run.config))
+                histories.setdefault(run.job, {})[run.restart] = run.history
+                if len(finals[run.job]) == configs[run.job].n_init and run.job not in ejected:
+                    yield run.job, _collect(data, configs[run.job], histories[run.job],
+                                            finals[run.job], started[run.job], False, ())
+            # A component with no rows is re-seeded by the one-fit loop: its run leaves.
+            has_empty = np.minimum.reduceat(acc[:, 0], stack.segments.starts) < empty
+            ejected.update(runs[r].job for r in np.flatnonzero(going & has_empty))
+            going &= np.array([run.job not in ejected for run in runs])
+            if not going.any():
+                continue
+            rows = np.repeat(going, stack.sizes)
+            stack.keep(going)
+            runs = [run for run, g in zip(runs, going, strict=True) if g]
+            failed = stack.m_step(data, acc[rows], runs[0].config.variance_floor)
+            ejected.update(runs[r].job for r in np.flatnonzero(failed))
+            for run in runs:
+                run.iteration += 1
+            kept.append((stack, runs))
+        groups = []
+        for stack, runs in kept:
+            alive = np.array([run.job not in ejected for run in runs])
+            if alive.any():
+                stack.keep(alive)
+                groups.append((stack, [run for run, a in zip(runs, alive, strict=True) if a]))
+    return [j for j in jobs if j in ejected]
 
 
-def _start(data, job, restart, config, rng) -> _Run | None:
-    """The run's initial parameters, exactly as ``run_em`` makes them (None: eject)."""
+def _start(data, job, restart, config, rng) -> tuple[_Run, MStepResult, np.ndarray] | None:
+    """A run, its initial parameters and their precision factors, as ``run_em`` makes them.
+
+    None when the start needed a re-seed or failed: the fit leaves the batch.
+    """
     started = time.perf_counter()
     notes = RunNotes()
     kernel = make_kernel(data.n_features, config.n_components, config.covariance_type)
@@ -158,36 +206,24 @@ def _start(data, job, restart, config, rng) -> _Run | None:
         prec = precision_cholesky(params.covariances, config.covariance_type)
     except (GMMStudioError, Cancelled):
         return None
-    return _Run(job, restart, config, params, prec, notes, started)
+    return _Run(job, restart, config, notes, started), params, prec
 
 
-def _kernel_kind(covariance_type: str) -> tuple[str, bool]:
-    """The quadratic kernel a batch uses: (kind, reads diagonals of (K, D, D))."""
-    spec = covariance_model(covariance_type)
-    if spec.kernel == "tied":   # one matrix per run: stacked per component, as "full"
-        return "full", False
-    return spec.kernel, spec.layout == "general" and spec.kernel != "full"
-
-
-def _features(data: PreparedData, covariance_type: str) -> np.ndarray:
+def _features(data: PreparedData, name: str) -> np.ndarray:
     """Quadratic features (F, N) of every centred row, made once for the whole batch."""
-    kind, from_full = _kernel_kind(covariance_type)
-    kernel = QuadraticKernel(data.n_features, 1, kind, from_full)
+    kernel = QuadraticKernel(data.n_features, 1, name)
     xt = data.centred(0, data.n_rows)
     return kernel.features(xt, np.empty((kernel.n_feat, data.n_rows)))
 
 
-def _e_step(data, runs, feats, weights) -> tuple[np.ndarray, np.ndarray]:
+def _e_step(data, stacks: list[Stack], feats) -> tuple[np.ndarray, np.ndarray]:
     """Responsibilities (C, N), weighted by rows, and each run's log-likelihood (R,)."""
-    sizes = np.array([r.config.n_components for r in runs])
+    sizes = np.concatenate([s.sizes for s in stacks])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    kind, from_full = _kernel_kind(runs[0].config.covariance_type)
-    kernel = QuadraticKernel(data.n_features, int(sizes.sum()), kind, from_full)
-    prec = [r.prec_chol for r in runs]
-    if runs[0].config.covariance_type == "tied":
-        prec = [np.broadcast_to(p, (n, *p.shape)) for p, n in zip(prec, sizes, strict=True)]
-    kernel.set_params(np.concatenate([r.params.weights for r in runs]),
-                      np.concatenate([r.params.means for r in runs]), np.concatenate(prec))
+    kernel = QuadraticKernel(data.n_features, int(sizes.sum()), family(stacks[0].covariance_type))
+    kernel.set_params(np.concatenate([s.weights for s in stacks]),
+                      np.concatenate([s.means for s in stacks]),
+                      np.concatenate([s.kernel_prec() for s in stacks]))
     wlp = kernel.coef @ feats
     top = np.maximum.reduceat(wlp, starts, axis=0)
     wlp -= np.repeat(top, sizes, axis=0)
@@ -196,10 +232,10 @@ def _e_step(data, runs, feats, weights) -> tuple[np.ndarray, np.ndarray]:
     total = np.add.reduceat(wlp, starts, axis=0)
     wlp /= np.repeat(total, sizes, axis=0)
     log_dens = top + np.log(total)
-    if weights is None:
+    if data.sample_weight is None:
         return wlp, log_dens.sum(axis=1)
-    wlp *= weights
-    return wlp, log_dens @ weights
+    wlp *= data.sample_weight
+    return wlp, log_dens @ data.sample_weight
 
 
 def _status(run: _Run, data: PreparedData) -> str | None:
@@ -210,45 +246,3 @@ def _status(run: _Run, data: PreparedData) -> str | None:
     if run.iteration >= config.max_iter:
         return MAX_ITER
     return None
-
-
-def _m_step(data: PreparedData, runs: list[_Run], acc: np.ndarray) -> set[int]:
-    """Every run's M-step from its statistics (rows of ``acc``); returns the jobs that leave.
-
-    ``grouped_mstep`` computes what ``em._mstep`` would, for all runs at once.
-    """
-    d = data.n_features
-    config = runs[0].config
-    kind = config.covariance_type
-    seg = Segments.of([r.config.n_components for r in runs])
-    if kind == "tied":
-        second = None
-    elif _kernel_kind(kind)[0] in ("diag", "spherical"):
-        second = acc[:, 1 + d:]
-    else:
-        iu, ju = np.triu_indices(d)
-        second = np.empty((len(acc), d, d))
-        second[:, iu, ju] = acc[:, 1 + d:]
-        second[:, ju, iu] = acc[:, 1 + d:]
-    general = covariance_model(kind).layout == "general"
-    weights, means, cov, floored = grouped_mstep(
-        kind, acc[:, 0], acc[:, 1:1 + d], second, seg, total_weight=data.total_weight,
-        metric=data.floor_metric(kind), variance_floor=config.variance_floor,
-        total_scatter=data.total_scatter() if kind == "tied" else None,
-        previous=np.concatenate([r.params.covariances for r in runs]) if general else None)
-    try:
-        prec = precision_cholesky(cov, "full" if kind == "tied" else kind)
-    except GMMStudioError:  # the one-run loop says which component and fails that restart
-        prec = None
-    left = set()
-    for i, run in enumerate(runs):
-        lo, hi = seg.starts[i], seg.starts[i] + seg.sizes[i]
-        own = cov[i] if kind == "tied" else cov[lo:hi]
-        if prec is None or not (np.isfinite(means[lo:hi]).all() and np.isfinite(own).all()):
-            left.add(run.job)
-            continue
-        run.params = MStepResult(weights[lo:hi], means[lo:hi], own, floored[lo:hi], [])
-        run.prec_chol = prec[i] if kind == "tied" else prec[lo:hi]
-        run.notes.floored = run.params.floored
-        run.iteration += 1
-    return left

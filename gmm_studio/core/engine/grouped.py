@@ -27,6 +27,7 @@ from .parsimonious import (
     _eigen_desc,
     _geomean,
     _round_robin,
+    rotate_planes,
 )
 
 
@@ -238,12 +239,7 @@ def _jacobi_sweep(rotated, inv_eig, orient, seg, active):
         b = seg.sum(diff * rotated[:, p, q])
         theta = np.where((b == 0.0) & (a <= 0.0), 0.0, 0.5 * np.arctan2(-b, -a))
         theta[~active] = 0.0
-        c, s = np.cos(theta), np.sin(theta)
-        turn = np.broadcast_to(np.eye(d), orient.shape).copy()
-        turn[:, p, p], turn[:, q, q], turn[:, q, p], turn[:, p, q] = c, c, s, -s
-        orient[:] = orient @ turn
-        per = turn[seg.ids]
-        rotated[:] = np.swapaxes(per, 1, 2) @ rotated @ per
+        rotate_planes(orient, rotated, np.cos(theta), np.sin(theta), p, q, seg.ids)
 
 
 def _common_orientation(scatter, nk, seg, previous, equal_volume):

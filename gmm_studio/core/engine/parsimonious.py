@@ -34,7 +34,7 @@ INNER_MAX_ITER = 5000
 # points), so the inner iterations of VEI, VEE and VEV and the orientation
 # search of EVE / VVE, warm-started from the previous model, stop after this
 # many steps; in 30 dimensions an orientation sweep is 435 plane rotations.
-WARM_SWEEPS = 3
+WARM_SWEEPS = 1
 
 
 def _steps(start: np.ndarray | None) -> int:
@@ -204,11 +204,31 @@ def _jacobi_sweep(rotated: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray) 
         a = 0.5 * np.einsum("kp,kp->p", diff, rotated[:, p, p] - rotated[:, q, q])
         b = np.einsum("kp,kp->p", diff, rotated[:, p, q])
         theta = np.where((b == 0.0) & (a <= 0.0), 0.0, 0.5 * np.arctan2(-b, -a))
-        c, s = np.cos(theta), np.sin(theta)
-        turn = np.eye(d)
-        turn[p, p], turn[q, q], turn[q, p], turn[p, q] = c, c, s, -s
-        orient[:] = orient @ turn
-        rotated[:] = turn.T @ rotated @ turn
+        rotate_planes(orient[None], rotated, np.cos(theta)[None], np.sin(theta)[None], p, q,
+                      np.zeros(len(rotated), dtype=np.int64))
+
+
+def rotate_planes(orient: np.ndarray, rotated: np.ndarray, c: np.ndarray, s: np.ndarray,
+                  p: np.ndarray, q: np.ndarray, run: np.ndarray) -> None:
+    """Turn disjoint axis planes (p_i, q_i) by angles (cos c, sin s), in place.
+
+    orient (R, D, D) becomes orient·T and rotated (C, D, D) becomes TᵀMT for
+    component C's run ``run`` (C,), where T is the identity except T[p, p] =
+    T[q, q] = c, T[q, p] = s, T[p, q] = -s: only rows and columns p, q change,
+    so this costs O(D) per plane where a product with T costs O(D²).
+    c, s: (R, P) for the P planes.
+    """
+    cc, sc = c[run][:, None, :], s[run][:, None, :]     # (C, 1, P): per column
+    op, oq = orient[:, :, p].copy(), orient[:, :, q]
+    orient[:, :, p] = op * c[:, None, :] + oq * s[:, None, :]
+    orient[:, :, q] = oq * c[:, None, :] - op * s[:, None, :]
+    mp, mq = rotated[:, :, p].copy(), rotated[:, :, q]
+    rotated[:, :, p] = mp * cc + mq * sc
+    rotated[:, :, q] = mq * cc - mp * sc
+    cr, sr = np.swapaxes(cc, 1, 2), np.swapaxes(sc, 1, 2)   # (C, P, 1): per row
+    mp, mq = rotated[:, p, :].copy(), rotated[:, q, :]
+    rotated[:, p, :] = mp * cr + mq * sr
+    rotated[:, q, :] = mq * cr - mp * sr
 
 
 def _common_orientation(scatter: np.ndarray, nk: np.ndarray, equal_volume: bool,

@@ -66,14 +66,30 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
         return stack, np.zeros(len(stack), dtype=bool)
     except np.linalg.LinAlgError:
         pass
-    eigval, eigvec = np.linalg.eigh(z)
-    hit = eigval[:, 0] < floor
+    # Some matrix is below the floor: find which (one Cholesky each, still cheaper
+    # than eigh in many dimensions) and decompose only those.
+    shifted = z - floor * np.eye(z.shape[-1])
+    suspect = np.flatnonzero([not _positive_definite(m) for m in shifted])
+    eigval, eigvec = np.linalg.eigh(z[suspect])
+    hit = np.zeros(len(stack), dtype=bool)
+    hit[suspect] = eigval[:, 0] < floor
     if np.any(hit):
-        clipped = np.maximum(eigval, floor)
-        fixed = metric.root @ np.einsum("kij,kj,klj->kil", eigvec, clipped, eigvec) @ metric.root.T
-        fixed = 0.5 * (fixed + np.swapaxes(fixed, 1, 2))
-        stack = np.where(hit[:, None, None], fixed, stack)
+        low = hit[suspect]
+        clipped = np.maximum(eigval[low], floor)
+        vectors = eigvec[low]
+        fixed = metric.root @ np.einsum("kij,kj,klj->kil", vectors, clipped, vectors) \
+            @ metric.root.T
+        stack = stack.copy()
+        stack[hit] = 0.5 * (fixed + np.swapaxes(fixed, 1, 2))
     return stack, hit
+
+
+def _positive_definite(matrix: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(matrix)
+        return True
+    except np.linalg.LinAlgError:
+        return False
 
 
 def floor_layout(covariances: np.ndarray, layout: str, metric: FloorMetric, floor: float
