@@ -11,6 +11,8 @@ densities), ``engine`` (fitting), ``data`` (files to matrices), ``analysis``
 and ``teaching`` (half-steps).
 """
 
+from importlib import import_module
+
 from .config import ALGORITHMS, COVARIANCE_TYPES, DEFAULT_VARIANCE_FLOOR, INITS, FitConfig
 from .engine.fitting import fit, iterate
 from .errors import (
@@ -20,12 +22,27 @@ from .errors import (
     InvalidDataError,
     InvalidModelError,
 )
-from .files.model_file import load_model
-from .files.session_file import load_session
 from .model.mixture import MixtureModel
 from .results import FitResult, Snapshot
-from .teaching.bound import lower_bound
-from .teaching.half_steps import e_step, hard_responsibilities, m_step
+
+# The file formats and the teaching helpers load on first use: a command that
+# only fits (say ``select``) then does not pay for importing them.
+_LAZY = {"load_model": ".files.model_file", "load_session": ".files.session_file",
+         "lower_bound": ".teaching.bound", "e_step": ".teaching.half_steps",
+         "hard_responsibilities": ".teaching.half_steps", "m_step": ".teaching.half_steps"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ALGORITHMS",

@@ -12,7 +12,8 @@ from gmm_studio.core.engine.fitting import fit_prepared
 from gmm_studio.core.engine.grouped import Segments, grouped_mstep
 from gmm_studio.core.engine.mstep import estimate_parameters
 from gmm_studio.core.engine.prepared import prepare
-from gmm_studio.core.model.families import MCLUST_NAMES, normalise_covariance_type
+from gmm_studio.core.model.families import MCLUST_NAMES, mclust_name, normalise_covariance_type
+from gmm_studio.core.model.gaussian import full_covariances
 from gmm_studio.core.model.kernels import Stats
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -129,3 +130,65 @@ def test_the_grouped_m_step_equals_estimate_parameters_run_by_run(covariance_typ
         own = cov[r] if covariance_type == "tied" else cov[lo:hi]
         np.testing.assert_allclose(own, expected.covariances, rtol=1e-10, atol=1e-13)
         assert list(floored[lo:hi]) == list(expected.floored)
+
+
+def _obeys(name: str, covs: np.ndarray) -> None:
+    """Volume, shape and orientation as mclust's name says (E equal, V free, I axis-aligned)."""
+    d = covs.shape[1]
+    values, vectors = np.linalg.eigh(covs)
+    volumes = np.exp(np.log(values).mean(axis=1))
+    shapes = values / volumes[:, None]
+    if name[0] == "E":
+        np.testing.assert_allclose(volumes, volumes[0], rtol=1e-8)
+    if name[1] == "E":
+        np.testing.assert_allclose(shapes, shapes[:1].repeat(len(covs), 0), rtol=1e-7)
+    if name[2] == "I":
+        np.testing.assert_allclose(covs, np.diagonal(covs, axis1=1, axis2=2)[:, :, None]
+                                   * np.eye(d), atol=1e-12 * np.abs(covs).max())
+    if name[2] == "E":
+        for other in covs[1:]:   # one set of axes: the matrices commute
+            np.testing.assert_allclose(covs[0] @ other, other @ covs[0],
+                                       atol=1e-8 * np.abs(covs[0] @ other).max())
+
+
+def _accelerated(data, configs):
+    from gmm_studio.core.engine.batch import iterate_many
+
+    results = [None] * len(configs)
+    for j, result in iterate_many(data, configs, accelerate=True):
+        results[j] = result
+    return results
+
+
+def test_accelerated_fits_reach_the_plain_optimum_in_fewer_passes():
+    data = prepare(FAITHFUL)
+    configs = [FitConfig(n_components=k, covariance_type=t, init="hierarchical", tol=1e-9)
+               for t in TYPES for k in (2, 3)]
+    plain = fit_many(data, configs)
+    fast = _accelerated(data, configs)
+    for got, want, config in zip(fast, plain, configs, strict=True):
+        assert got.converged, config
+        # The same optimum: log L within what the plain fit's tol leaves open.
+        assert got.log_likelihood == pytest.approx(want.log_likelihood, abs=1e-4), config
+    passes_fast = sum(r.n_iter for r in fast)
+    passes_plain = sum(r.n_iter for r in plain)
+    assert passes_fast < 0.6 * passes_plain, (passes_fast, passes_plain)
+
+
+def test_accelerated_histories_never_fall_and_belong_to_the_reported_models():
+    data = prepare(IRIS)
+    configs = [FitConfig(n_components=k, covariance_type=t, init="hierarchical")
+               for t in TYPES for k in (2, 4, 6)]
+    for result, config in zip(_accelerated(data, configs), configs, strict=True):
+        history = result.log_likelihood_history
+        assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:])), config
+        model = result.model
+        # A reported model is an M-step's, of its covariance model, with its own log L.
+        assert model.covariance_type == config.covariance_type
+        _obeys(mclust_name(config.covariance_type), full_covariances(
+            model.covariances, model.covariance_type, model.n_components, model.n_features))
+        assert float(model.score_samples(IRIS).sum()) == pytest.approx(
+            result.log_likelihood, rel=1e-12)
+        again = fit_prepared(data, config.replace(max_iter=1), initial_model=model,
+                             with_labels=False)
+        assert again.log_likelihood_history[1] >= result.log_likelihood - 1e-9

@@ -34,6 +34,7 @@ from .fitting import _collect, check_components, fit_prepared
 from .mstep import _EMPTY_FRACTION, MStepResult
 from .notes import RunNotes
 from .prepared import Cancelled, PreparedData
+from .squarem import Accelerator
 from .stacked import Stack, family
 
 # Rows x stacked components (and rows x features) a batch holds at most: a
@@ -75,13 +76,15 @@ def fit_many(data: PreparedData, configs: list[FitConfig]) -> list[FitResult | G
     return results
 
 
-def iterate_many(data: PreparedData, configs: list[FitConfig]
+def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bool = False
                  ) -> Iterator[tuple[int, FitResult | GMMStudioError]]:
     """(index, fit) of every config as it finishes: ``fit_prepared(..., with_labels=False)``.
 
     Batchable fits run together, as many per batch as MAX_CELLS allows; the
     others, and fits that left a batch, then run one by one. A fit that cannot
-    be made gives its error; a set cancel event raises Cancelled.
+    be made gives its error; a set cancel event raises Cancelled. With
+    ``accelerate``, batched fits take SQUAREM cycles (``squarem``): the same
+    optima in fewer passes, but not the same iterates as ``fit``.
     """
     pending = [j for j, config in enumerate(configs) if batchable(data, config)]
     rest = [j for j in range(len(configs)) if j not in set(pending)]
@@ -94,7 +97,7 @@ def iterate_many(data: PreparedData, configs: list[FitConfig]
             pack.append(j)
             cells += size
         pending = pending[len(pack):]
-        left = yield from _run_batch(data, configs, pack)
+        left = yield from _run_batch(data, configs, pack, accelerate)
         rest.extend(left)
     for j in sorted(rest):  # not batchable, or left the batch: the ordinary loop
         data.check_cancel()
@@ -105,8 +108,11 @@ def iterate_many(data: PreparedData, configs: list[FitConfig]
             yield j, exc
 
 
-def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int]):
+def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
+               accelerate: bool = False):
     """Run every restart of ``jobs`` together, yielding (job, FitResult) as each ends.
+
+    ``accelerate``: SQUAREM cycles (``squarem``) instead of plain EM steps.
 
     Returns the jobs that left the batch (to be fitted one by one).
     """
@@ -121,14 +127,15 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int]):
                 ejected.add(j)
             else:
                 starts.setdefault(config.covariance_type, []).append(begun)
-    groups = []      # (Stack, its runs), "full" family first
+    groups = []      # (Stack, its runs, Accelerator or None), "full" family first
     for kind in sorted(starts, key=lambda t: (family(t), t)):
         members = [b for b in starts[kind] if b[0].job not in ejected]
         if members:
             groups.append((Stack.of(kind, [b[1] for b in members], [b[2] for b in members]),
-                           [b[0] for b in members]))
+                           [b[0] for b in members],
+                           Accelerator.of(len(members)) if accelerate else None))
     started: dict[int, float] = {}
-    for _, runs in groups:
+    for _, runs, _ in groups:
         for run in runs:
             started[run.job] = min(started.get(run.job, run.started), run.started)
     finals: dict[int, dict[int, Snapshot]] = {}
@@ -137,27 +144,33 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int]):
     empty = _EMPTY_FRACTION * data.total_weight / data.n_rows
     while groups:
         data.check_cancel()
-        stats = {}
+        passes = {}
         for name in ("full", "diag"):
             members = [g for g in groups if family(g[0].covariance_type) == name]
             if not members:
                 continue
             resp, log_l = _e_step(data, [g[0] for g in members], feats[name])
             acc = resp @ feats[name].T
-            row = run_index = 0
-            for stack, runs in members:
-                stats[id(stack)] = acc[row:row + int(stack.sizes.sum())]
-                row += int(stack.sizes.sum())
-                for run in runs:
-                    run.history.append(float(log_l[run_index]))
-                    run_index += 1
+            row = run = 0
+            for stack, runs, _ in members:
+                size = int(stack.sizes.sum())
+                passes[id(stack)] = acc[row:row + size], log_l[run:run + len(runs)]
+                row, run = row + size, run + len(runs)
         kept = []
-        for stack, runs in groups:
-            acc = stats[id(stack)]
-            going = np.array([_status(run, data) is None for run in runs])
-            for r in np.flatnonzero(~going):
-                run = runs[r]
-                status = _status(run, data)
+        for stack, runs, accel in groups:
+            acc, log_l = passes[id(stack)]
+            n = len(runs)
+            record, check, back = (accel.judge(log_l) if accel is not None else
+                                   (np.ones(n, bool), np.ones(n, bool), np.zeros(n, bool)))
+            going = np.ones(n, dtype=bool)
+            for r, run in enumerate(runs):
+                if not record[r]:
+                    continue
+                run.history.append(float(log_l[r]))
+                status = _status(run, data, converging=bool(check[r]))
+                if status is None:
+                    continue
+                going[r] = False
                 params = stack.run_params(r)
                 run.notes.floored = params.floored   # the last M-step's, as in em._mstep
                 finals.setdefault(run.job, {})[run.restart] = Snapshot(
@@ -170,24 +183,33 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int]):
                                             finals[run.job], started[run.job], False, ())
             # A component with no rows is re-seeded by the one-fit loop: its run leaves.
             has_empty = np.minimum.reduceat(acc[:, 0], stack.segments.starts) < empty
-            ejected.update(runs[r].job for r in np.flatnonzero(going & has_empty))
+            ejected.update(runs[r].job for r in np.flatnonzero(going & has_empty & ~back))
             going &= np.array([run.job not in ejected for run in runs])
             if not going.any():
                 continue
             rows = np.repeat(going, stack.sizes)
+            if accel is not None:
+                accel.keep(stack, going)
             stack.keep(going)
             runs = [run for run, g in zip(runs, going, strict=True) if g]
+            before = (stack.weights, stack.means, stack.covariances)
             failed = stack.m_step(data, acc[rows], runs[0].config.variance_floor)
-            ejected.update(runs[r].job for r in np.flatnonzero(failed))
+            if accel is not None:
+                accel.step(stack, before, log_l[going], back[going])
+            # A run going back to θ2 drops this M-step's result, failed or not.
+            ejected.update(runs[r].job for r in np.flatnonzero(failed & ~back[going]))
             for run in runs:
                 run.iteration += 1
-            kept.append((stack, runs))
+            kept.append((stack, runs, accel))
         groups = []
-        for stack, runs in kept:
+        for stack, runs, accel in kept:
             alive = np.array([run.job not in ejected for run in runs])
             if alive.any():
+                if accel is not None:
+                    accel.keep(stack, alive)
                 stack.keep(alive)
-                groups.append((stack, [run for run, a in zip(runs, alive, strict=True) if a]))
+                groups.append((stack, [run for run, a in zip(runs, alive, strict=True) if a],
+                               accel))
     return [j for j in jobs if j in ejected]
 
 
@@ -238,10 +260,14 @@ def _e_step(data, stacks: list[Stack], feats) -> tuple[np.ndarray, np.ndarray]:
     return wlp, log_dens @ data.sample_weight
 
 
-def _status(run: _Run, data: PreparedData) -> str | None:
-    """As ``em._status``: converged, out of iterations, or None (go on)."""
+def _status(run: _Run, data: PreparedData, converging: bool = True) -> str | None:
+    """As ``em._status``: converged, out of iterations, or None (go on).
+
+    ``converging`` False: the last step was an accelerated jump, not tested.
+    """
     history, config = run.history, run.config
-    if len(history) > 1 and abs(history[-1] - history[-2]) / data.total_weight < config.tol:
+    if converging and len(history) > 1 and \
+            abs(history[-1] - history[-2]) / data.total_weight < config.tol:
         return CONVERGED
     if run.iteration >= config.max_iter:
         return MAX_ITER

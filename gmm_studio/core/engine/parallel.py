@@ -14,9 +14,10 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from threadpoolctl import ThreadpoolController
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
 
 T = TypeVar("T")
 _pool: ThreadPoolExecutor | None = None
@@ -79,6 +80,10 @@ class _BlasPin:
         with self.lock:
             if self.users == 0:
                 if self.controller is None:
+                    # Imported here: threadpoolctl takes 25 ms to import, a tenth of a
+                    # small sweep, and a run on one block never pins BLAS.
+                    from threadpoolctl import ThreadpoolController
+
                     self.controller = ThreadpoolController()
                 self.limiter = self.controller.limit(limits=1, user_api="blas")
             self.users += 1

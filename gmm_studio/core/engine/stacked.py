@@ -106,11 +106,14 @@ class Stack:
             second[:, iu, ju] = acc[:, 1 + d:]
             second[:, ju, iu] = acc[:, 1 + d:]
         general = covariance_model(kind).layout == "general"
-        weights, means, cov, floored = grouped_mstep(
-            kind, acc[:, 0], acc[:, 1:1 + d], second, seg, total_weight=data.total_weight,
-            metric=data.floor_metric(kind), variance_floor=variance_floor,
-            total_scatter=data.total_scatter() if kind == "tied" else None,
-            previous=self.covariances if general else None)
+        # A run going back from a failed jump may have near-empty components here;
+        # its result is dropped, and nothing else can divide by zero.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            weights, means, cov, floored = grouped_mstep(
+                kind, acc[:, 0], acc[:, 1:1 + d], second, seg, total_weight=data.total_weight,
+                metric=data.floor_metric(kind), variance_floor=variance_floor,
+                total_scatter=data.total_scatter() if kind == "tied" else None,
+                previous=self.covariances if general else None)
         ok_means = np.logical_and.reduceat(np.isfinite(means).all(axis=1), seg.starts)
         ok_cov = np.isfinite(cov.reshape(len(cov), -1)).all(axis=1)  # (R,) tied, else (C,)
         if kind != "tied":
@@ -119,6 +122,18 @@ class Stack:
         prec = self._precisions(cov, bad)
         self.weights, self.means, self.covariances, self.floored = weights, means, cov, floored
         self.prec_chol = prec
+        return bad
+
+    def refresh_precisions(self) -> np.ndarray:
+        """Recompute the precision factors of the covariances; runs (R,) that have none.
+
+        Such runs get placeholder factors, to be replaced by the caller.
+        """
+        ok = np.isfinite(self.covariances.reshape(len(self.covariances), -1)).all(axis=1)
+        if self.covariance_type != "tied":
+            ok = np.logical_and.reduceat(ok, self.segments.starts)
+        bad = ~ok
+        self.prec_chol = self._precisions(self.covariances, bad)
         return bad
 
     def _precisions(self, cov: np.ndarray, bad: np.ndarray) -> np.ndarray:
