@@ -51,6 +51,8 @@ class Accelerator:
 
     def keep(self, stack: Stack, runs: np.ndarray) -> None:
         """Keep the marked runs (R,) bool; call before ``stack.keep``."""
+        if runs.all():
+            return
         parts = np.repeat(runs, stack.sizes)
         per = runs if stack.covariance_type == "tied" else parts
         self.phase, self.guard, self.ref_ll = self.phase[runs], self.guard[runs], \
@@ -67,7 +69,7 @@ class Accelerator:
 
     def step(self, stack: Stack, before: tuple, log_l: np.ndarray, back: np.ndarray) -> None:
         """After the stack's M-step (``before`` its parameters then): the cycle moves on."""
-        after = _params(stack)
+        after = (stack.weights, stack.means, stack.covariances)
         first, second, jump = (self.phase == p for p in (FIRST, SECOND, JUMP))
         self.saved0 = _merge(stack, self.saved0, before, first & ~back)
         self.phase = np.where(first & ~back, SECOND, self.phase)
@@ -75,11 +77,11 @@ class Accelerator:
         use = second & ok
         self.saved2 = _merge(stack, self.saved2, after, use)
         self.ref_ll = np.where(use, log_l, self.ref_ll)
-        target = _merge(stack, after, theta, use)
-        target = _merge(stack, target, self.saved2, back)
-        _assign(stack, target)
         self.phase = np.where(use, JUMP, np.where(second | back | jump, FIRST, self.phase))
         self.guard = jump.copy()
+        if not (use.any() or back.any()):
+            return  # the M-step's parameters and precisions stand
+        _assign(stack, _merge(stack, _merge(stack, after, theta, use), self.saved2, back))
         bad = stack.refresh_precisions()
         if bad.any():  # a jump with no valid precision: take θ2 instead
             _assign(stack, _merge(stack, _params(stack), self.saved2, bad & use))
@@ -92,7 +94,7 @@ def _params(stack: Stack) -> tuple:
 
 
 def _assign(stack: Stack, params: tuple) -> None:
-    stack.weights, stack.means, stack.covariances = (p.copy() for p in params)
+    stack.weights, stack.means, stack.covariances = params
 
 
 def _take(params, parts, per):
@@ -112,6 +114,8 @@ def _merge(stack: Stack, base, other, runs: np.ndarray):
         base = other
     if other is None or not runs.any():
         return base
+    if runs.all():   # runs of a stack mostly move in step: no per-element choice
+        return other
     parts, per = _masks(stack, runs)
     return (np.where(parts, other[0], base[0]),
             np.where(parts[:, None], other[1], base[1]),

@@ -55,8 +55,11 @@ class Stack:
 
     @property
     def segments(self) -> Segments:
-        """Which run each component belongs to."""
-        return Segments.of(self.sizes)
+        """Which run each component belongs to (made again only when runs leave)."""
+        cached = self.__dict__.get("_segments")
+        if cached is None or len(cached.sizes) != len(self.sizes):
+            cached = self.__dict__["_segments"] = Segments.of(self.sizes)
+        return cached
 
     def run_params(self, r: int) -> MStepResult:
         """Run r's parameters as an M-step result (copies)."""
@@ -68,6 +71,9 @@ class Stack:
 
     def keep(self, runs: np.ndarray) -> None:
         """Keep the runs marked in ``runs`` (R,) bool, dropping the others' components."""
+        if runs.all():
+            return
+        self.__dict__.pop("_segments", None)
         parts = np.repeat(runs, self.sizes)
         self.sizes = self.sizes[runs]
         self.weights, self.means = self.weights[parts], self.means[parts]
