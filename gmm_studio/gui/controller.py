@@ -33,7 +33,7 @@ class JobController(QObject):
     failed = Signal(str)
     running_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, redraw_ms: int = REDRAW_MS):
         super().__init__(parent)
         self.run_id = 0
         self.tag: object = None  # what the current run was started for (e.g. a data id)
@@ -41,7 +41,7 @@ class JobController(QObject):
         self._worker: JobWorker | None = None
         self._pending: object | None = None
         self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_MS)
+        self._timer.setInterval(redraw_ms)
         self._timer.timeout.connect(self._flush)
 
     @property

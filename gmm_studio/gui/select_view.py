@@ -36,6 +36,9 @@ SEARCHES = {"hierarchical": "hierarchical; best 5 also +3 k-means++ (recommended
 BIG_SWEEP_ROWS = 100_000
 
 
+SWEEP_REDRAW_MS = 100
+
+
 class SelectView(QWidget):
     """Sweep K and covariance types in the background; plot criteria; adopt a point."""
 
@@ -44,7 +47,8 @@ class SelectView(QWidget):
     def __init__(self, get_inputs) -> None:
         super().__init__()
         self.get_inputs = get_inputs  # () -> (dataset, base FitConfig)
-        self.controller = JobController(self)
+        # A ranking needs no 30 redraws a second: each costs ~8 ms of a sweep's time.
+        self.controller = JobController(self, redraw_ms=SWEEP_REDRAW_MS)
         self.messages = MessageBar()
         self.max_k = QSpinBox()
         self.max_k.setRange(1, 30)
