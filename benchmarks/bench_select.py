@@ -13,7 +13,9 @@ BIC is shown the way GMM Studio reports it, smaller is better
 (-2 log L + p log n); mclust's sign is flipped to match. Needs Rscript with
 mclust (``apt-get install r-base-core r-cran-mclust``). Not a test: run it by
 hand, e.g. ``python benchmarks/bench_select.py``; ``--csv FILE ...`` adds
-data sets of your own, ``--only NAME ...`` picks some of mclust's.
+data sets of your own, ``--only NAME ...`` picks some of mclust's, and
+``--breast-cancer`` times scikit-learn's 569 x 30 data set (needs
+scikit-learn) against mclust's four-model sweep.
 """
 
 from __future__ import annotations
@@ -64,22 +66,43 @@ def mclust_best(path: Path, models: list[str] | None) -> dict:
     return {"best": best, "bic": -float(bic), "seconds": float(seconds), "wall": wall}
 
 
-def ours_best(path: Path) -> dict:
+def ours_best(path: Path, covariance: str = "all") -> dict:
     """Our default sweep: whole CLI process, and the sweep alone in this process."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "gmm_studio", "select", str(path), "-k", "1-9",
-                           "--covariance", "all", "--json"], capture_output=True, text=True,
+                           "--covariance", covariance, "--json"], capture_output=True, text=True,
                           timeout=3600)
     wall = time.perf_counter() - started
     best = json.loads(done.stdout)["best"] if done.returncode == 0 else None
     X = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     started = time.perf_counter()
-    select(X, list(range(1, 10)), COVARIANCE_TYPES, base=FitConfig(n_init=4, init="hierarchical"))
+    types = COVARIANCE_TYPES if covariance == "all" else ("full", "tied", "diag", "spherical")
+    select(X, list(range(1, 10)), types, base=FitConfig(n_init=4, init="hierarchical"))
     inner = time.perf_counter() - started
     if best is None:
         return {"best": "error", "bic": float("nan"), "seconds": inner, "wall": wall}
     return {"best": f"{best['model']},{best['k']}", "bic": best["bic"], "seconds": inner,
             "wall": wall}
+
+
+def breast_cancer(folder: Path) -> int:
+    """569 x 30: our sweeps (14 and 4 models) against mclust's four-model sweep."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    path = folder / "breast_cancer.csv"
+    np.savetxt(path, data.data, delimiter=",", fmt="%.10g", comments="",
+               header=",".join(n.replace(" ", "_") for n in data.feature_names))
+    print("| sweep | best | BIC | s (sweep; process) |")
+    print("|---|---|---|---|")
+    for label, covariance in (("ours, 14 models", "all"), ("ours, 4 models", "sklearn")):
+        ours = ours_best(path, covariance)
+        print(f"| {label} | {ours['best']} | {ours['bic']:.2f} | {ours['seconds']:.2f}; "
+              f"{ours['wall']:.2f} |", flush=True)
+    four = mclust_best(path, ["VVV", "EEE", "VVI", "VII"])
+    print(f"| mclust, 4 models | {four['best']} | {four['bic']:.2f} | {four['seconds']:.2f}; "
+          f"{four['wall']:.2f} |")
+    return 0
 
 
 def main() -> int:
@@ -89,11 +112,17 @@ def main() -> int:
     parser.add_argument("--csv", nargs="*", default=[],
                         help="more data files (numeric columns) to compare on")
     parser.add_argument("--only", nargs="*", help="only these of mclust's data sets")
+    parser.add_argument("--breast-cancer", action="store_true",
+                        help="only scikit-learn's breast cancer data (569 x 30): ours with all "
+                             "fourteen models and with four, against mclust's four (its "
+                             "fourteen take over 35 minutes there)")
     parser.add_argument("--correlated", action="store_true",
                         help="add 600 x 30 strongly correlated features (samples."
                              "correlated_features; mclust takes about 10 minutes on it)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="gmm-bench-select-"))
+    if args.breast_cancer:
+        return breast_cancer(folder)
     header = ["data", "n x d", "ours best", "ours BIC", "ours s (sweep; process)",
               "mclust best", "mclust BIC", "mclust s (R; process)", "ours - mclust BIC"]
     if args.four:
