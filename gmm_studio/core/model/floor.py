@@ -28,6 +28,8 @@ import numpy as np
 # spread of their own; measure them against this fraction of the data's
 # correlation instead, so the whitening root always exists.
 _COLLINEAR = 1e-12
+# Up to this many dimensions the floor decomposes every matrix of a stack.
+_FEW_DIMENSIONS = 8
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,14 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
         return stack, np.zeros(len(stack), dtype=bool)
     except np.linalg.LinAlgError:
         pass
-    # Some matrix is below the floor: find which (one Cholesky each, still cheaper
-    # than eigh in many dimensions) and decompose only those.
-    shifted = z - floor * np.eye(z.shape[-1])
-    suspect = np.flatnonzero([not _positive_definite(m) for m in shifted])
+    # Some matrix is below the floor. In many dimensions find which (one Cholesky
+    # each is much cheaper than eigh there) and decompose only those; in few, a
+    # batched eigh of all costs less than a Python loop of Choleskys.
+    if z.shape[-1] > _FEW_DIMENSIONS:
+        shifted = z - floor * np.eye(z.shape[-1])
+        suspect = np.flatnonzero([not _positive_definite(m) for m in shifted])
+    else:
+        suspect = np.arange(len(z))
     eigval, eigvec = np.linalg.eigh(z[suspect])
     hit = np.zeros(len(stack), dtype=bool)
     hit[suspect] = eigval[:, 0] < floor
