@@ -192,3 +192,11 @@ def test_accelerated_histories_never_fall_and_belong_to_the_reported_models():
         again = fit_prepared(data, config.replace(max_iter=1), initial_model=model,
                              with_labels=False)
         assert again.log_likelihood_history[1] >= result.log_likelihood - 1e-9
+
+
+def test_one_row_gives_the_one_fit_error_for_every_k():
+    from gmm_studio.core.analysis.selection import sweep
+
+    rows = list(sweep(FAITHFUL[:1], [1, 2], ["full", "EII"]))
+    assert len(rows) == 4
+    assert all(r.degenerate and "only 1 row" in r.note for r in rows)

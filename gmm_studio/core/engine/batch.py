@@ -61,7 +61,8 @@ def batchable(data: PreparedData, config: FitConfig) -> bool:
     counted = data.n_rows if data.sample_weight is None else int(
         np.count_nonzero(data.sample_weight))
     d = data.n_features
-    return (config.algorithm == "em" and not config.noise and config.dtype == "float64"
+    return (data.n_rows > 1 and config.algorithm == "em" and not config.noise
+            and config.dtype == "float64"
             and not data.distributed and not getattr(data.X, "chunked", False)
             and config.n_components <= counted
             and data.n_rows * max(config.n_components * config.n_init,

@@ -59,16 +59,20 @@ def prepare_for(X, config: FitConfig, sample_weight, cancel) -> PreparedData:
     """Validate data against the config (enough rows for K, etc.)."""
     shape = getattr(X, "shape", None) or np.shape(X)
     if len(shape) == 2 and shape[0] == 1:
-        raise InvalidDataError(
-            "the data has only 1 row; a mixture needs at least 2 rows to estimate a spread. "
-            "Use a file with more rows.")
+        raise InvalidDataError(ONE_ROW)
     data = prepare(X, sample_weight, dtype=config.dtype, cancel=cancel, min_rows=2)
     check_components(data, config)
     return data
 
 
+ONE_ROW = ("the data has only 1 row; a mixture needs at least 2 rows to estimate a spread. "
+           "Use a file with more rows.")
+
+
 def check_components(data: PreparedData, config: FitConfig) -> None:
-    """Refuse K above the rows (with a weight above zero), saying what to choose."""
+    """Refuse a single row, and K above the rows (with a weight above zero)."""
+    if data.n_rows == 1:
+        raise InvalidDataError(ONE_ROW)
     counted = data.n_rows if data.sample_weight is None else int(
         np.count_nonzero(data.sample_weight))
     if config.n_components > counted:
