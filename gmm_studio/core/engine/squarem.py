@@ -27,6 +27,11 @@ from .stacked import Stack
 FIRST, SECOND, JUMP = 0, 1, 2
 # The longest jump, in steps along r (SQUAREM's step.max, fixed).
 ALPHA_MAX = 8.0
+# Plain EM steps before a run's first jump. Early steps decide which optimum a
+# run climbs to, and a jump then can land in another basin (on Old Faithful,
+# EEE with K = 4 reached BIC 2331.06 instead of 2320.14); later, where EM
+# creeps, jumps only shorten the climb.
+WARMUP = 20
 
 
 @dataclass
@@ -41,13 +46,15 @@ class Accelerator:
     phase: np.ndarray
     guard: np.ndarray
     ref_ll: np.ndarray
+    age: np.ndarray
     saved0: tuple | None = None
     saved2: tuple | None = None
 
     @classmethod
     def of(cls, n_runs: int) -> Accelerator:
-        """Every run at the start of a cycle."""
-        return cls(np.full(n_runs, FIRST), np.zeros(n_runs, dtype=bool), np.zeros(n_runs))
+        """Every run at the start, WARMUP plain EM steps from its first cycle."""
+        return cls(np.full(n_runs, FIRST), np.zeros(n_runs, dtype=bool), np.zeros(n_runs),
+                   np.zeros(n_runs, dtype=np.int64))
 
     def keep(self, stack: Stack, runs: np.ndarray) -> None:
         """Keep the marked runs (R,) bool; call before ``stack.keep``."""
@@ -55,8 +62,8 @@ class Accelerator:
             return
         parts = np.repeat(runs, stack.sizes)
         per = runs if stack.covariance_type == "tied" else parts
-        self.phase, self.guard, self.ref_ll = self.phase[runs], self.guard[runs], \
-            self.ref_ll[runs]
+        self.phase, self.guard, self.ref_ll, self.age = self.phase[runs], self.guard[runs], \
+            self.ref_ll[runs], self.age[runs]
         self.saved0 = _take(self.saved0, parts, per)
         self.saved2 = _take(self.saved2, parts, per)
 
@@ -70,7 +77,9 @@ class Accelerator:
     def step(self, stack: Stack, before: tuple, log_l: np.ndarray, back: np.ndarray) -> None:
         """After the stack's M-step (``before`` its parameters then): the cycle moves on."""
         after = (stack.weights, stack.means, stack.covariances)
+        self.age += 1
         first, second, jump = (self.phase == p for p in (FIRST, SECOND, JUMP))
+        first &= self.age > WARMUP      # still warming up: a plain EM step
         self.saved0 = _merge(stack, self.saved0, before, first & ~back)
         self.phase = np.where(first & ~back, SECOND, self.phase)
         theta, ok = _jump(stack, self.saved0, before, after, second)
