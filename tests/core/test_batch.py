@@ -49,6 +49,7 @@ def test_restarts_weights_and_max_iter_as_alone():
     data = prepare(FAITHFUL, weights)
     configs = [FitConfig(n_components=3, covariance_type="VVE", n_init=3, random_state=2),
                FitConfig(n_components=4, covariance_type="VVE", n_init=2, max_iter=7),
+               FitConfig(n_components=4, covariance_type="VVE", variance_floor=0.05),
                FitConfig(n_components=2, covariance_type="tied", n_init=3)]
     results = fit_many(data, configs)
     assert results[1].status == "max_iter"

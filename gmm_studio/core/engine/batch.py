@@ -2,18 +2,21 @@
 
 On a few thousand rows an EM iteration is mostly NumPy call overhead (0.1 to
 0.3 ms at N = 272, K = 3), and a model sweep runs some 10^4 of them. A batch
-stacks the components of every run (K values, restarts) of one covariance
-model into C = ΣK components: the E-step is one product coef (C, F) @ feats
-(F, N), with the quadratic features of the rows computed once for all
-iterations, responsibilities are normalised per run (a segment of the
-product's rows), and the M-step statistics are one more product. Each run's
-M-step is its own (``estimate_parameters``), so every number is the one the
-single-fit loop (``em.run_em``) computes, to rounding; a test compares them.
+stacks the components of every run (K values, restarts, covariance models)
+into C = ΣK components: the E-step is one product coef (C, F) @ feats (F, N)
+per feature family (full or diagonal quadratic features of the rows, made
+once for all iterations), responsibilities are normalised per run (a
+segment of the product's rows), and the M-step statistics are one more
+product. Each covariance model's M-step then runs for all its runs at once
+(``stacked``, ``grouped``), computing what the one-fit loop (``em.run_em``)
+computes, to rounding: a test compares them.
 
 A run leaves the batch when it converges or reaches max_iter. Whatever the
 batch does not handle (an empty component to re-seed, a covariance that is
 not positive definite, noise, hard EM, single precision) sends that fit back
-to the ordinary loop, from its start: the same start, so the same result.
+to the ordinary loop, from its start: the same start, so the same result as
+``fit``. With ``accelerate`` (the model sweep) runs take SQUAREM cycles
+(``squarem``) and reach their optima in fewer passes, by other iterates.
 """
 
 from __future__ import annotations
@@ -88,7 +91,8 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
     optima in fewer passes, but not the same iterates as ``fit``.
     """
     pending = [j for j, config in enumerate(configs) if batchable(data, config)]
-    rest = [j for j in range(len(configs)) if j not in set(pending)]
+    batched = set(pending)
+    rest = [j for j in range(len(configs)) if j not in batched]
     while pending:
         pack, cells = [], 0
         for j in pending:
@@ -117,7 +121,8 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
 
     Returns the jobs that left the batch (to be fitted one by one).
     """
-    starts: dict[str, list[tuple[_Run, MStepResult, np.ndarray]]] = {}
+    # A stack holds runs of one covariance model and one variance floor.
+    starts: dict[tuple[str, float], list[tuple[_Run, MStepResult, np.ndarray]]] = {}
     ejected: set[int] = set()
     for j in jobs:
         config = configs[j]
@@ -127,12 +132,13 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
             if begun is None:
                 ejected.add(j)
             else:
-                starts.setdefault(config.covariance_type, []).append(begun)
+                starts.setdefault((config.covariance_type, config.variance_floor),
+                                  []).append(begun)
     groups = []      # (Stack, its runs, Accelerator or None), "full" family first
-    for kind in sorted(starts, key=lambda t: (family(t), t)):
-        members = [b for b in starts[kind] if b[0].job not in ejected]
+    for key in sorted(starts, key=lambda t: (family(t[0]), t)):
+        members = [b for b in starts[key] if b[0].job not in ejected]
         if members:
-            groups.append((Stack.of(kind, [b[1] for b in members], [b[2] for b in members]),
+            groups.append((Stack.of(key[0], [b[1] for b in members], [b[2] for b in members]),
                            [b[0] for b in members],
                            Accelerator.of(len(members)) if accelerate else None))
     started: dict[int, float] = {}

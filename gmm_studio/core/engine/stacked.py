@@ -97,7 +97,7 @@ class Stack:
 
         ``grouped_mstep`` computes what ``em._mstep`` would, for all runs at
         once. A failing run (a covariance not positive definite, or not
-        finite) keeps its old parameters and is to leave the batch.
+        finite) gets placeholder precision factors and is to leave the batch.
         """
         d = data.n_features
         kind = self.covariance_type

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .gaussian import is_positive_definite
+
 # Directions along which the columns are (numerically) collinear have no
 # spread of their own; measure them against this fraction of the data's
 # correlation instead, so the whitening root always exists.
@@ -73,7 +75,7 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
     # batched eigh of all costs less than a Python loop of Choleskys.
     if z.shape[-1] > _FEW_DIMENSIONS:
         shifted = z - floor * np.eye(z.shape[-1])
-        suspect = np.flatnonzero([not _positive_definite(m) for m in shifted])
+        suspect = np.flatnonzero([not is_positive_definite(m) for m in shifted])
     else:
         suspect = np.arange(len(z))
     eigval, eigvec = np.linalg.eigh(z[suspect])
@@ -89,13 +91,6 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
         stack[hit] = 0.5 * (fixed + np.swapaxes(fixed, 1, 2))
     return stack, hit
 
-
-def _positive_definite(matrix: np.ndarray) -> bool:
-    try:
-        np.linalg.cholesky(matrix)
-        return True
-    except np.linalg.LinAlgError:
-        return False
 
 
 def floor_layout(covariances: np.ndarray, layout: str, metric: FloorMetric, floor: float

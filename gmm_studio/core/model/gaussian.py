@@ -36,14 +36,15 @@ def precision_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndar
     try:
         cov_chol = np.linalg.cholesky(stack)
     except np.linalg.LinAlgError:
-        bad = [k for k, c in enumerate(stack) if not _is_pd(c)]
+        bad = [k for k, c in enumerate(stack) if not is_positive_definite(c)]
         raise InvalidModelError(_not_pd_message(bad)) from None
     eye = np.broadcast_to(np.eye(stack.shape[-1]), stack.shape)
     out = np.swapaxes(np.linalg.solve(cov_chol, eye), 1, 2)
     return out[0] if covariance_type == "tied" else out
 
 
-def _is_pd(matrix: np.ndarray) -> bool:
+def is_positive_definite(matrix: np.ndarray) -> bool:
+    """Whether Cholesky succeeds on ``matrix`` (D, D)."""
     try:
         np.linalg.cholesky(matrix)
         return True
