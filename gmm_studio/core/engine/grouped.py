@@ -26,8 +26,7 @@ from .parsimonious import (
     WARM_SWEEPS,
     _eigen_desc,
     _geomean,
-    _round_robin,
-    rotate_planes,
+    sweep_planes,
 )
 
 
@@ -228,20 +227,6 @@ def _orientation_objective(scatter, nk, orient, equal_volume, seg):
     return objective, eig
 
 
-def _jacobi_sweep(rotated, inv_eig, orient, seg, active):
-    """``parsimonious._jacobi_sweep`` per run; runs not ``active`` keep their axes."""
-    d = orient.shape[1]
-    for p, q in _round_robin(d):
-        if not len(p):
-            continue
-        diff = inv_eig[:, p] - inv_eig[:, q]
-        a = 0.5 * seg.sum(diff * (rotated[:, p, p] - rotated[:, q, q]))
-        b = seg.sum(diff * rotated[:, p, q])
-        theta = np.where((b == 0.0) & (a <= 0.0), 0.0, 0.5 * np.arctan2(-b, -a))
-        theta[~active] = 0.0
-        rotate_planes(orient, rotated, np.cos(theta), np.sin(theta), p, q, seg.ids)
-
-
 def _common_orientation(scatter, nk, seg, previous, equal_volume):
     """EVE / VVE inside EM: each run's axes from its previous model, WARM_SWEEPS at most."""
     orient = np.linalg.eigh(seg.first(previous))[1].copy()
@@ -255,7 +240,7 @@ def _common_orientation(scatter, nk, seg, previous, equal_volume):
         last = np.where(active, objective, last)
         per = orient[seg.ids]
         rotated = np.swapaxes(per, 1, 2) @ scatter @ per
-        _jacobi_sweep(rotated, 1.0 / eig, orient, seg, active)
+        sweep_planes(rotated, 1.0 / eig, orient, seg.sum, seg.ids, active)
     _, eig = _orientation_objective(scatter, nk, orient, equal_volume, seg)
     return np.einsum("kij,kj,klj->kil", orient[seg.ids], eig, orient[seg.ids])
 

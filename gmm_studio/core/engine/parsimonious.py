@@ -196,16 +196,27 @@ def _jacobi_sweep(rotated: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray) 
     turns D/2 of them at once. f never rises, and near the optimum the sweeps
     converge as fast as Jacobi's eigenvalue method.
     """
-    d = orient.shape[0]
-    for p, q in _round_robin(d):
+    sweep_planes(rotated, inv_eig, orient[None], lambda v: v.sum(axis=0, keepdims=True),
+                 np.zeros(len(rotated), dtype=np.int64), np.ones(1, dtype=bool))
+
+
+def sweep_planes(rotated: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray, run_sum,
+                 run: np.ndarray, active: np.ndarray) -> None:
+    """``_jacobi_sweep`` for R runs at once, in place: orient (R, D, D).
+
+    rotated (C, D, D) and inv_eig (C, D) per component, ``run`` (C,) each
+    component's run, ``run_sum`` sums (C, ...) over each run's components
+    into (R, ...); runs not ``active`` (R,) keep their axes.
+    """
+    for p, q in _round_robin(orient.shape[1]):
         if not len(p):
             continue
-        diff = inv_eig[:, p] - inv_eig[:, q]                               # (K, P)
-        a = 0.5 * np.einsum("kp,kp->p", diff, rotated[:, p, p] - rotated[:, q, q])
-        b = np.einsum("kp,kp->p", diff, rotated[:, p, q])
+        diff = inv_eig[:, p] - inv_eig[:, q]                               # (C, P)
+        a = 0.5 * run_sum(diff * (rotated[:, p, p] - rotated[:, q, q]))    # (R, P)
+        b = run_sum(diff * rotated[:, p, q])
         theta = np.where((b == 0.0) & (a <= 0.0), 0.0, 0.5 * np.arctan2(-b, -a))
-        rotate_planes(orient[None], rotated, np.cos(theta)[None], np.sin(theta)[None], p, q,
-                      np.zeros(len(rotated), dtype=np.int64))
+        theta[~active] = 0.0
+        rotate_planes(orient, rotated, np.cos(theta), np.sin(theta), p, q, run)
 
 
 def rotate_planes(orient: np.ndarray, rotated: np.ndarray, c: np.ndarray, s: np.ndarray,

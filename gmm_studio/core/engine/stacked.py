@@ -9,7 +9,7 @@ an iteration costs the same few NumPy calls whatever R is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -40,6 +40,7 @@ class Stack:
     covariances: np.ndarray
     prec_chol: np.ndarray
     floored: np.ndarray
+    _segments: Segments | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, covariance_type: str, starts: list[MStepResult], precs: list[np.ndarray]
@@ -56,10 +57,9 @@ class Stack:
     @property
     def segments(self) -> Segments:
         """Which run each component belongs to (made again only when runs leave)."""
-        cached = self.__dict__.get("_segments")
-        if cached is None or len(cached.sizes) != len(self.sizes):
-            cached = self.__dict__["_segments"] = Segments.of(self.sizes)
-        return cached
+        if self._segments is None:
+            self._segments = Segments.of(self.sizes)
+        return self._segments
 
     def run_params(self, r: int) -> MStepResult:
         """Run r's parameters as an M-step result (copies)."""
@@ -73,7 +73,7 @@ class Stack:
         """Keep the runs marked in ``runs`` (R,) bool, dropping the others' components."""
         if runs.all():
             return
-        self.__dict__.pop("_segments", None)
+        self._segments = None
         parts = np.repeat(runs, self.sizes)
         self.sizes = self.sizes[runs]
         self.weights, self.means = self.weights[parts], self.means[parts]
