@@ -159,3 +159,59 @@ def test_correlated_thirty_features_beat_mclust_and_nothing_is_held_by_the_floor
     # The old floor (per column) held every full fit here; the data's own
     # correlation eigenvalues are about 1e-5, far below it.
     assert np.linalg.eigvalsh(np.corrcoef(X.T)).min() < 1e-4
+
+
+def _one_plane_at_a_time(scatter, inv_eig, orient, rounds):
+    """Reference sweep: each plane's exact angle from Dᵀ W_k D made afresh, one plane at a time."""
+    for pairs in rounds:
+        for i, j in pairs:
+            rotated = orient.T @ scatter @ orient
+            diff = inv_eig[:, i] - inv_eig[:, j]
+            a = 0.5 * np.sum(diff * (rotated[:, i, i] - rotated[:, j, j]))
+            b = np.sum(diff * rotated[:, i, j])
+            theta = 0.0 if (b == 0.0 and a <= 0.0) else 0.5 * np.arctan2(-b, -a)
+            turn = np.eye(len(orient))
+            turn[i, i] = turn[j, j] = np.cos(theta)
+            turn[j, i], turn[i, j] = np.sin(theta), -np.sin(theta)
+            orient = orient @ turn
+    return orient
+
+
+def _circle_rounds(d):
+    """The pairs of each round of a round-robin tournament of d axes (circle method)."""
+    players = list(range(d + d % 2))
+    n, rounds = len(players), []
+    for _ in range(n - 1):
+        rounds.append([(players[k], players[n - 1 - k]) for k in range(n // 2)
+                       if max(players[k], players[n - 1 - k]) < d])
+        players = [players[0], players[-1]] + players[1:-1]
+    return rounds
+
+
+@pytest.mark.parametrize("d", [2, 3, 6, 7])
+def test_the_batched_plane_sweep_turns_each_plane_as_a_one_plane_sweep_would(d):
+    from gmm_studio.core.engine.parsimonious import sweep_planes
+
+    rng = np.random.default_rng(d)
+    sizes = [3, 1, 4]                       # three runs of 3, 1 and 4 components
+    run = np.repeat(np.arange(3), sizes)
+    starts = np.array([0, 3, 4])
+    a = rng.normal(size=(len(run), d, d))
+    scatter = a @ np.swapaxes(a, 1, 2) + 0.1 * np.eye(d)
+    inv_eig = rng.uniform(0.2, 3.0, size=(len(run), d))
+    orient = np.linalg.qr(rng.normal(size=(3, d, d)))[0]
+    active = np.array([True, True, False])
+    turned = orient.copy()
+    sweep_planes(scatter, inv_eig, turned, lambda v: np.add.reduceat(v, starts, axis=0),
+                 run, active)
+    for r in range(3):
+        part = slice(starts[r], starts[r] + sizes[r])
+        expected = (_one_plane_at_a_time(scatter[part], inv_eig[part], orient[r], _circle_rounds(d))
+                    if active[r] else orient[r])
+        np.testing.assert_allclose(turned[r], expected, atol=1e-12)
+        np.testing.assert_allclose(turned[r].T @ turned[r], np.eye(d), atol=1e-12)
+        # the sweep lowers f(D) = Σ_k tr(Dᵀ W_k D Λ_k) for the Λ_k it was given
+        before, after = (np.einsum("kii,ki->", axes.T @ scatter[part] @ axes, inv_eig[part])
+                         for axes in (orient[r], turned[r]))
+        assert after <= before + 1e-12 * abs(before)
+        assert after < before or not active[r]

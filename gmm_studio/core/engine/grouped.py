@@ -238,9 +238,7 @@ def _common_orientation(scatter, nk, seg, previous, equal_volume):
         if not active.any():
             break
         last = np.where(active, objective, last)
-        per = orient[seg.ids]
-        rotated = np.swapaxes(per, 1, 2) @ scatter @ per
-        sweep_planes(rotated, 1.0 / eig, orient, seg.sum, seg.ids, active)
+        sweep_planes(scatter, 1.0 / eig, orient, seg.sum, seg.ids, active)
     _, eig = _orientation_objective(scatter, nk, orient, equal_volume, seg)
     return np.einsum("kij,kj,klj->kil", orient[seg.ids], eig, orient[seg.ids])
 

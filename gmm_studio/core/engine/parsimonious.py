@@ -169,77 +169,92 @@ def evv(scatter: np.ndarray, nk: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def _round_robin(d: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """Pairs (p, q) of axes for D - 1 rounds in which every pair meets once.
+    """For D - 1 rounds in which every pair of axes meets once: (gather, is_real).
 
     Pairs within a round are disjoint (the circle method of tournament
-    schedules), so their rotations can be chosen and applied together.
-    Made once per D: every M-step of EVE / VVE sweeps with it.
+    schedules), so their rotations can be chosen and applied together. Each
+    round lays the axes out so that its pairs are columns (j, P + j) of a
+    (..., D', 2P) array: ``gather`` (2P,) takes the previous round's layout
+    to this one's (the first from the natural order), and ``is_real`` (P,)
+    is False for the pair with the padding axis that odd D needs (D' = D + 1
+    then). Made once per D: every M-step of EVE / VVE sweeps with it.
     """
-    players = list(range(d)) + ([-1] if d % 2 else [])
-    n = len(players)
+    n = d + d % 2
+    players = list(range(n))
+    where = np.arange(n)          # where[axis] = its column in the present layout
     rounds = []
     for _ in range(n - 1):
-        pairs = [(players[i], players[n - 1 - i]) for i in range(n // 2)]
-        pairs = [(min(a, b), max(a, b)) for a, b in pairs if a >= 0 and b >= 0]
-        rounds.append((np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])))
+        layout = np.array(players[:n // 2] + players[n // 2:][::-1])
+        rounds.append((where[layout], (layout[:n // 2] < d) & (layout[n // 2:] < d)))
+        where = np.empty(n, dtype=np.int64)
+        where[layout] = np.arange(n)
         players = [players[0], players[-1]] + players[1:-1]
     return tuple(rounds)
 
 
-def _jacobi_sweep(rotated: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray) -> None:
+@lru_cache(maxsize=64)
+def _natural_order(d: int) -> np.ndarray:
+    """Columns (D,) that put the last round's layout back in axis order."""
+    n = d + d % 2
+    layout = np.arange(n)
+    for gather, _ in _round_robin(d):
+        layout = layout[gather]
+    where = np.empty(n, dtype=np.int64)
+    where[layout] = np.arange(n)
+    return where[:d]
+
+
+def _jacobi_sweep(scatter: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray) -> None:
     """One sweep of plane rotations lowering f(D) = Σ_k tr(Dᵀ W_k D Λ_k), in place.
 
-    ``rotated`` (K, D, D) holds Dᵀ W_k D for the current ``orient`` D (D, D);
+    ``scatter`` (K, D, D) holds the W_k, ``orient`` (D, D) the axes D and
     ``inv_eig`` (K, D) the diagonals of Λ_k. Turning axes i and j by θ changes
     f by A cos 2θ + B sin 2θ (plus a constant), so each plane's best angle is
     exact, and planes of disjoint axes change f independently: each round
     turns D/2 of them at once. f never rises, and near the optimum the sweeps
     converge as fast as Jacobi's eigenvalue method.
     """
-    sweep_planes(rotated, inv_eig, orient[None], lambda v: v.sum(axis=0, keepdims=True),
-                 np.zeros(len(rotated), dtype=np.int64), np.ones(1, dtype=bool))
+    sweep_planes(scatter, inv_eig, orient[None], lambda v: v.sum(axis=0, keepdims=True),
+                 np.zeros(len(scatter), dtype=np.int64), np.ones(1, dtype=bool))
 
 
-def sweep_planes(rotated: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray, run_sum,
+def sweep_planes(scatter: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray, run_sum,
                  run: np.ndarray, active: np.ndarray) -> None:
     """``_jacobi_sweep`` for R runs at once, in place: orient (R, D, D).
 
-    rotated (C, D, D) and inv_eig (C, D) per component, ``run`` (C,) each
+    scatter (C, D, D) and inv_eig (C, D) per component, ``run`` (C,) each
     component's run, ``run_sum`` sums (C, ...) over each run's components
     into (R, ...); runs not ``active`` (R,) keep their axes.
+
+    Each component carries its run's axes O (C, D, D') and W_k O; a plane's
+    angle needs only the entries o_iᵀ W_k o_i, o_jᵀ W_k o_i and o_jᵀ W_k o_j,
+    and a turn changes only columns i and j of both. Laying each round's
+    pairs out as the two halves of the columns makes a round a few
+    whole-array operations instead of scattered column writes.
     """
-    for p, q in _round_robin(orient.shape[1]):
-        if not len(p):
-            continue
-        diff = inv_eig[:, p] - inv_eig[:, q]                               # (C, P)
-        a = 0.5 * run_sum(diff * (rotated[:, p, p] - rotated[:, q, q]))    # (R, P)
-        b = run_sum(diff * rotated[:, p, q])
+    d = orient.shape[1]
+    n = d + d % 2
+    half = n // 2
+    axes = np.zeros((len(scatter), d, n))
+    axes[:, :, :d] = orient[run]
+    image = scatter @ axes                         # W_k O (C, D, D')
+    pad = np.zeros((len(inv_eig), n))
+    pad[:, :d] = inv_eig
+    for gather, is_real in _round_robin(d):
+        axes, image, pad = axes[:, :, gather], image[:, :, gather], pad[:, gather]
+        op, oq, wp, wq = axes[:, :, :half], axes[:, :, half:], image[:, :, :half], \
+            image[:, :, half:]
+        diff = pad[:, :half] - pad[:, half:]                               # (C, P)
+        diag = np.einsum("cdn,cdn->cn", axes, image)                       # o_iᵀ W_k o_i
+        a = 0.5 * run_sum(diff * (diag[:, :half] - diag[:, half:]))        # (R, P)
+        b = run_sum(diff * np.einsum("cdp,cdp->cp", op, wq))
         theta = np.where((b == 0.0) & (a <= 0.0), 0.0, 0.5 * np.arctan2(-b, -a))
         theta[~active] = 0.0
-        rotate_planes(orient, rotated, np.cos(theta), np.sin(theta), p, q, run)
-
-
-def rotate_planes(orient: np.ndarray, rotated: np.ndarray, c: np.ndarray, s: np.ndarray,
-                  p: np.ndarray, q: np.ndarray, run: np.ndarray) -> None:
-    """Turn disjoint axis planes (p_i, q_i) by angles (cos c, sin s), in place.
-
-    orient (R, D, D) becomes orient·T and rotated (C, D, D) becomes TᵀMT for
-    component C's run ``run`` (C,), where T is the identity except T[p, p] =
-    T[q, q] = c, T[q, p] = s, T[p, q] = -s: only rows and columns p, q change,
-    so this costs O(D) per plane where a product with T costs O(D²).
-    c, s: (R, P) for the P planes.
-    """
-    cc, sc = c[run][:, None, :], s[run][:, None, :]     # (C, 1, P): per column
-    op, oq = orient[:, :, p].copy(), orient[:, :, q]
-    orient[:, :, p] = op * c[:, None, :] + oq * s[:, None, :]
-    orient[:, :, q] = oq * c[:, None, :] - op * s[:, None, :]
-    mp, mq = rotated[:, :, p].copy(), rotated[:, :, q]
-    rotated[:, :, p] = mp * cc + mq * sc
-    rotated[:, :, q] = mq * cc - mp * sc
-    cr, sr = np.swapaxes(cc, 1, 2), np.swapaxes(sc, 1, 2)   # (C, P, 1): per row
-    mp, mq = rotated[:, p, :].copy(), rotated[:, q, :]
-    rotated[:, p, :] = mp * cr + mq * sr
-    rotated[:, q, :] = mq * cr - mp * sr
+        theta[:, ~is_real] = 0.0
+        c, s = np.cos(theta)[run][:, None, :], np.sin(theta)[run][:, None, :]
+        axes = np.concatenate([op * c + oq * s, oq * c - op * s], axis=2)
+        image = np.concatenate([wp * c + wq * s, wq * c - wp * s], axis=2)
+    orient[run] = axes[:, :, _natural_order(d)]   # a run's components agree: any will do
 
 
 def _common_orientation(scatter: np.ndarray, nk: np.ndarray, equal_volume: bool,
@@ -266,8 +281,7 @@ def _common_orientation(scatter: np.ndarray, nk: np.ndarray, equal_volume: bool,
         if previous - objective <= INNER_TOL * abs(objective):
             break
         previous = objective
-        rotated = orient.T @ scatter @ orient
-        _jacobi_sweep(rotated, 1.0 / eig, orient)
+        _jacobi_sweep(scatter, 1.0 / eig, orient)
     _, eig = _orientation_objective(scatter, nk, orient, equal_volume)
     return np.einsum("ij,kj,lj->kil", orient, eig, orient)
 
