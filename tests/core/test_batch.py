@@ -133,6 +133,51 @@ def test_the_grouped_m_step_equals_estimate_parameters_run_by_run(covariance_typ
         assert list(floored[lo:hi]) == list(expected.floored)
 
 
+def test_a_batch_of_all_fourteen_models_equals_each_fit_alone():
+    # The (K, D, D) models share stacks: each must still get its own M-step.
+    data = prepare(IRIS)
+    configs = [FitConfig(n_components=k, covariance_type=t, init="hierarchical",
+                         n_init=2 if k == 3 else 1, random_state=4)
+               for t in reversed(TYPES) for k in (1, 3, 4)]
+    for got, config in zip(fit_many(data, configs), configs, strict=True):
+        _same_fit(got, fit_prepared(data, config, with_labels=False))
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_one_general_m_step_for_several_models_equals_one_per_model(diagonal):
+    from gmm_studio.core.engine.grouped import general_mstep
+    from gmm_studio.core.model.families import covariance_model
+
+    rng = np.random.default_rng(11)
+    names = [n for n in MCLUST_NAMES if covariance_model(n).layout in ("general", "full")
+             and covariance_model(n).diagonal == diagonal]
+    sizes = {name: [2, 1, 3][: 1 + i % 3] for i, name in enumerate(names)}
+    parts, stats, previous, lo = [], [], [], 0
+    for name in names:
+        runs = [_random_stats(rng, k, 3, diagonal) for k in sizes[name]]
+        stats += [s for s, _ in runs]
+        previous += [np.stack([np.cov(x.T) * (1 + 0.1 * j) for j in range(len(s.nk))])
+                     for s, x in runs]
+        hi = lo + sum(sizes[name])
+        parts.append((name, slice(lo, hi), Segments.of(sizes[name])))
+        lo = hi
+    join = lambda field: np.concatenate([getattr(s, field) for s in stats])  # noqa: E731
+    data = prepare(np.vstack([rng.normal(size=(40, 3))]))
+    metric = data.floor_metric("VVV" if not diagonal else "EEI")
+    seg = Segments.of([k for name in names for k in sizes[name]])
+    floor = 0.5 if diagonal else 0.05   # met by some components, not all
+    got = general_mstep(tuple(parts), join("nk"), join("sx"), join("second"), seg,
+                        metric=metric, variance_floor=floor, previous=np.concatenate(previous))
+    for name, part, sub in parts:
+        alone = general_mstep(((name, slice(0, part.stop - part.start), sub),),
+                              join("nk")[part], join("sx")[part], join("second")[part], sub,
+                              metric=metric, variance_floor=floor,
+                              previous=np.concatenate(previous)[part])
+        for a, b in zip(got, alone, strict=True):
+            np.testing.assert_array_equal(a[part], b)
+    assert got[3].any() and not got[3].all()   # the floor was met by some, not all
+
+
 def _obeys(name: str, covs: np.ndarray) -> None:
     """Volume, shape and orientation as mclust's name says (E equal, V free, I axis-aligned)."""
     d = covs.shape[1]

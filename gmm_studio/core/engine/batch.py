@@ -7,9 +7,12 @@ into C = ΣK components: the E-step is one product coef (C, F) @ feats (F, N)
 per feature family (full or diagonal quadratic features of the rows, made
 once for all iterations), responsibilities are normalised per run (a
 segment of the product's rows), and the M-step statistics are one more
-product. Each covariance model's M-step then runs for all its runs at once
-(``stacked``, ``grouped``), computing what the one-fit loop (``em.run_em``)
-computes, to rounding: a test compares them.
+product. The M-step then runs once per stack of runs stored alike (the
+full and ten constrained models together, ``stacked.stack_layout``): the
+means, covariances and floor once for all its runs, and each covariance
+model's own pooling once for its runs (``stacked``, ``grouped``), computing
+what the one-fit loop (``em.run_em``) computes, to rounding: tests compare
+them.
 
 A run leaves the batch when it converges or reaches max_iter. Whatever the
 batch does not handle (an empty component to re-seed, a covariance that is
@@ -38,7 +41,7 @@ from .mstep import _EMPTY_FRACTION, MStepResult
 from .notes import RunNotes
 from .prepared import Cancelled, PreparedData
 from .squarem import Accelerator
-from .stacked import Stack, family
+from .stacked import Stack, family, stack_layout
 
 # Rows x stacked components (and rows x features) a batch holds at most: a
 # few arrays of this many float64 (32 MB each). Beyond it, batches are split,
@@ -121,7 +124,7 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
 
     Returns the jobs that left the batch (to be fitted one by one).
     """
-    # A stack holds runs of one covariance model and one variance floor.
+    # A stack holds runs of one layout (stack_layout) and one variance floor.
     starts: dict[tuple[str, float], list[tuple[_Run, MStepResult, np.ndarray]]] = {}
     ejected: set[int] = set()
     for j in jobs:
@@ -132,13 +135,17 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
             if begun is None:
                 ejected.add(j)
             else:
-                starts.setdefault((config.covariance_type, config.variance_floor),
-                                  []).append(begun)
+                starts.setdefault((stack_layout(config.covariance_type),
+                                   config.variance_floor), []).append(begun)
     groups = []      # (Stack, its runs, Accelerator or None), "full" family first
-    for key in sorted(starts, key=lambda t: (family(t[0]), t)):
-        members = [b for b in starts[key] if b[0].job not in ejected]
+    for key in sorted(starts, key=lambda t: (family(starts[t][0][0].config.covariance_type),
+                                             t)):
+        # each model's runs side by side (sorted is stable: jobs keep their order)
+        members = sorted((b for b in starts[key] if b[0].job not in ejected),
+                         key=lambda b: b[0].config.covariance_type)
         if members:
-            groups.append((Stack.of(key[0], [b[1] for b in members], [b[2] for b in members]),
+            groups.append((Stack.of([b[0].config.covariance_type for b in members],
+                                    [b[1] for b in members], [b[2] for b in members]),
                            [b[0] for b in members],
                            Accelerator.of(len(members)) if accelerate else None))
     started: dict[int, float] = {}

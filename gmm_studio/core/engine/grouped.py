@@ -63,48 +63,67 @@ def grouped_mstep(covariance_type: str, nk: np.ndarray, sx: np.ndarray, second, 
     Covariances are in the model's layout per component ((R, D, D) per run
     for tied); the equal of ``estimate_parameters(..., in_em=True)``.
     """
+    spec = covariance_model(covariance_type)
+    if spec.layout in ("general", "full"):
+        return general_mstep(((spec.name, slice(0, len(nk)), seg),), nk, sx, second, seg,
+                             metric=metric, variance_floor=variance_floor, previous=previous)
     weights = nk / seg.sum(nk)[seg.ids]
     means = sx / nk[:, None]
-    spec = covariance_model(covariance_type)
-    if spec.layout == "general":
-        cov, floored = _constrained(spec, nk, means, second, seg, metric, variance_floor,
-                                    previous)
-        return weights, means, cov, floored
     if covariance_type == "tied":
         outer = nk[:, None, None] * np.einsum("ki,kj->kij", means, means)
         cov = (total_scatter - seg.sum(outer)) / total_weight
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
         cov, floored = floor_layout(cov, "full", metric, variance_floor)
         return weights, means, cov, floored[seg.ids]
-    if covariance_type == "full":
-        cov = second / nk[:, None, None] - np.einsum("ki,kj->kij", means, means)
-        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
-    else:
-        cov = second / nk[:, None] - means**2
-        if covariance_type == "spherical":
-            cov = cov.mean(axis=1)
+    cov = second / nk[:, None] - means**2
+    if covariance_type == "spherical":
+        cov = cov.mean(axis=1)
     cov, floored = floor_layout(cov, covariance_type, metric, variance_floor)
     return weights, means, cov, floored
 
 
-def _constrained(spec, nk, means, second, seg, metric, floor, previous):
-    """``mstep._constrained`` for stacked runs: (C, D, D) covariances and floored (C,)."""
-    d = means.shape[1]
-    if spec.diagonal:
+def general_mstep(models, nk: np.ndarray, sx: np.ndarray, second: np.ndarray, seg: Segments,
+                  *, metric: FloorMetric, variance_floor: float, previous: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """weights (C,), means (C, D), covariances (C, D, D) and floored (C,) of runs of
+    several models stored as (K, D, D) matrices: full and the ten constrained ones.
+
+    ``models``: (model, its components' slice, their Segments) for each model's
+    runs, all axis-aligned (``second`` (C, D)) or none (``second`` (C, D, D)).
+    The means, each component's own covariance and its floor are computed once
+    for all; then each model pools its runs' scatter W_k = n_k S_k its own way.
+    Equals ``mstep._constrained`` (and the full M-step) run by run.
+    """
+    d = sx.shape[1]
+    weights = nk / seg.sum(nk)[seg.ids]
+    means = sx / nk[:, None]
+    diagonal = second.ndim == 2
+    if diagonal:
         own = second / nk[:, None] - means**2
-        floored = np.zeros(len(nk), dtype=bool)
-        if spec.name != "EII":
-            own, floored = floor_layout(own, "diag", metric, floor)
+        raw = own
+        own, floored = floor_layout(own, "diag", metric, variance_floor)
+        scatter = own * nk[:, None]
     else:
         own = second / nk[:, None, None] - np.einsum("ki,kj->kij", means, means)
         own = 0.5 * (own + np.swapaxes(own, 1, 2))
-        own, floored = floor_layout(own, "full", metric, floor)
-    scatter = own * (nk[:, None] if spec.diagonal else nk[:, None, None])
-    cov = MSTEPS[spec.name](scatter, nk, seg, previous)
-    if spec.name == "EII":
-        lam, floored = floor_layout(cov[:, 0, 0], "spherical", metric, floor)
-        cov = lam[:, None, None] * np.eye(d)
-    return cov, floored
+        own, floored = floor_layout(own, "full", metric, variance_floor)
+        scatter = own * nk[:, None, None]
+    if len(models) == 1 and models[0][0] == "VVV":
+        return weights, means, own, floored
+    cov = np.empty((len(nk), d, d))
+    for name, part, sub in models:
+        if name == "VVV":
+            cov[part] = own[part]
+            continue
+        if name == "EII":
+            # The spherical model floors its one variance, not the columns'.
+            lam = MSTEPS[name](raw[part] * nk[part, None], nk[part], sub)[:, 0, 0]
+            lam, floored[part] = floor_layout(lam, "spherical", metric, variance_floor)
+            cov[part] = lam[:, None, None] * np.eye(d)
+            continue
+        cov[part] = MSTEPS[name](scatter[part], nk[part], sub,
+                                 None if previous is None else previous[part])
+    return weights, means, cov, floored
 
 
 def _diagonal(values: np.ndarray) -> np.ndarray:

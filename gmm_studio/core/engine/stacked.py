@@ -1,10 +1,17 @@
-"""The parameters of a batch's runs of one covariance model, stacked component-wise.
+"""The parameters of a batch's runs, stacked component-wise.
 
 R runs with K_r components each hold C = ΣK_r components in one set of
 arrays, in centred coordinates: weights (C,), means (C, D), covariances and
-their precision Cholesky factors in the model's layout, (C, D, D), (C, D) or
+their precision Cholesky factors in the stack's layout, (C, D, D), (C, D) or
 (C,), or (R, D, D) for tied (one matrix per run). Keeping them stacked means
 an iteration costs the same few NumPy calls whatever R is.
+
+A stack holds the runs of one layout (``stack_layout``): the diagonal,
+spherical and tied models alone, and every model stored as (C, D, D)
+matrices together (full and the ten constrained models in one stack, the
+four axis-aligned ones among them in another), each model's runs side by
+side; the M-step's shared parts then run once for all of them, and only each
+model's own step once per model.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import numpy as np
 from ..errors import GMMStudioError
 from ..model.families import covariance_model
 from ..model.gaussian import precision_cholesky
-from .grouped import Segments, grouped_mstep
+from .grouped import Segments, general_mstep, grouped_mstep
 from .mstep import MStepResult
 from .prepared import PreparedData
 
@@ -29,11 +36,28 @@ def family(covariance_type: str) -> str:
         else "full"
 
 
+@lru_cache(maxsize=32)
+def stack_layout(covariance_type: str) -> str:
+    """Which stack a model's runs join: "tied", "diag", "spherical", or for the
+    models stored as (K, D, D) matrices "general" (full and the ellipsoidal
+    ten) or "general-diag" (EII, EEI, VEI, EVI: diagonal matrices)."""
+    spec = covariance_model(covariance_type)
+    if spec.layout in ("tied", "diag", "spherical"):
+        return spec.layout
+    return "general-diag" if spec.diagonal else "general"
+
+
 @dataclass
 class Stack:
-    """Stacked parameters of the runs of one covariance model (see the module)."""
+    """Stacked parameters of the runs of one layout (see the module).
+
+    ``covariance_type`` is the first run's model (the layout and feature
+    family are the same for all); ``kinds`` (R,) each run's model, runs of
+    one model side by side.
+    """
 
     covariance_type: str
+    kinds: np.ndarray
     sizes: np.ndarray
     weights: np.ndarray
     means: np.ndarray
@@ -41,14 +65,19 @@ class Stack:
     prec_chol: np.ndarray
     floored: np.ndarray
     _segments: Segments | None = field(default=None, repr=False)
+    _models: tuple | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, covariance_type: str, starts: list[MStepResult], precs: list[np.ndarray]
+    def of(cls, kinds: list[str], starts: list[MStepResult], precs: list[np.ndarray]
            ) -> Stack:
-        """Stack each run's start (an M-step result) and its precision factors."""
-        tied = covariance_type == "tied"
+        """Stack each run's start (an M-step result) and its precision factors.
+
+        ``kinds`` (R,): each run's model, one layout, each model's runs together.
+        """
+        tied = kinds[0] == "tied"
         join = np.stack if tied else np.concatenate
-        return cls(covariance_type, np.array([len(s.weights) for s in starts]),
+        return cls(kinds[0], np.array(kinds, dtype=object),
+                   np.array([len(s.weights) for s in starts]),
                    np.concatenate([s.weights for s in starts]),
                    np.concatenate([s.means for s in starts]),
                    join([s.covariances for s in starts]), join(precs),
@@ -60,6 +89,23 @@ class Stack:
         if self._segments is None:
             self._segments = Segments.of(self.sizes)
         return self._segments
+
+    @property
+    def models(self) -> tuple[tuple[str, slice, Segments], ...]:
+        """Each model's runs: (mclust's name, its components' slice, their Segments)."""
+        if self._models is None:
+            seg, parts, r = self.segments, [], 0
+            while r < len(self.kinds):
+                end = r + 1
+                while end < len(self.kinds) and self.kinds[end] == self.kinds[r]:
+                    end += 1
+                lo = int(seg.starts[r])
+                hi = lo + int(self.sizes[r:end].sum())
+                parts.append((covariance_model(self.kinds[r]).name, slice(lo, hi),
+                              Segments.of(self.sizes[r:end])))
+                r = end
+            self._models = tuple(parts)
+        return self._models
 
     def run_params(self, r: int) -> MStepResult:
         """Run r's parameters as an M-step result (copies)."""
@@ -73,9 +119,9 @@ class Stack:
         """Keep the runs marked in ``runs`` (R,) bool, dropping the others' components."""
         if runs.all():
             return
-        self._segments = None
+        self._segments = self._models = None
         parts = np.repeat(runs, self.sizes)
-        self.sizes = self.sizes[runs]
+        self.sizes, self.kinds = self.sizes[runs], self.kinds[runs]
         self.weights, self.means = self.weights[parts], self.means[parts]
         self.floored = self.floored[parts]
         per = runs if self.covariance_type == "tied" else parts
@@ -111,15 +157,20 @@ class Stack:
             second = np.empty((len(acc), d, d))
             second[:, iu, ju] = acc[:, 1 + d:]
             second[:, ju, iu] = acc[:, 1 + d:]
-        general = covariance_model(kind).layout == "general"
         # A run going back from a failed jump may have near-empty components here;
         # its result is dropped, and nothing else can divide by zero.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            weights, means, cov, floored = grouped_mstep(
-                kind, acc[:, 0], acc[:, 1:1 + d], second, seg, total_weight=data.total_weight,
-                metric=data.floor_metric(kind), variance_floor=variance_floor,
-                total_scatter=data.total_scatter() if kind == "tied" else None,
-                previous=self.covariances if general else None)
+            if stack_layout(kind).startswith("general"):
+                weights, means, cov, floored = general_mstep(
+                    self.models, acc[:, 0], acc[:, 1:1 + d], second, seg,
+                    metric=data.floor_metric(kind), variance_floor=variance_floor,
+                    previous=self.covariances)
+            else:
+                weights, means, cov, floored = grouped_mstep(
+                    kind, acc[:, 0], acc[:, 1:1 + d], second, seg,
+                    total_weight=data.total_weight, metric=data.floor_metric(kind),
+                    variance_floor=variance_floor,
+                    total_scatter=data.total_scatter() if kind == "tied" else None)
         ok_means = np.logical_and.reduceat(np.isfinite(means).all(axis=1), seg.starts)
         ok_cov = np.isfinite(cov.reshape(len(cov), -1)).all(axis=1)  # (R,) tied, else (C,)
         if kind != "tied":
