@@ -40,6 +40,9 @@ Job = Callable[[threading.Event, Callable[[object], None]], object]
 # Fit jobs forward at most this many snapshots per second (plus every
 # restart's last one); the window redraws at most ~30 times per second.
 _EMIT_HZ = 60.0
+# Sweep jobs report at most this many times per second (Choose K redraws at
+# most 10 times a second).
+_SWEEP_REPORT_HZ = 20.0
 # From this many values (rows x features) a job runs in a child process: its
 # ~0.3-0.6 s start-up is small next to such fits, and below it the window
 # keeps up anyway.
@@ -163,13 +166,23 @@ def run_compare(cancel: threading.Event, report: Callable[[object], None], X: np
 def run_sweep(cancel: threading.Event, report: Callable[[object], None], X: np.ndarray,
               ks, types, base: FitConfig, folds: int, weights, log_jacobian: float,
               total: int):
-    """Fit every (K, covariance type); reports (done, total, rows so far)."""
+    """Fit every (K, covariance type); reports (done, total, rows so far).
+
+    Reports at most _SWEEP_REPORT_HZ times a second (the result carries the
+    last rows): on small data rows come every millisecond or so, and a
+    message per row would cost the window's thread, and so the sweep's, more
+    than the redraws it can show.
+    """
     rows: list = []
     fits = sweep(X, ks, types, base=base, folds=folds, sample_weight=weights,
                  log_jacobian=log_jacobian, cancel=cancel)
+    last = 0.0
     for done, row in enumerate(fits, start=1):
         rows = latest_rows(rows + [row])      # a refined fit replaces its first row
-        report((done, total, list(rows)))
+        now = time.perf_counter()
+        if now - last >= 1.0 / _SWEEP_REPORT_HZ:
+            report((done, total, list(rows)))
+            last = now
     return rows
 
 

@@ -254,3 +254,36 @@ def test_one_row_gives_the_one_fit_error_for_every_k():
     rows = list(sweep(FAITHFUL[:1], [1, 2], ["full", "EII"]))
     assert len(rows) == 4
     assert all(r.degenerate and "only 1 row" in r.note for r in rows)
+
+
+@pytest.mark.parametrize("far", [False, True])
+def test_the_batched_e_step_keeps_runs_far_below_the_others_exact(far):
+    # One shift serves every run unless a run lies far below another; then
+    # that run's own shift must be used, or its responsibilities are lost.
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    from gmm_studio.core.engine.mstep import MStepResult
+    from gmm_studio.core.engine.stacked import Stack
+    from gmm_studio.core.model.gaussian import precision_cholesky
+
+    data = prepare(FAITHFUL)
+    centred = FAITHFUL - data.centre
+    runs = [(np.array([0.4, 0.6]), centred[[0, 1]], np.array([np.cov(centred.T)] * 2)),
+            # far: thin components away from every row, log densities ~1e5 below the others
+            (np.array([0.5, 0.5]), centred[[2, 3]] + (300.0 if far else 0.0),
+             np.array([np.eye(2) * 1e-2, np.eye(2) * 2e-2]) if far
+             else np.array([np.cov(centred.T) * 2] * 2)),
+            (np.array([1.0]), centred[[4]], np.array([np.cov(centred.T)]))]
+    starts = [MStepResult(w, m, c, np.zeros(len(w), bool), []) for w, m, c in runs]
+    stack = Stack.of(["full"] * 3, starts, [precision_cholesky(s.covariances, "full")
+                                             for s in starts])
+    resp, log_l = batch._e_step(data, [stack], batch._features(data, "full"))
+    lo = 0
+    for r, (w, m, c) in enumerate(runs):
+        dens = np.array([np.log(wk) + multivariate_normal(mk, ck).logpdf(centred)
+                         for wk, mk, ck in zip(w, m, c, strict=True)])
+        np.testing.assert_allclose(log_l[r], logsumexp(dens, axis=0).sum(), rtol=1e-10)
+        np.testing.assert_allclose(resp[lo:lo + len(w)], np.exp(dens - logsumexp(dens, axis=0)),
+                                   atol=1e-10)
+        lo += len(w)

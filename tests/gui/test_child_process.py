@@ -214,3 +214,29 @@ def test_progress_sends_each_value_once_and_copies_no_history():
     assert np.shares_memory(first.histories[0], second.histories[0])
     np.testing.assert_array_equal(second.histories[0], [1.0, 2.0, 3.0, 4.0])
     assert not second.histories[0].flags.writeable
+
+
+def test_a_sweep_job_reports_a_few_times_a_second_and_returns_every_row(monkeypatch):
+    # On small data rows come every millisecond or so: a message per row would
+    # cost the window's thread more than the redraws it can show.
+    import time
+
+    from gmm_studio import jobs
+    from gmm_studio.core.analysis.selection import SelectionRow
+
+    def sweep(*_args, **_kwargs):
+        for k in range(1, 41):
+            time.sleep(0.005)
+            yield SelectionRow(k, "full", 0.0, 1, float(k), 0.0, 0.0, np.nan, np.nan, True,
+                               False)
+
+    monkeypatch.setattr(jobs, "sweep", sweep)
+    reports = []
+    started = time.perf_counter()
+    rows = jobs.run_sweep(threading.Event(), reports.append, np.zeros((5, 2)), range(1, 41),
+                          ["full"], FitConfig(), 0, None, 0.0, 40)
+    seconds = time.perf_counter() - started                          # 0.2 s or more
+    assert [r.k for r in rows] == list(range(1, 41))
+    assert 2 <= len(reports) <= seconds * jobs._SWEEP_REPORT_HZ + 1
+    assert [done for done, _, _ in reports] == sorted(done for done, _, _ in reports)
+    assert all(len(shown) == done for done, _, shown in reports)

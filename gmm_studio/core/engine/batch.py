@@ -261,17 +261,36 @@ def _e_step(data, stacks: list[Stack], feats) -> tuple[np.ndarray, np.ndarray]:
                       np.concatenate([s.means for s in stacks]),
                       np.concatenate([s.kernel_prec() for s in stacks]))
     wlp = kernel.coef @ feats
-    top = np.maximum.reduceat(wlp, starts, axis=0)
-    wlp -= np.repeat(top, sizes, axis=0)
-    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
-    np.exp(wlp, out=wlp)
-    total = np.add.reduceat(wlp, starts, axis=0)
+    # One shift per row for every run (the largest term of any run) instead of
+    # each run's own: exp then keeps full precision unless a run's terms all
+    # lie ~600 below another run's, and then the run's own shift is taken.
+    top = wlp.max(axis=0)
+    total = _shifted_sums(wlp, top, starts)
+    if total.min() < _SHIFT_TOO_FAR:
+        wlp = kernel.coef @ feats
+        top = np.maximum.reduceat(wlp, starts, axis=0)          # (R, N)
+        total = _shifted_sums(wlp, np.repeat(top, sizes, axis=0), starts)
     wlp /= np.repeat(total, sizes, axis=0)
     log_dens = top + np.log(total)
     if data.sample_weight is None:
         return wlp, log_dens.sum(axis=1)
     wlp *= data.sample_weight
     return wlp, log_dens @ data.sample_weight
+
+
+# A run's sum of exp-shifted terms below this had its terms ~600 below the shift.
+_SHIFT_TOO_FAR = 1e-260
+
+
+def _shifted_sums(wlp: np.ndarray, top: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """exp(wlp - top) in place (C, N), clamped as the one-fit E-step does; per-run sums (R, N).
+
+    ``top`` is (N,) for all runs or (C, N) per component.
+    """
+    wlp -= top
+    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
+    np.exp(wlp, out=wlp)
+    return np.add.reduceat(wlp, starts, axis=0)
 
 
 def _status(run: _Run, data: PreparedData, converging: bool = True) -> str | None:
