@@ -42,3 +42,26 @@ def test_two_concurrent_fits_leave_blas_as_it_was():
     for t in threads:
         t.join(60)
     assert _blas_threads() == before
+
+
+def test_a_blas_loaded_after_the_first_pin_is_pinned_too():
+    # SciPy brings its own OpenBLAS; a fit after `import scipy` must pin it as well.
+    import subprocess
+    import sys
+
+    code = """if True:
+        import numpy as np
+        from threadpoolctl import threadpool_info
+        from gmm_studio.core.engine.parallel import single_threaded_blas
+        with single_threaded_blas():
+            pass
+        import scipy.linalg
+        with single_threaded_blas():
+            inside = sorted((i["filepath"], i["num_threads"]) for i in threadpool_info()
+                            if i["user_api"] == "blas")
+        print(len(inside), {n for _, n in inside})
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    libraries, threads = done.stdout.split(maxsplit=1)
+    assert int(libraries) >= 1 and threads.strip() == "{1}", done.stdout

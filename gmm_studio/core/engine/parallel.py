@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -75,16 +76,21 @@ class _BlasPin:
         self.users = 0
         self.limiter = None
         self.controller: ThreadpoolController | None = None  # scanning libraries costs ms
+        self.modules = 0   # len(sys.modules) when the controller scanned the libraries
 
     def enter(self) -> None:
         with self.lock:
             if self.users == 0:
-                if self.controller is None:
+                # A controller knows the libraries loaded when it was made: after
+                # an import (SciPy brings its own OpenBLAS) it scans again, or the
+                # new library's threads would stay unpinned.
+                if self.controller is None or self.modules != len(sys.modules):
                     # Imported here: threadpoolctl takes 25 ms to import, a tenth of a
                     # small sweep, and a run on one block never pins BLAS.
                     from threadpoolctl import ThreadpoolController
 
                     self.controller = ThreadpoolController()
+                    self.modules = len(sys.modules)
                 self.limiter = self.controller.limit(limits=1, user_api="blas")
             self.users += 1
 
