@@ -13,11 +13,12 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from threadpoolctl import ThreadpoolController
 
 T = TypeVar("T")
@@ -129,6 +130,8 @@ def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, i
     with single_threaded_blas():
         if threads == 1:
             return [fn(b) for b in blocks]
+        from concurrent.futures import wait  # with logging, 5 ms to import: big data only
+
         pool = _get_pool(threads)
         results: list = [None] * len(blocks)
         claim = itertools.count()  # next() on a count is atomic under the GIL
@@ -146,6 +149,8 @@ def map_blocks(fn: Callable[[tuple[int, int]], T], blocks: Sequence[tuple[int, i
 
 def _get_pool(threads: int) -> ThreadPoolExecutor:
     """The shared pool, with at least ``threads`` workers (created under a lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     global _pool
     with _pool_lock:
         if _pool is None or _pool._max_workers < threads:
