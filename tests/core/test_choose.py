@@ -121,3 +121,46 @@ def test_a_big_sweep_fits_a_subsample_then_passes_over_every_row(monkeypatch):
         parts = [dens[ids == f].mean() for f in range(3)]
         assert row.cv_mean == pytest.approx(np.mean(parts), rel=1e-12)
     assert (best.k, best.covariance_type) == (3, "spherical")  # three round blobs
+
+
+def test_batched_cross_validation_equals_one_config_at_a_time():
+    # Each fold's fits run as one batch; without acceleration a batch equals
+    # fits one by one, so the held-out scores must equal cross_validate's.
+    from gmm_studio.core.analysis.held_out import cross_validate, cross_validate_many
+
+    X = faithful()
+    weights = np.random.default_rng(3).integers(1, 4, size=len(X)).astype(float)
+    configs = [FitConfig(n_components=k, covariance_type=t, init="hierarchical", n_init=n,
+                         random_state=5)
+               for t, k, n in (("full", 2, 1), ("VEV", 3, 2), ("tied", 4, 1), ("spherical", 1, 1),
+                               ("EVE", 2, 1))]
+    got = cross_validate_many(X, configs, 4, weights, log_jacobian=-0.25)
+    for config, (mean, std, note) in zip(configs, got, strict=True):
+        want = cross_validate(X, config, 4, weights, log_jacobian=-0.25)
+        assert note == want[2] == ""
+        assert mean == pytest.approx(want[0], rel=1e-10) and std == pytest.approx(want[1],
+                                                                                  rel=1e-7)
+    # a fold it cannot fit gives the same note as one config at a time
+    nine = X[:9]
+    many = cross_validate_many(nine, [FitConfig(n_components=8, init="hierarchical")], 3)
+    alone = cross_validate(nine, FitConfig(n_components=8, init="hierarchical"), 3)
+    assert np.isnan(many[0][0]) and many[0][2] == alone[2] != ""
+
+
+def test_a_sweep_with_cross_validation_scores_every_row_in_batches(monkeypatch):
+    from gmm_studio.core.analysis import held_out, selection
+
+    calls = []
+    monkeypatch.setattr(held_out, "fit", lambda *a, **k: calls.append(a) or None)
+    rows, best = select(faithful(), [1, 2, 3], ["full", "tied"], folds=3)
+    assert not calls                                  # no fold was fitted one at a time
+    assert len(rows) == 6 and all(np.isfinite(r.cv_mean) and r.cv_std > 0 for r in rows)
+    # each row's CV is that of the fit it shows: the screened one or the refined one
+    search = selection.DEFAULT_SEARCH
+    for row in rows:
+        candidates = [search.replace(n_components=row.k, covariance_type=row.covariance_type,
+                                     **extra)
+                      for extra in ({"n_init": 1, "tol": selection.SCREEN_TOL}, {})]
+        scores = held_out.cross_validate_many(faithful(), candidates, 3,
+                                              accelerate=selection.ACCELERATE)
+        assert any(row.cv_mean == pytest.approx(mean, rel=1e-9) for mean, _, _ in scores)

@@ -19,6 +19,7 @@ from ..model.families import distinct_types, mclust_name, normalise_covariance_t
 from ..model.mixture import MixtureModel
 from ..results import FitResult
 from ..text import plural
+from .held_out import cross_validate, cross_validate_many, fold_ids  # noqa: F401
 from .metrics import classification_entropy, components_at_floor, icl
 
 CRITERIA = ("bic", "aic", "icl", "cv")
@@ -132,44 +133,6 @@ def parse_k_range(text: str) -> list[int]:
     return sorted(values)
 
 
-def fold_ids(n_rows: int, folds: int, seed: int | None) -> np.ndarray:
-    """A seeded assignment of rows to ``folds`` near-equal folds: (N,) ints."""
-    ids = np.arange(n_rows) % folds
-    np.random.default_rng(seed).shuffle(ids)
-    return ids
-
-
-def cross_validate(X, config: FitConfig, folds: int, sample_weight=None,
-                   log_jacobian: float = 0.0, cancel: threading.Event | None = None
-                   ) -> tuple[float, float, str]:
-    """Mean and std over folds of the held-out mean log-likelihood per row, and a note.
-
-    A fold that cannot be fitted (say K above its training rows) gives NaN and
-    says why in the note instead of stopping a whole sweep; ``cancel`` is
-    honoured between and inside folds (then NaN, note "cancelled").
-    """
-    nan = float("nan")
-    ids = fold_ids(len(X), folds, config.random_state)
-    scores = []
-    for f in range(folds):
-        if cancel is not None and cancel.is_set():
-            return nan, nan, "cross-validation cancelled"
-        train, test = ids != f, ids == f
-        w_train = None if sample_weight is None else sample_weight[train]
-        w_test = None if sample_weight is None else sample_weight[test]
-        try:
-            model = fit(X[train], config, sample_weight=w_train, cancel=cancel).model
-        except GMMStudioError as exc:
-            if cancel is not None and cancel.is_set():
-                return nan, nan, "cross-validation cancelled"
-            return nan, nan, f"cross-validation fold {f + 1} of {folds} failed: {exc}"
-        if cancel is not None and cancel.is_set():
-            return nan, nan, "cross-validation cancelled"
-        dens = model.score_samples(X[test]) + log_jacobian
-        scores.append(float(dens.mean() if w_test is None else w_test @ dens / w_test.sum()))
-    return float(np.mean(scores)), float(np.std(scores)), ""
-
-
 # select's default search: the hierarchical start plus 3 k-means++ restarts.
 DEFAULT_SEARCH = FitConfig(n_init=4, init="hierarchical")
 # Fits a sweep refines with the base's extra restarts: the best few by BIC.
@@ -245,24 +208,45 @@ def sweep(
            if not is_dask(X) and data.n_rows > SUBSAMPLE_ABOVE else None)
     first = (base.replace(n_init=1, tol=max(base.tol, SCREEN_TOL)) if _two_stage(base)
              else base)
-    # Small data in memory: a stage's fits run in batches.
-    batched = not folds and big is None and not is_dask(X)
+    # Small data in memory: a stage's fits run in batches, and so do each
+    # fold's fits for cross-validation (before the stage's own, per stage).
+    batched = big is None and not is_dask(X)
     rows = []
     configs = [first.replace(n_components=k, covariance_type=t)
                for t in _distinct(covariance_types, data.n_features) for k in ks]
+    held = _held_out(X, configs, folds, sample_weight, log_jacobian, cancel, batched)
     for config, fitted in _fits(data, configs, batched, cancel):
         rows.append(_row(X, config, folds, sample_weight, log_jacobian,
-                         data.floor_metric(config.covariance_type), cancel, big, fitted))
+                         data.floor_metric(config.covariance_type), cancel, big, fitted,
+                         held.get(id(config))))
         yield rows[-1]
     if not _two_stage(base):
         return
     best = {(r.k, r.covariance_type): r for r in ranked_rows(rows, "bic")[:REFINE_TOP]}
     configs = [base.replace(n_components=k, covariance_type=t) for k, t in best]
+    held = _held_out(X, configs, folds, sample_weight, log_jacobian, cancel, batched)
     for config, fitted in _fits(data, configs, batched, cancel):
         row = best[(config.n_components, config.covariance_type)]
         again = _row(X, config, folds, sample_weight, log_jacobian,
-                     data.floor_metric(row.covariance_type), cancel, big, fitted)
+                     data.floor_metric(row.covariance_type), cancel, big, fitted,
+                     held.get(id(config)))
         yield again if again.log_likelihood >= row.log_likelihood else row
+
+
+def _held_out(X, configs: list[FitConfig], folds: int, sample_weight, log_jacobian: float,
+              cancel, batched: bool) -> dict[int, tuple[float, float, str]]:
+    """Each config's cross-validation (by id), the folds' fits batched; {} if not batched.
+
+    Empty when cancelled: the stage's fits then stop too.
+    """
+    if folds < 2 or not batched or (cancel is not None and cancel.is_set()):
+        return {}
+    try:
+        held = cross_validate_many(X, configs, folds, sample_weight, log_jacobian, cancel,
+                                   accelerate=ACCELERATE)
+    except Cancelled:
+        return {}
+    return {id(config): cv for config, cv in zip(configs, held, strict=True)}
 
 
 def _distinct(covariance_types, n_features: int) -> list[str]:
@@ -300,8 +284,12 @@ def latest_rows(rows: list[SelectionRow]) -> list[SelectionRow]:
 
 def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel,
          subsample: Subsample | None = None,
-         fitted: FitResult | GMMStudioError | None = None) -> SelectionRow:
-    """One sweep row: fit ``config`` (unless ``fitted`` is its fit, or its error) and score it."""
+         fitted: FitResult | GMMStudioError | None = None,
+         held: tuple[float, float, str] | None = None) -> SelectionRow:
+    """One sweep row: fit ``config`` (unless ``fitted`` is its fit, or its error) and score it.
+
+    ``held``: its cross-validation when already computed (mean, std, note).
+    """
     nan = float("nan")
     try:
         if isinstance(fitted, GMMStudioError):
@@ -328,7 +316,9 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel,
     floored = components_at_floor(result.model, metric, config.variance_floor)
     cv_mean = cv_std = nan
     cv_note = ""
-    if folds >= 2 and subsample is not None:
+    if held is not None:
+        cv_mean, cv_std, cv_note = held
+    elif folds >= 2 and subsample is not None:
         cv_mean, cv_std, cv_note = subsample.held_out(sample_model, folds,
                                                       config.random_state, log_jacobian)
     elif folds >= 2 and not (cancel is not None and cancel.is_set()):

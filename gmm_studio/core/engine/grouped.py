@@ -1,12 +1,14 @@
 """The M-step of many runs at once: components of R runs stacked as C = ΣK rows.
 
 What ``mstep.estimate_parameters`` and ``parsimonious`` compute for one run
-(one K components), computed here for a batch of runs of the same covariance
-model with every per-run pooling (a common shape, volume, orientation or
-matrix) a segment sum over that run's components. Iterative M-steps stop
-each run by its own test, as the one-run functions do, and a run that has
-stopped is held fixed while the others go on. A test checks each of the
-fourteen models against ``estimate_parameters`` run by run.
+(one K components), computed here for a batch of runs with every per-run
+pooling (a common shape, volume, orientation or matrix) a segment sum over
+that run's components: runs of one covariance model (``grouped_mstep``), or
+of several models stored as (K, D, D) matrices (``general_mstep``).
+Iterative M-steps stop each run by its own test, as the one-run functions
+do, and a run that has stopped is held fixed while the others go on. A test
+checks each of the fourteen models against ``estimate_parameters`` run by
+run.
 
 Shapes: ``nk`` (C,); ``sx`` (C, D); ``second`` (C, D, D) or (C, D);
 ``previous`` (C, D, D) or (R, D, D) (tied); no component is empty (the batch
