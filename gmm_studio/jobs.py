@@ -41,7 +41,7 @@ Job = Callable[[threading.Event, Callable[[object], None]], object]
 # restart's last one); the window redraws at most ~30 times per second.
 _EMIT_HZ = 60.0
 # Sweep jobs report at most this many times per second (Choose K redraws at
-# most 10 times a second).
+# most 4 times a second).
 _SWEEP_REPORT_HZ = 20.0
 # From this many values (rows x features) a job runs in a child process: its
 # ~0.3-0.6 s start-up is small next to such fits, and below it the window
