@@ -164,3 +164,30 @@ def test_a_sweep_with_cross_validation_scores_every_row_in_batches(monkeypatch):
         scores = held_out.cross_validate_many(faithful(), candidates, 3,
                                               accelerate=selection.ACCELERATE)
         assert any(row.cv_mean == pytest.approx(mean, rel=1e-9) for mean, _, _ in scores)
+
+
+def test_a_cancel_during_batched_cross_validation_stops_the_sweep_cleanly(monkeypatch):
+    import threading
+
+    from gmm_studio.core.analysis import held_out
+    from gmm_studio.core.analysis.selection import sweep
+    from gmm_studio.core.engine.prepared import Cancelled
+
+    X = faithful()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        held_out.cross_validate_many(X, [FitConfig(n_components=2)], 3, cancel=cancel)
+    cancel.clear()
+    folds_started = []
+    real = held_out.iterate_many
+
+    def first_fold_then_cancel(data, configs, **kwargs):
+        folds_started.append(len(configs))
+        yield from real(data, configs, **kwargs)
+        cancel.set()                      # as if Cancel were pressed after one fold
+
+    monkeypatch.setattr(held_out, "iterate_many", first_fold_then_cancel)
+    rows = list(sweep(X, [1, 2, 3], ["full", "tied"], folds=5, cancel=cancel))
+    assert folds_started == [6]           # the other folds never started
+    assert rows == []                     # and no row was scored without its CV

@@ -85,6 +85,8 @@ def cross_validate_many(X: np.ndarray, configs: list[FitConfig], folds: int,
             live = [j for j in jobs if out[j] is None]
             if not live:
                 break
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
             train, test = ids != f, ids == f
             w_train = None if sample_weight is None else sample_weight[train]
             w_test = None if sample_weight is None else sample_weight[test]
