@@ -28,7 +28,7 @@ ALGORITHM_LABELS = {"em": "Soft EM", "hard_em": "Hard EM", "kmeans": "k-means",
                     "soft_kmeans": "Soft k-means (Σ = σ²I)"}
 INIT_LABELS = {"kmeans++": "k-means++ seeds", "kmeans": "k-means run",
                "random": "random responsibilities", "random_from_data": "random data points",
-               "hierarchical": "hierarchical (Ward)"}
+               "hierarchical": "hierarchical (model-based)"}
 
 
 # Run's speed: full speed, or slowed so each iteration can be watched.
@@ -55,7 +55,8 @@ FIT_TOOLTIPS = {
                   "diag = VVI (axis-aligned), spherical = VII (round). Hover a model for its "
                   "description.",
     "init": "How each restart picks its starting model. Hierarchical: merge rows into\n"
-            "clusters pairwise (Ward), deterministic; further restarts use k-means++.",
+            "clusters pairwise, each cluster with its own covariance (Ward's round\n"
+            "clusters for k-means), deterministic; further restarts use k-means++.",
     "floor": "Smallest variance a component may have along any direction, as a fraction of "
              "the data's variance there. 'off' disables it.",
     "restarts": "Independent runs from different starts; the one with the highest "

@@ -140,13 +140,13 @@ def diabetes(tmp_path_factory):
 
 
 @pytest.mark.parametrize("k", [2, 3, 5])
-def test_the_hierarchical_start_merges_as_mclusts_eii_hierarchy(k, diabetes):
+def test_wards_start_merges_as_mclusts_eii_hierarchy(k, diabetes):
     from gmm_studio.core.analysis.metrics import adjusted_rand_index
     from gmm_studio.core.engine.prepared import prepare
     from gmm_studio.core.engine.starts import hierarchical_labels
 
     X, path = diabetes
-    ours = hierarchical_labels(prepare(X), k, np.random.default_rng(0))
+    ours = hierarchical_labels(prepare(X), k, np.random.default_rng(0), "ward")
     theirs = np.array(rscript(f'''
         X <- as.matrix(read.csv("{path}"))
         cat(hclass(hc(X, modelName = "EII", use = "STD"), {k}), "\\n")''')[0])
@@ -165,6 +165,43 @@ def test_a_hierarchical_start_reaches_mclusts_optimum_where_restarts_did_not(dia
     assert three_kmeans.log_likelihood < mclust_ll - 10          # the issue's -2324.8
     assert hierarchical.log_likelihood >= mclust_ll - 1e-3       # mclust: -2303.50
     assert hierarchical.best_restart == 0                        # the hierarchical run won
+
+
+@pytest.fixture(scope="module")
+def breast_cancer(tmp_path_factory):
+    """scikit-learn's breast cancer data (569 x 30), written as CSV for R."""
+    from sklearn.datasets import load_breast_cancer
+
+    X = load_breast_cancer().data
+    path = tmp_path_factory.mktemp("bc") / "bc.csv"
+    np.savetxt(path, X, delimiter=",", header=",".join(f"x{j}" for j in range(30)),
+               comments="", fmt="%.10g")
+    return np.loadtxt(path, delimiter=",", skiprows=1), path
+
+
+def test_the_model_based_start_reaches_mclusts_optimum_in_thirty_columns(breast_cancer):
+    """VVV with 3 components on 569 x 30: Ward's start and 20 k-means++ starts fall short."""
+    from gmm_studio.core import FitConfig, fit
+
+    X, path = breast_cancer
+    (mclust_ll,), = rscript(f'''
+        X <- as.matrix(read.csv("{path}"))
+        cat(sprintf("%.6f", Mclust(X, G = 3, modelNames = "VVV", verbose = FALSE)$loglik))''')
+    ours = fit(X, FitConfig(n_components=3, init="hierarchical"))
+    assert ours.log_likelihood >= mclust_ll                      # 24,905.9 against 24,864.0
+    assert mclust_ll > 24_800.0                                  # the optimum Ward's start missed
+
+
+def test_a_four_model_sweep_in_thirty_columns_is_never_worse_than_mclusts(breast_cancer):
+    from gmm_studio.core.analysis.selection import select
+
+    X, path = breast_cancer
+    (best_name, best_bic), = [line for line in _rscript_text(f'''
+        X <- as.matrix(read.csv("{path}"))
+        b <- mclustBIC(X, G = 1:9, modelNames = c("VVV", "EEE", "VVI", "VII"), verbose = FALSE)
+        cat(names(pickBIC(b, 1)), sprintf("%.6f", -max(b, na.rm = TRUE)), "\\n")''')]
+    rows, best = select(X, list(range(1, 10)), ["full", "tied", "diag", "spherical"])
+    assert best.bic <= float(best_bic) + 5e-3, (best.model, best.k, best_name, best_bic)
 
 
 MCLUST_DATA = ("faithful", "iris", "diabetes", "banknote", "thyroid", "chevron", "wreath",

@@ -56,7 +56,7 @@ def run_kmeans(data: PreparedData, config: FitConfig, restart: int, rng: np.rand
         if initial_model is not None:
             centres = initial_model.means - data.centre
         elif config.init == "hierarchical" and restart == 0:
-            centres = _centroids_of(data, hierarchical_labels(data, k, rng), k, rng)
+            centres = _centroids_of(data, hierarchical_labels(data, k, rng, "ward"), k, rng)
         elif config.init in ("random", "random_from_data"):
             centres = random_rows(data, k, rng, ones)
         else:

@@ -12,6 +12,7 @@ import numpy as np
 from .lloyd import LloydRows, kmeans_pass, split_stats
 from .passes import block_width, one_hot, stats_pass
 from .prepared import PreparedData
+from .vvv_tree import scaled_svd_rows, vvv_merges
 from .ward import cut_tree, ward_merges
 
 KMEANS_INIT_MAX_ITER = 100
@@ -142,29 +143,30 @@ _TREES_KEPT = 4
 _CUTS: dict[int, dict[int, np.ndarray]] = {}  # id(tree) -> K -> labels
 
 
-def _ward_tree(z: np.ndarray) -> np.ndarray:
-    """Ward's merges (M-1, 2) of rows z (M, D), lowest first, remembered for the last few inputs.
+def _tree(z: np.ndarray, criterion: str) -> np.ndarray:
+    """Merges (M-1, 2) of standardised rows z (M, D), remembered for the last few inputs.
 
-    A sweep starts every (K, covariance model) fit from the same hierarchy,
-    so it is built once per data set, not once per fit. The key is a digest
-    of the rows themselves, so other data never gets this tree.
+    ``criterion`` is "vvv" (``vvv_tree``, on scaled principal axes) or
+    "ward". A sweep starts every (K, covariance model) fit from the same
+    hierarchy, so it is built once per data set, not once per fit. The key
+    is a digest of the rows themselves, so other data never gets this tree.
     """
     from hashlib import blake2b
 
     key = blake2b(np.ascontiguousarray(z).view(np.uint8), digest_size=16).digest() + \
-        repr(z.shape).encode()
+        repr(z.shape).encode() + criterion.encode()
     tree = _TREES.get(key)
     if tree is None:
-        tree = ward_merges(z)[0]
+        tree = vvv_merges(scaled_svd_rows(z)) if criterion == "vvv" else ward_merges(z)[0]
         if len(_TREES) >= _TREES_KEPT:
             _CUTS.pop(id(_TREES.pop(next(iter(_TREES)))), None)
         _TREES[key] = tree
     return tree
 
 
-def _cut(z: np.ndarray, n_components: int) -> np.ndarray:
+def _cut(z: np.ndarray, n_components: int, criterion: str) -> np.ndarray:
     """The hierarchy of rows z cut into ``n_components`` clusters (M,), remembered with the tree."""
-    tree = _ward_tree(z)
+    tree = _tree(z, criterion)
     cuts = _CUTS.setdefault(id(tree), {})
     if n_components not in cuts:
         cuts[n_components] = cut_tree(tree, len(z), n_components)
@@ -172,14 +174,17 @@ def _cut(z: np.ndarray, n_components: int) -> np.ndarray:
 
 
 def hierarchical_labels(data: PreparedData, n_components: int,
-                        rng: np.random.Generator) -> np.ndarray:
+                        rng: np.random.Generator, criterion: str = "vvv") -> np.ndarray:
     """Model-based agglomerative start: labels (N,) from merging clusters pairwise.
 
     Starting from one cluster per row, each step merges the two clusters whose
-    merge lowers the classification likelihood of an equal-variance spherical
-    mixture least -- Ward's criterion (mclust's "EII" hierarchical clustering),
-    computed by ``ward`` -- on standardised rows, until ``n_components`` remain.
-    Deterministic; on more than HIERARCHICAL_MAX_ROWS rows it clusters a
+    merge lowers a classification likelihood least, until ``n_components``
+    remain: for "vvv" a mixture whose clusters each have their own covariance
+    (``vvv_tree``, mclust's default kind of start), for "ward" an
+    equal-variance spherical one -- Ward's criterion, k-means' own (mclust's
+    "EII" hierarchical clustering), computed by ``ward`` -- on standardised
+    rows. Where the "vvv" cut leaves a cluster of a single row, Ward's cut
+    is used instead. Deterministic; on more than HIERARCHICAL_MAX_ROWS rows it clusters a
     seeded sample of them and gives every row the cluster of the nearest
     centroid. (Sample weights do not enter the start.)
     """
@@ -189,7 +194,13 @@ def hierarchical_labels(data: PreparedData, n_components: int,
     z = (np.asarray(data.X[sample], dtype=np.float64) - data.centre) / data.scale
     if len(z) < 2:
         return np.zeros(n, dtype=np.int64)
-    labels = _cut(z, n_components)
+    labels = _cut(z, n_components, criterion)
+    if criterion == "vvv" and np.bincount(labels).min() == 1:
+        # A cluster of one row: the unconstrained tree has split off outliers
+        # (on strongly correlated columns it keeps one cluster and peels rows
+        # off it), and EM from there collapses onto them. Measured: on
+        # samples.correlated_features every such fit ends on the floor.
+        labels = _cut(z, n_components, "ward")
     if len(sample) == n:
         return labels.astype(np.int64)
     centres = np.array([z[labels == j].mean(axis=0) for j in np.unique(labels)])
