@@ -108,8 +108,11 @@ def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floo
         own[alive], floored[alive] = floor_layout(own[alive], "full", metric, floor)
     cov = np.empty((k, d, d))
     weight = nk[alive, None] if spec.diagonal else nk[alive, None, None]
-    if in_em and previous is None and spec.name in ("EVE", "VVE"):
-        previous = own      # start the orientation search from the components' own axes
+    if in_em and previous is None:
+        # The first M-step, like every other in EM, only has to be a
+        # generalised one: it starts the inner search from the components'
+        # own covariances (for EVE / VVE, their own axes).
+        previous = own if not spec.diagonal else _diagonal_matrices(own)
     if spec.name in ITERATIVE and previous is not None:
         cov[alive] = MSTEPS[spec.name](own[alive] * weight, nk[alive], previous[alive])
     else:
@@ -126,6 +129,11 @@ def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floo
     else:
         cov[empty] = metric.root @ metric.root.T
     return cov, floored
+
+
+def _diagonal_matrices(values: np.ndarray) -> np.ndarray:
+    """(K, D) diagonals as (K, D, D) matrices."""
+    return values[:, :, None] * np.eye(values.shape[1])[None]
 
 
 def candidates_per_block(n_components: int, block_rows: int, n_rows: int) -> int:
