@@ -77,6 +77,30 @@ def test_a_fit_that_needs_a_reseed_leaves_the_batch_and_ends_as_alone(monkeypatc
         _same_fit(got, fit_prepared(data, config, with_labels=False), rtol=1e-8)
 
 
+def test_a_partition_with_an_empty_component_leaves_the_batch_and_ends_as_alone(monkeypatch):
+    from gmm_studio.core.engine import batch_starts, em
+
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.normal(c, 0.3, size=(40, 2)) for c in (0.0, 5.0, 10.0)])
+    data = prepare(X)
+
+    def three_groups(data, init, k, rng, scale, restart=0):
+        return np.repeat(np.arange(3), 40)        # component 3 of K = 4 starts empty
+    monkeypatch.setattr(batch_starts, "initial_labels", three_groups)
+    monkeypatch.setattr(em, "initial_labels", three_groups)
+    configs = [FitConfig(n_components=k, covariance_type=t) for k in (3, 4)
+               for t in ("VVV", "VEV", "diag")]
+    left = []
+    original = batch._collect
+    monkeypatch.setattr(batch, "_collect", lambda data, config, *rest: (
+        left.append(config.n_components) or original(data, config, *rest)))
+    results = fit_many(data, configs)
+    assert left == [3, 3, 3]     # the K = 4 starts went to the one-fit loop
+    assert all(any("lost all its points" in w for w in r.warnings) for r in results[3:])
+    for got, config in zip(results, configs, strict=True):
+        _same_fit(got, fit_prepared(data, config, with_labels=False))
+
+
 def test_a_k_above_the_rows_gives_the_same_error_in_its_place():
     data = prepare(FAITHFUL[:5])
     results = fit_many(data, [FitConfig(n_components=2), FitConfig(n_components=9)])

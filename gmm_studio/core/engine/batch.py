@@ -35,6 +35,7 @@ from ..errors import GMMStudioError
 from ..model.gaussian import precision_cholesky
 from ..model.kernels import _LOG_CLAMP, QuadraticKernel, make_kernel
 from ..results import CONVERGED, MAX_ITER, FitResult, Snapshot
+from .batch_starts import first_stacks, partition_starts
 from .em import _initial_mstep, _to_model
 from .fitting import _collect, check_components, fit_prepared
 from .mstep import _EMPTY_FRACTION, MStepResult
@@ -124,38 +125,55 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
 
     Returns the jobs that left the batch (to be fitted one by one).
     """
+    feats = {name: _features(data, name) for name in ("full", "diag")}
+    empty = _EMPTY_FRACTION * data.total_weight / data.n_rows
     # A stack holds runs of one layout (stack_layout) and one variance floor.
+    # Runs that start from a partition take their first M-step together
+    # (batch_starts); random responsibilities are drawn run by run.
     starts: dict[tuple[str, float], list[tuple[_Run, MStepResult, np.ndarray]]] = {}
     ejected: set[int] = set()
+    partitioned, labels = [], []
     for j in jobs:
         config = configs[j]
         for restart, seed in enumerate(np.random.SeedSequence(config.random_state)
                                        .spawn(config.n_init)):
-            begun = _start(data, j, restart, config, np.random.default_rng(seed))
+            rng = np.random.default_rng(seed)
+            if config.init != "random":
+                began = time.perf_counter()
+                start_labels = partition_starts(data, config, j, restart, rng)
+                if start_labels is None:
+                    ejected.add(j)
+                else:
+                    partitioned.append(_Run(j, restart, config, RunNotes(), began))
+                    labels.append(start_labels)
+                continue
+            begun = _start(data, j, restart, config, rng)
             if begun is None:
                 ejected.add(j)
             else:
                 starts.setdefault((stack_layout(config.covariance_type),
                                    config.variance_floor), []).append(begun)
+    made, out = first_stacks(data, partitioned, labels, feats, empty)
+    ejected |= out
     groups = []      # (Stack, its runs, Accelerator or None), "full" family first
-    for key in sorted(starts, key=lambda t: (family(starts[t][0][0].config.covariance_type),
-                                             t)):
+    for key in starts:
         # each model's runs side by side (sorted is stable: jobs keep their order)
-        members = sorted((b for b in starts[key] if b[0].job not in ejected),
-                         key=lambda b: b[0].config.covariance_type)
-        if members:
-            groups.append((Stack.of([b[0].config.covariance_type for b in members],
-                                    [b[1] for b in members], [b[2] for b in members]),
-                           [b[0] for b in members],
-                           Accelerator.of(len(members)) if accelerate else None))
+        members = sorted(starts[key], key=lambda b: b[0].config.covariance_type)
+        made.append((Stack.of([b[0].config.covariance_type for b in members],
+                              [b[1] for b in members], [b[2] for b in members]),
+                     [b[0] for b in members]))
+    for stack, runs in sorted(made, key=lambda m: family(m[0].covariance_type)):
+        alive = np.array([run.job not in ejected for run in runs])
+        if alive.any():
+            stack.keep(alive)
+            runs = [run for run, a in zip(runs, alive, strict=True) if a]
+            groups.append((stack, runs, Accelerator.of(len(runs)) if accelerate else None))
     started: dict[int, float] = {}
     for _, runs, _ in groups:
         for run in runs:
             started[run.job] = min(started.get(run.job, run.started), run.started)
     finals: dict[int, dict[int, Snapshot]] = {}
     histories: dict[int, dict[int, list[float]]] = {}
-    feats = {name: _features(data, name) for name in ("full", "diag")}
-    empty = _EMPTY_FRACTION * data.total_weight / data.n_rows
     while groups:
         data.check_cancel()
         passes = {}

@@ -112,6 +112,8 @@ def general_mstep(models, nk: np.ndarray, sx: np.ndarray, second: np.ndarray, se
         scatter = own * nk[:, None, None]
     if len(models) == 1 and models[0][0] == "VVV":
         return weights, means, own, floored
+    if previous is None:    # the first M-step: start from the components' own (mstep._constrained)
+        previous = _diagonal(own) if diagonal else own
     cov = np.empty((len(nk), d, d))
     for name, part, sub in models:
         if name == "VVV":
@@ -123,8 +125,7 @@ def general_mstep(models, nk: np.ndarray, sx: np.ndarray, second: np.ndarray, se
             lam, floored[part] = floor_layout(lam, "spherical", metric, variance_floor)
             cov[part] = lam[:, None, None] * np.eye(d)
             continue
-        cov[part] = MSTEPS[name](scatter[part], nk[part], sub,
-                                 None if previous is None else previous[part])
+        cov[part] = MSTEPS[name](scatter[part], nk[part], sub, previous[part])
     return weights, means, cov, floored
 
 

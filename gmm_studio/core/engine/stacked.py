@@ -138,12 +138,15 @@ class Stack:
             return np.diagonal(prec, axis1=1, axis2=2)
         return np.broadcast_to(prec[:, None], (len(prec), d)) if prec.ndim == 1 else prec
 
-    def m_step(self, data: PreparedData, acc: np.ndarray, variance_floor: float) -> np.ndarray:
+    def m_step(self, data: PreparedData, acc: np.ndarray, variance_floor: float,
+               first: bool = False) -> np.ndarray:
         """Every run's M-step from its statistics ``acc`` (C, F); returns runs that fail (R,).
 
         ``grouped_mstep`` computes what ``em._mstep`` would, for all runs at
-        once. A failing run (a covariance not positive definite, or not
-        finite) gets placeholder precision factors and is to leave the batch.
+        once; ``first``: the first M-step, from a start's statistics, with no
+        previous model to warm-start from. A failing run (a covariance not
+        positive definite, or not finite) gets placeholder precision factors
+        and is to leave the batch.
         """
         d = data.n_features
         kind = self.covariance_type
@@ -164,7 +167,7 @@ class Stack:
                 weights, means, cov, floored = general_mstep(
                     self.models, acc[:, 0], acc[:, 1:1 + d], second, seg,
                     metric=data.floor_metric(kind), variance_floor=variance_floor,
-                    previous=self.covariances)
+                    previous=None if first else self.covariances)
             else:
                 weights, means, cov, floored = grouped_mstep(
                     kind, acc[:, 0], acc[:, 1:1 + d], second, seg,
