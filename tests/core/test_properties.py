@@ -275,3 +275,16 @@ def test_diag_fits_with_the_floor_acting_are_invariant_to_rescaling():
     assert any("variance floor" in w for w in a.warnings)
     np.testing.assert_allclose(b.model.covariances, a.model.covariances * scale**2, rtol=1e-6)
     np.testing.assert_array_equal(a.labels, b.labels)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 7, 30])
+def test_the_batched_triangular_inverse_equals_a_general_solve(d):
+    from gmm_studio.core.model.gaussian import inverse_lower
+
+    rng = np.random.default_rng(d)
+    a = rng.standard_normal((20, d, d))
+    chol = np.linalg.cholesky(a @ np.swapaxes(a, 1, 2) + d * np.eye(d))
+    want = np.linalg.solve(chol, np.broadcast_to(np.eye(d), chol.shape))
+    got = inverse_lower(chol)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14 * np.abs(want).max())
+    np.testing.assert_array_equal(np.triu(got, 1), 0.0)
