@@ -24,8 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .gaussian import is_positive_definite
-
 # Directions along which the columns are (numerically) collinear have no
 # spread of their own; measure them against this fraction of the data's
 # correlation instead, so the whitening root always exists.
@@ -74,8 +72,7 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
     # each is much cheaper than eigh there) and decompose only those; in few, a
     # batched eigh of all costs less than a Python loop of Choleskys.
     if z.shape[-1] > _FEW_DIMENSIONS:
-        shifted = z - floor * np.eye(z.shape[-1])
-        suspect = np.flatnonzero([not is_positive_definite(m) for m in shifted])
+        suspect = np.flatnonzero(_not_positive_definite(z - floor * np.eye(z.shape[-1])))
     else:
         suspect = np.arange(len(z))
     eigval, eigvec = np.linalg.eigh(z[suspect])
@@ -91,6 +88,27 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
         stack[hit] = 0.5 * (fixed + np.swapaxes(fixed, 1, 2))
     return stack, hit
 
+
+
+def _not_positive_definite(stack: np.ndarray) -> np.ndarray:
+    """Which of (K, D, D) symmetric matrices have no Cholesky factor: bool (K,).
+
+    A Cholesky factorisation of all K at once, one column per step, that marks
+    a matrix when its pivot is not positive instead of stopping: D steps of a
+    few batched operations, where one np.linalg.cholesky per matrix costs K
+    calls (a high-K sweep in 30 dimensions has many components on the floor).
+    """
+    k, d, _ = stack.shape
+    chol = np.zeros_like(stack)
+    bad = np.zeros(k, dtype=bool)
+    for j in range(d):
+        column = stack[:, j:, j] - np.matmul(chol[:, j:, :j], chol[:, j, :j, None])[..., 0]
+        pivot = column[:, 0]
+        bad |= ~(pivot > 0.0)
+        # A marked matrix's factor stops growing (zeros), so nothing overflows.
+        chol[:, j:, j] = np.where(bad[:, None], 0.0,
+                                  column / np.sqrt(np.where(bad, 1.0, pivot))[:, None])
+    return bad
 
 
 def floor_layout(covariances: np.ndarray, layout: str, metric: FloorMetric, floor: float
