@@ -115,7 +115,17 @@ def general_mstep(models, nk: np.ndarray, sx: np.ndarray, second: np.ndarray, se
     if previous is None:    # the first M-step: start from the components' own (mstep._constrained)
         previous = _diagonal(own) if diagonal else own
     cov = np.empty((len(nk), d, d))
+    axes = {name: (part, sub) for name, part, sub in models if name in ("EVE", "VVE")}
+    if len(axes) == 2:
+        # Both orientation models in one search: half the calls of two.
+        both = np.r_[axes["EVE"][0], axes["VVE"][0]]
+        sizes = np.concatenate([axes["EVE"][1].sizes, axes["VVE"][1].sizes])
+        equal = np.repeat([True, False], [len(axes["EVE"][1].sizes), len(axes["VVE"][1].sizes)])
+        cov[both] = _common_orientation(scatter[both], nk[both], Segments.of(sizes),
+                                        previous[both], equal)
     for name, part, sub in models:
+        if name in axes and len(axes) == 2:
+            continue
         if name == "VVV":
             cov[part] = own[part]
             continue
@@ -237,14 +247,18 @@ def vee(scatter, nk, seg, previous):
 
 
 def _orientation_objective(scatter, nk, orient, equal_volume, seg):
-    """Per run -2 log L (R,) at orientations (R, D, D), and the best eigenvalues (C, D)."""
+    """Per run -2 log L (R,) at orientations (R, D, D), and the best eigenvalues (C, D).
+
+    ``equal_volume``: True (EVE), False (VVE), or (R,) per run.
+    """
     per = orient[seg.ids]
     rotated = np.einsum("kji,kji->ki", per, scatter @ per)
-    if equal_volume:
+    eig = rotated / nk[:, None]
+    if np.any(equal_volume):
         g = _geomean(rotated)
-        eig = (seg.sum(g) / seg.sum(nk))[seg.ids, None] * rotated / g[:, None]
-    else:
-        eig = rotated / nk[:, None]
+        equal = (seg.sum(g) / seg.sum(nk))[seg.ids, None] * rotated / g[:, None]
+        eig = np.where(np.broadcast_to(equal_volume, len(seg.sizes))[seg.ids, None], equal,
+                       eig)
     objective = seg.sum(nk * np.log(eig).sum(axis=1)) + seg.sum((rotated / eig).sum(axis=1))
     return objective, eig
 
