@@ -175,14 +175,14 @@ def test_the_floor_is_the_constrained_maximum_likelihood():
 
 @pytest.mark.parametrize("failing", [[], [0], [6], [2, 3, 11], list(range(13))])
 def test_the_bisected_check_finds_exactly_the_matrices_without_a_cholesky(failing):
-    from gmm_studio.core.model.floor import _not_positive_definite
+    from gmm_studio.core.model.floor import not_positive_definite
 
     rng = np.random.default_rng(len(failing))
     a = rng.standard_normal((13, 12, 12))
     stack = a @ np.swapaxes(a, 1, 2) + 0.1 * np.eye(12)
     stack[failing, 5, 5] = -1.0                       # no longer positive definite
     want = [k in failing for k in range(13)]
-    assert list(_not_positive_definite(stack)) == want
+    assert list(not_positive_definite(stack)) == want
 
 
 def test_a_diagonal_floor_by_hand():

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import GMMStudioError
 from ..model.families import covariance_model
+from ..model.floor import not_positive_definite
 from ..model.gaussian import precision_cholesky
 from .grouped import Segments, general_mstep, grouped_mstep
 from .mstep import MStepResult
@@ -211,6 +212,22 @@ class Stack:
             return precision_cholesky(cov, layout)
         except GMMStudioError:
             pass
+        # Some run's matrix has no factor (a failed jump, or a collapse): find
+        # them all in one batched check, not one factorisation per run.
+        if cov.ndim == 3:
+            failing = not_positive_definite(cov)
+        else:
+            failing = ~(cov > 0) if cov.ndim == 1 else ~(cov > 0).all(axis=1)
+        if not tied:
+            failing = np.logical_or.reduceat(failing, self.segments.starts)
+        bad |= failing
+        cov = cov.copy()
+        cov[failing if tied else np.repeat(failing, self.sizes)] = placeholder
+        try:
+            return precision_cholesky(cov, layout)
+        except GMMStudioError:
+            pass
+        # A matrix at the edge that the check and LAPACK judge apart: run by run.
         out = np.empty_like(cov)
         seg = self.segments
         for r in range(len(self.sizes)):

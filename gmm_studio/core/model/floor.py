@@ -72,7 +72,7 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
     # each is much cheaper than eigh there) and decompose only those; in few, a
     # batched eigh of all costs less than a Python loop of Choleskys.
     if z.shape[-1] > _FEW_DIMENSIONS:
-        suspect = np.flatnonzero(_not_positive_definite(z - floor * np.eye(z.shape[-1])))
+        suspect = np.flatnonzero(not_positive_definite(z - floor * np.eye(z.shape[-1])))
     else:
         suspect = np.arange(len(z))
     eigval, eigvec = np.linalg.eigh(z[suspect])
@@ -90,7 +90,7 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
 
 
 
-def _not_positive_definite(stack: np.ndarray) -> np.ndarray:
+def not_positive_definite(stack: np.ndarray) -> np.ndarray:
     """Which of (K, D, D) symmetric matrices have no Cholesky factor: bool (K,).
 
     A Cholesky factorisation of all K at once, one column per step, that marks
