@@ -37,7 +37,16 @@ def scaled_svd_rows(z: np.ndarray) -> np.ndarray:
 
 
 def _logdet_spd(matrices: np.ndarray) -> np.ndarray:
-    """log |A| of positive definite (S, D, D) matrices via Cholesky: (S,)."""
+    """log |A| of positive definite (S, D, D) matrices: (S,).
+
+    One or two columns by the closed form (a merge's few determinants cost
+    less than a LAPACK call's overhead there); more via Cholesky.
+    """
+    d = matrices.shape[-1]
+    if d == 1:
+        return np.log(matrices[:, 0, 0])
+    if d == 2:
+        return np.log(matrices[:, 0, 0] * matrices[:, 1, 1] - matrices[:, 0, 1]**2)
     chol = np.linalg.cholesky(matrices)
     return 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
 
