@@ -1,5 +1,7 @@
 """The unconstrained (VVV) agglomeration against a from-scratch greedy reference."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,10 @@ def test_duplicate_rows_a_constant_column_and_tiny_inputs():
     assert merges.shape == (4, 2)
     assert list(cut_tree(merges, 5, 2)) == [0, 0, 0, 1, 1]
     assert vvv_merges(np.zeros((1, 3))).shape == (0, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # no log of 0 for identical rows
+        for d in (1, 2, 3):
+            assert list(cut_tree(vvv_merges(np.zeros((6, d))), 6, 2)) == [0, 0, 0, 0, 0, 1]
     assert list(cut_tree(vvv_merges(np.eye(2)), 2, 1)) == [0, 0]
 
 

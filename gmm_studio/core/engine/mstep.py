@@ -9,7 +9,7 @@ import numpy as np
 from ..model.families import covariance_model
 from ..model.floor import FloorMetric, floor_layout
 from ..model.kernels import Stats
-from .parsimonious import ITERATIVE, MSTEPS
+from .parsimonious import ITERATIVE, MSTEPS, _diagonal
 
 # A component whose responsibilities add up to less than this fraction of one
 # average row has no data left: its mean and covariance are undefined.
@@ -112,7 +112,7 @@ def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floo
         # The first M-step, like every other in EM, only has to be a
         # generalised one: it starts the inner search from the components'
         # own covariances (for EVE / VVE, their own axes).
-        previous = own if not spec.diagonal else _diagonal_matrices(own)
+        previous = own if not spec.diagonal else _diagonal(own)
     if spec.name in ITERATIVE and previous is not None:
         cov[alive] = MSTEPS[spec.name](own[alive] * weight, nk[alive], previous[alive])
     else:
@@ -129,11 +129,6 @@ def _constrained(spec, stats: Stats, means, nk, empty, metric: FloorMetric, floo
     else:
         cov[empty] = metric.root @ metric.root.T
     return cov, floored
-
-
-def _diagonal_matrices(values: np.ndarray) -> np.ndarray:
-    """(K, D) diagonals as (K, D, D) matrices."""
-    return values[:, :, None] * np.eye(values.shape[1])[None]
 
 
 def candidates_per_block(n_components: int, block_rows: int, n_rows: int) -> int:

@@ -184,9 +184,9 @@ def hierarchical_labels(data: PreparedData, n_components: int,
     equal-variance spherical one -- Ward's criterion, k-means' own (mclust's
     "EII" hierarchical clustering), computed by ``ward`` -- on standardised
     rows. Where the "vvv" cut leaves a cluster of a single row, Ward's cut
-    is used instead. Deterministic; on more than HIERARCHICAL_MAX_ROWS rows it clusters a
-    seeded sample of them and gives every row the cluster of the nearest
-    centroid. (Sample weights do not enter the start.)
+    is used instead. Deterministic; on more than HIERARCHICAL_MAX_ROWS rows
+    it clusters a seeded sample of them and gives every row the cluster of
+    the nearest centroid. (Sample weights do not enter the start.)
     """
     n = data.n_rows
     sample = (np.arange(n) if n <= HIERARCHICAL_MAX_ROWS

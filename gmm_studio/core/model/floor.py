@@ -68,9 +68,9 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
         return stack, np.zeros(len(stack), dtype=bool)
     except np.linalg.LinAlgError:
         pass
-    # Some matrix is below the floor. In many dimensions find which (one Cholesky
-    # each is much cheaper than eigh there) and decompose only those; in few, a
-    # batched eigh of all costs less than a Python loop of Choleskys.
+    # Some matrix is below the floor. In many dimensions find which (one batched
+    # Cholesky that marks failures is much cheaper than eigh there) and
+    # decompose only those; in few, a batched eigh of all costs less.
     if z.shape[-1] > _FEW_DIMENSIONS:
         suspect = np.flatnonzero(not_positive_definite(z - floor * np.eye(z.shape[-1])))
     else:
@@ -87,7 +87,6 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
         stack = stack.copy()
         stack[hit] = 0.5 * (fixed + np.swapaxes(fixed, 1, 2))
     return stack, hit
-
 
 
 def not_positive_definite(stack: np.ndarray) -> np.ndarray:

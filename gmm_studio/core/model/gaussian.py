@@ -48,7 +48,7 @@ def inverse_lower(chol: np.ndarray) -> np.ndarray:
     Forward substitution one row at a time, all K at once: D small batched
     products instead of a general solve against the identity, which costs
     3-4 times as much for the matrices of a mixture (measured from D = 2 to
-    30); the same rounding as LAPACK's triangular solve.
+    30). It agrees with that solve to ~1e-16 relative (a test asks 1e-12).
     """
     d = chol.shape[-1]
     inverse = np.zeros_like(chol)
