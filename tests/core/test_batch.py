@@ -311,3 +311,30 @@ def test_the_batched_e_step_keeps_runs_far_below_the_others_exact(far):
         np.testing.assert_allclose(resp[lo:lo + len(w)], np.exp(dens - logsumexp(dens, axis=0)),
                                    atol=1e-10)
         lo += len(w)
+
+
+@pytest.mark.parametrize("kind", ["full", "VEV", "diag", "tied"])
+def test_a_run_without_precision_factors_is_marked_and_the_others_keep_theirs(kind):
+    from gmm_studio.core.engine.stacked import Stack, stack_layout
+    from gmm_studio.core.model.gaussian import precision_cholesky
+
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((5, 3, 3))
+    cov = a @ np.swapaxes(a, 1, 2) + np.eye(3)                     # 3 runs: 2 + 2 + 1
+    if stack_layout(kind) == "diag":
+        cov = np.diagonal(cov, axis1=1, axis2=2).copy()
+        cov[2, 1] = -1.0
+    elif kind == "tied":
+        cov = cov[:3].copy()
+        cov[1] = -np.eye(3)
+    else:
+        cov[2] = -np.eye(3)                                    # run 1's first component
+    sizes = np.array([2, 2, 1])
+    stack = Stack(kind, np.array([kind] * 3, dtype=object), sizes, np.zeros(5),
+                  np.zeros((5, 3)), cov, np.zeros_like(cov), np.zeros(5, dtype=bool))
+    bad = np.zeros(3, dtype=bool)
+    prec = stack._precisions(cov, bad)
+    assert list(bad) == [False, True, False]
+    keep = [0, 2] if kind == "tied" else [0, 1, 4]
+    layout = "full" if kind == "tied" else kind
+    np.testing.assert_allclose(prec[keep], precision_cholesky(cov[keep], layout), rtol=1e-12)

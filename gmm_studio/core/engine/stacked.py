@@ -205,28 +205,18 @@ class Stack:
         tied = self.covariance_type == "tied"
         layout = "full" if tied else self.covariance_type
         placeholder = np.eye(cov.shape[-1]) if cov.ndim == 3 else 1.0
-        if bad.any():
-            cov = cov.copy()
-            cov[bad if tied else np.repeat(bad, self.sizes)] = placeholder
-        try:
-            return precision_cholesky(cov, layout)
-        except GMMStudioError:
-            pass
-        # Some run's matrix has no factor (a failed jump, or a collapse): find
-        # them all in one batched check, not one factorisation per run.
-        if cov.ndim == 3:
-            failing = not_positive_definite(cov)
-        else:
-            failing = ~(cov > 0) if cov.ndim == 1 else ~(cov > 0).all(axis=1)
-        if not tied:
-            failing = np.logical_or.reduceat(failing, self.segments.starts)
-        bad |= failing
-        cov = cov.copy()
-        cov[failing if tied else np.repeat(failing, self.sizes)] = placeholder
-        try:
-            return precision_cholesky(cov, layout)
-        except GMMStudioError:
-            pass
+        for attempt in range(2):
+            if bad.any():
+                cov = cov.copy()
+                cov[bad if tied else np.repeat(bad, self.sizes)] = placeholder
+            try:
+                return precision_cholesky(cov, layout)
+            except GMMStudioError:
+                pass
+            if attempt == 0:
+                # Some run's matrix has no factor (a failed jump, or a collapse):
+                # find them all in one batched check, not one factorisation per run.
+                bad |= self._runs_without_factor(cov)
         # A matrix at the edge that the check and LAPACK judge apart: run by run.
         out = np.empty_like(cov)
         seg = self.segments
@@ -239,3 +229,13 @@ class Stack:
                 bad[r] = True
                 out[part] = placeholder
         return out
+
+    def _runs_without_factor(self, cov: np.ndarray) -> np.ndarray:
+        """Runs (R,) with a covariance that has no Cholesky factor (not positive)."""
+        if cov.ndim == 3:
+            failing = not_positive_definite(cov)
+        else:
+            failing = ~(cov > 0) if cov.ndim == 1 else ~(cov > 0).all(axis=1)
+        if self.covariance_type == "tied":
+            return failing
+        return np.logical_or.reduceat(failing, self.segments.starts)
