@@ -175,7 +175,7 @@ def test_the_floor_is_the_constrained_maximum_likelihood():
 
 @pytest.mark.parametrize("failing", [[], [0], [6], [2, 3, 11], list(range(13))])
 def test_the_bisected_check_finds_exactly_the_matrices_without_a_cholesky(failing):
-    from gmm_studio.core.model.floor import not_positive_definite
+    from gmm_studio.core.model.gaussian import not_positive_definite
 
     rng = np.random.default_rng(len(failing))
     a = rng.standard_normal((13, 12, 12))

@@ -23,8 +23,7 @@ import numpy as np
 
 from ..errors import GMMStudioError
 from ..model.families import covariance_model
-from ..model.floor import not_positive_definite
-from ..model.gaussian import precision_cholesky
+from ..model.gaussian import not_positive_definite, precision_cholesky
 from .grouped import Segments, general_mstep, grouped_mstep
 from .mstep import MStepResult
 from .prepared import PreparedData

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .gaussian import not_positive_definite
+
 # Directions along which the columns are (numerically) collinear have no
 # spread of their own; measure them against this fraction of the data's
 # correlation instead, so the whitening root always exists.
@@ -87,27 +89,6 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
         stack = stack.copy()
         stack[hit] = 0.5 * (fixed + np.swapaxes(fixed, 1, 2))
     return stack, hit
-
-
-def not_positive_definite(stack: np.ndarray) -> np.ndarray:
-    """Which of (K, D, D) symmetric matrices have no Cholesky factor: bool (K,).
-
-    A Cholesky factorisation of all K at once, one column per step, that marks
-    a matrix when its pivot is not positive instead of stopping: D steps of a
-    few batched operations, where one np.linalg.cholesky per matrix costs K
-    calls (a high-K sweep in 30 dimensions has many components on the floor).
-    """
-    k, d, _ = stack.shape
-    chol = np.zeros_like(stack)
-    bad = np.zeros(k, dtype=bool)
-    for j in range(d):
-        column = stack[:, j:, j] - np.matmul(chol[:, j:, :j], chol[:, j, :j, None])[..., 0]
-        pivot = column[:, 0]
-        bad |= ~(pivot > 0.0)
-        # A marked matrix's factor stops growing (zeros), so nothing overflows.
-        chol[:, j:, j] = np.where(bad[:, None], 0.0,
-                                  column / np.sqrt(np.where(bad, 1.0, pivot))[:, None])
-    return bad
 
 
 def floor_layout(covariances: np.ndarray, layout: str, metric: FloorMetric, floor: float
