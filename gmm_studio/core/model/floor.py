@@ -30,8 +30,6 @@ from .gaussian import not_positive_definite
 # spread of their own; measure them against this fraction of the data's
 # correlation instead, so the whitening root always exists.
 _COLLINEAR = 1e-12
-# Up to this many dimensions the floor decomposes every matrix of a stack.
-_FEW_DIMENSIONS = 8
 
 
 @dataclass(frozen=True)
@@ -70,13 +68,10 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
         return stack, np.zeros(len(stack), dtype=bool)
     except np.linalg.LinAlgError:
         pass
-    # Some matrix is below the floor. In many dimensions find which (one batched
-    # Cholesky that marks failures is much cheaper than eigh there) and
-    # decompose only those; in few, a batched eigh of all costs less.
-    if z.shape[-1] > _FEW_DIMENSIONS:
-        suspect = np.flatnonzero(not_positive_definite(z - floor * np.eye(z.shape[-1])))
-    else:
-        suspect = np.arange(len(z))
+    # Some matrix is below the floor: find which with one batched Cholesky that
+    # marks failures and decompose only those (for 300 matrices 35 + 10 us
+    # against 275 us for eigh of all at D = 3, 117 against 804 us at D = 6).
+    suspect = np.flatnonzero(not_positive_definite(z - floor * np.eye(z.shape[-1])))
     eigval, eigvec = np.linalg.eigh(z[suspect])
     hit = np.zeros(len(stack), dtype=bool)
     hit[suspect] = eigval[:, 0] < floor
