@@ -140,7 +140,7 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
             rng = np.random.default_rng(seed)
             if config.init != "random":
                 began = time.perf_counter()
-                start_labels = partition_starts(data, config, j, restart, rng)
+                start_labels = partition_starts(data, config, restart, rng)
                 if start_labels is None:
                     ejected.add(j)
                 else:

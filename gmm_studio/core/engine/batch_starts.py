@@ -20,7 +20,7 @@ from .stacked import Stack, family, stack_layout
 from .starts import initial_labels
 
 
-def partition_starts(data: PreparedData, config: FitConfig, job: int, restart: int,
+def partition_starts(data: PreparedData, config: FitConfig, restart: int,
                      rng: np.random.Generator) -> np.ndarray | None:
     """The run's start labels (N,), drawn as ``em._initial_mstep`` draws them, or None."""
     try:
@@ -38,7 +38,7 @@ def first_stacks(data: PreparedData, runs: list, labels: list[np.ndarray], feats
     component with less than ``empty`` weight, or whose first M-step fails,
     leaves the batch (the one-fit loop re-seeds it), as from ``batch._start``.
     """
-    groups: dict[tuple[str, float], list[int]] = {}
+    groups: dict[tuple[str, float], list[int]] = {}   # (layout, floor) -> run indices
     for i, run in enumerate(runs):
         key = (stack_layout(run.config.covariance_type), run.config.variance_floor)
         groups.setdefault(key, []).append(i)
@@ -50,9 +50,9 @@ def first_stacks(data: PreparedData, runs: list, labels: list[np.ndarray], feats
         sizes = np.array([run.config.n_components for run in group_runs])
         acc = _one_hot_statistics(data, [labels[i] for i in members], sizes,
                                   feats[family(group_runs[0].config.covariance_type)])
-        low = np.minimum.reduceat(acc[:, 0], np.concatenate([[0], np.cumsum(sizes)[:-1]]))
         stack = _skeleton([run.config.covariance_type for run in group_runs], sizes,
                           data.n_features)
+        low = np.minimum.reduceat(acc[:, 0], stack.segments.starts)   # each run's lightest
         failed = stack.m_step(data, acc, floor, first=True) | (low < empty)
         ejected.update(run.job for run, bad in zip(group_runs, failed, strict=True) if bad)
         made.append((stack, group_runs))
