@@ -187,9 +187,16 @@ def test_the_model_based_start_reaches_mclusts_optimum_in_thirty_columns(breast_
     (mclust_ll,), = rscript(f'''
         X <- as.matrix(read.csv("{path}"))
         cat(sprintf("%.6f", Mclust(X, G = 3, modelNames = "VVV", verbose = FALSE)$loglik))''')
-    ours = fit(X, FitConfig(n_components=3, init="hierarchical"))
+    from gmm_studio.core.analysis.metrics import components_at_floor
+    from gmm_studio.core.engine.prepared import prepare
+
+    config = FitConfig(n_components=3, init="hierarchical")
+    ours = fit(X, config)
     assert ours.log_likelihood >= mclust_ll                      # 24,905.9 against 24,864.0
     assert mclust_ll > 24_800.0                                  # the optimum Ward's start missed
+    floored = components_at_floor(ours.model, prepare(X).floor_metric("full"),
+                                  config.variance_floor)
+    assert not floored.any()                                     # a real optimum, not the floor's
 
 
 def test_a_four_model_sweep_in_thirty_columns_is_never_worse_than_mclusts(breast_cancer):
