@@ -63,6 +63,9 @@ class FitResult:
     n_parameters: int
     n_samples: float
     elapsed: float
+    # -sum_n w_n sum_k r_nk log r_nk of ``model`` on the fitted rows, when the
+    # fit had it on the way (the batched sweep's last E-step); else None.
+    entropy: float | None = None
 
     def criteria(self, log_jacobian: float = 0.0) -> tuple[float, float, float]:
         """(log-likelihood, BIC, AIC); BIC and AIC are smaller-is-better.

@@ -338,3 +338,18 @@ def test_a_run_without_precision_factors_is_marked_and_the_others_keep_theirs(ki
     keep = [0, 2] if kind == "tied" else [0, 1, 4]
     layout = "full" if kind == "tied" else kind
     np.testing.assert_allclose(prec[keep], precision_cholesky(cov[keep], layout), rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_batched_fit_carries_the_entropy_of_its_own_model(weighted):
+    from gmm_studio.core.analysis.metrics import classification_entropy
+
+    rng = np.random.default_rng(4)
+    weights = rng.integers(0, 4, size=len(FAITHFUL)).astype(float) if weighted else None
+    data = prepare(FAITHFUL, weights)
+    configs = [FitConfig(n_components=k, covariance_type=t, n_init=2, init="hierarchical")
+               for k in (2, 3) for t in ("full", "VVE", "diag", "tied")]
+    for result in fit_many(data, configs):
+        want = classification_entropy(result.model, FAITHFUL, weights)
+        assert result.entropy == pytest.approx(want, rel=1e-9, abs=1e-9)
+        assert want > 0.1                                    # not trivially zero

@@ -311,7 +311,8 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel,
         entropy = distributed.classification_entropy(result.model, X)
         counts = lambda: distributed.label_counts(result.model, X)  # noqa: E731
     else:
-        entropy = classification_entropy(result.model, X, sample_weight)
+        entropy = (result.entropy if result.entropy is not None
+                   else classification_entropy(result.model, X, sample_weight))
         counts = lambda: label_sizes(result.model, X)  # noqa: E731
     floored = components_at_floor(result.model, metric, config.variance_floor)
     cv_mean = cv_std = nan

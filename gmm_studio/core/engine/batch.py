@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -174,6 +174,7 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
             started[run.job] = min(started.get(run.job, run.started), run.started)
     finals: dict[int, dict[int, Snapshot]] = {}
     histories: dict[int, dict[int, list[float]]] = {}
+    entropies: dict[tuple[int, int], float] = {}
     while groups:
         data.check_cancel()
         passes = {}
@@ -186,11 +187,12 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
             row = run = 0
             for stack, runs, _ in members:
                 size = int(stack.sizes.sum())
-                passes[id(stack)] = acc[row:row + size], log_l[run:run + len(runs)]
+                passes[id(stack)] = (acc[row:row + size], log_l[run:run + len(runs)],
+                                     resp[row:row + size])
                 row, run = row + size, run + len(runs)
         kept = []
         for stack, runs, accel in groups:
-            acc, log_l = passes[id(stack)]
+            acc, log_l, resp = passes[id(stack)]
             n = len(runs)
             record, check, back = (accel.judge(log_l) if accel is not None else
                                    (np.ones(n, bool), np.ones(n, bool), np.zeros(n, bool)))
@@ -210,9 +212,15 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
                     run.history[-1], time.perf_counter() - run.started, status,
                     run.notes.finish(status, run.iteration, run.config))
                 histories.setdefault(run.job, {})[run.restart] = run.history
+                # This E-step was the final model's own: its entropy comes free.
+                lo = int(stack.segments.starts[r])
+                entropies[run.job, run.restart] = _entropy(
+                    resp[lo:lo + int(stack.sizes[r])], data.sample_weight)
                 if len(finals[run.job]) == configs[run.job].n_init and run.job not in ejected:
-                    yield run.job, _collect(data, configs[run.job], histories[run.job],
-                                            finals[run.job], started[run.job], False, ())
+                    result = _collect(data, configs[run.job], histories[run.job],
+                                      finals[run.job], started[run.job], False, ())
+                    yield run.job, replace(
+                        result, entropy=entropies[run.job, result.best_restart])
             # A component with no rows is re-seeded by the one-fit loop: its run leaves.
             has_empty = np.minimum.reduceat(acc[:, 0], stack.segments.starts) < empty
             ejected.update(runs[r].job for r in np.flatnonzero(going & has_empty & ~back))
@@ -261,6 +269,17 @@ def _start(data, job, restart, config, rng) -> tuple[_Run, MStepResult, np.ndarr
     except (GMMStudioError, Cancelled):
         return None
     return _Run(job, restart, config, notes, started), params, prec
+
+
+def _entropy(resp: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """-sum_n w_n sum_k r_nk log r_nk from one run's row-weighted responsibilities (K, N)."""
+    if sample_weight is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unweighted = resp / sample_weight
+    else:
+        unweighted = resp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(-np.where(resp > 0, resp * np.log(unweighted), 0.0).sum())
 
 
 def _features(data: PreparedData, name: str) -> np.ndarray:
