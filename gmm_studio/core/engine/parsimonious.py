@@ -238,23 +238,33 @@ def sweep_planes(scatter: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray, r
     axes = np.zeros((len(scatter), d, n))
     axes[:, :, :d] = orient[run]
     image = scatter @ axes                         # W_k O (C, D, D')
+    # In few dimensions O on top of W_k O in one array (C, 2D, D') halves the
+    # calls of a round; in many the calls are cheap beside the copies, which
+    # stacking makes larger (measured, in-process: 30 % faster per sweep at
+    # D = 3, 13 % at D = 6, twice as slow at D = 30).
+    blocks = [np.concatenate([axes, image], axis=1)] if d <= _STACKED_UP_TO else [axes, image]
     pad = np.zeros((len(inv_eig), n))
     pad[:, :d] = inv_eig
     for gather, is_real in _round_robin(d):
-        axes, image, pad = axes[:, :, gather], image[:, :, gather], pad[:, gather]
-        op, oq, wp, wq = axes[:, :, :half], axes[:, :, half:], image[:, :, :half], \
-            image[:, :, half:]
+        blocks, pad = [block[:, :, gather] for block in blocks], pad[:, gather]
+        o, wo = (blocks[0][:, :d], blocks[0][:, d:]) if len(blocks) == 1 else blocks
         diff = pad[:, :half] - pad[:, half:]                               # (C, P)
-        diag = np.einsum("cdn,cdn->cn", axes, image)                       # o_iᵀ W_k o_i
+        diag = np.einsum("cdn,cdn->cn", o, wo)                             # o_iᵀ W_k o_i
         a = 0.5 * run_sum(diff * (diag[:, :half] - diag[:, half:]))        # (R, P)
-        b = run_sum(diff * np.einsum("cdp,cdp->cp", op, wq))
-        theta = np.where((b == 0.0) & (a <= 0.0), 0.0, 0.5 * np.arctan2(-b, -a))
-        theta[~active] = 0.0
-        theta[:, ~is_real] = 0.0
+        b = run_sum(diff * np.einsum("cdp,cdp->cp", o[:, :, :half], wo[:, :, half:]))
+        # No turn for inactive runs, the padding axis, or a flat plane (a = b = 0).
+        turn = active[:, None] & is_real[None, :] & ((b != 0.0) | (a > 0.0))
+        theta = np.where(turn, 0.5 * np.arctan2(-b, -a), 0.0)
         c, s = np.cos(theta)[run][:, None, :], np.sin(theta)[run][:, None, :]
-        axes = np.concatenate([op * c + oq * s, oq * c - op * s], axis=2)
-        image = np.concatenate([wp * c + wq * s, wq * c - wp * s], axis=2)
-    orient[run] = axes[:, :, _natural_order(d)]   # a run's components agree: any will do
+        blocks = [np.concatenate([block[:, :, :half] * c + block[:, :, half:] * s,
+                                  block[:, :, half:] * c - block[:, :, :half] * s], axis=2)
+                  for block in blocks]
+    # A run's components agree on the axes: any will do.
+    orient[run] = blocks[0][:, :d, _natural_order(d)]
+
+
+# Up to this many columns sweep_planes keeps O and W_k O in one array.
+_STACKED_UP_TO = 8
 
 
 def _common_orientation(scatter: np.ndarray, nk: np.ndarray, equal_volume: bool,
