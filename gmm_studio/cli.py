@@ -122,9 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--folds", type=int, default=None,
                    help="v-fold cross-validation (default 5 with --criterion cv, else off)")
     c.add_argument("--n-init", type=int, default=4,
-                   help="runs per fit (default 4: the hierarchical start and 3 k-means++)")
+                   help="runs per fit (default 4: the hierarchical start, Ward's and 2 k-means++)")
     c.add_argument("--init", choices=INITS, default="hierarchical",
-                   help="start of each fit (default: hierarchical, then k-means++ restarts)")
+                   help="start of each fit (default: hierarchical; restarts from Ward's tree, "
+                        "then k-means++)")
     c.add_argument("--variance-floor", type=float, default=DEFAULT_VARIANCE_FLOOR)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--standardize", action="store_true")

@@ -56,7 +56,8 @@ FIT_TOOLTIPS = {
                   "description.",
     "init": "How each restart picks its starting model. Hierarchical: merge rows into\n"
             "clusters pairwise, each cluster with its own covariance (Ward's round\n"
-            "clusters for k-means), deterministic; further restarts use k-means++.",
+            "clusters for k-means), deterministic; a second restart starts from Ward's\n"
+            "tree, further ones from k-means++ seeds.",
     "floor": "Smallest variance a component may have along any direction, as a fraction of "
              "the data's variance there. 'off' disables it.",
     "restarts": "Independent runs from different starts; the one with the highest "

@@ -31,7 +31,7 @@ from .widgets import MessageBar, StaleMark
 
 CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "icl": "ICL"}
 # The sweep's start: select's default (as gmm-studio select), or the Fit panel's.
-SEARCHES = {"hierarchical": "hierarchical; best 5 also +3 k-means++ (recommended)",
+SEARCHES = {"hierarchical": "hierarchical; best 5 also + Ward + 2 k-means++ (recommended)",
             "panel": "the Fit panel's start and restarts"}
 BIG_SWEEP_ROWS = 100_000
 
@@ -73,8 +73,9 @@ class SelectView(QWidget):
         for key, text in SEARCHES.items():
             self.search.addItem(text, key)
         self.search.setToolTip("How each (K, covariance) fit starts. Recommended: every fit "
-                               "from the hierarchical start, then the five best by BIC again "
-                               "with 3 k-means++ restarts as well, best kept; it reaches "
+                               "from the model-based hierarchical start, then the five best "
+                               "by BIC again, also from Ward's tree and 2 k-means++ seeds, "
+                               "best kept; it reaches "
                                "mclust's BIC on its data sets (above 100,000 rows only the "
                                "hierarchical runs are made, to stay fast).")
         self.run_button, self.cancel_button = QPushButton("Run sweep"), QPushButton("Cancel")

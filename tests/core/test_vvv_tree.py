@@ -1,12 +1,15 @@
 """The unconstrained (VVV) agglomeration against a from-scratch greedy reference."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gmm_studio.core.engine.vvv_tree import PRIOR_ROWS, scaled_svd_rows, vvv_merges
 from gmm_studio.core.engine.ward import cut_tree
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 def _criterion(rows: np.ndarray, psi: float) -> float:
@@ -86,3 +89,24 @@ def test_where_the_tree_peels_off_single_rows_the_start_is_wards():
     labels = starts.hierarchical_labels(data, 2, np.random.default_rng(0))
     np.testing.assert_array_equal(labels, starts._cut(z, 2, "ward"))
     assert np.bincount(labels).min() > 100
+
+
+def test_the_second_hierarchical_restart_starts_from_wards_tree_unless_the_first_did():
+    from gmm_studio.core.data.samples import correlated_features
+    from gmm_studio.core.engine import starts
+    from gmm_studio.core.engine.prepared import prepare
+
+    X = np.loadtxt(ASSETS / "old_faithful.csv", delimiter=",", skiprows=1)
+    data = prepare(X)
+    rng = np.random.default_rng(0)
+    first = starts.initial_labels(data, "hierarchical", 4, rng, data.scale, restart=0)
+    second = starts.initial_labels(data, "hierarchical", 4, rng, data.scale, restart=1)
+    ward = starts.hierarchical_labels(data, 4, rng, "ward")
+    assert not np.array_equal(first, ward)                  # the trees differ here
+    np.testing.assert_array_equal(second, ward)
+    # Where the model-based cut fell back to Ward's, the second restart is k-means++'s.
+    data = prepare(correlated_features())
+    first = starts.initial_labels(data, "hierarchical", 2, rng, data.scale, restart=0)
+    second = starts.initial_labels(data, "hierarchical", 2, rng, data.scale, restart=1)
+    np.testing.assert_array_equal(first, starts.hierarchical_labels(data, 2, rng, "ward"))
+    assert not np.array_equal(second, first)

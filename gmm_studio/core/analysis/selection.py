@@ -133,7 +133,7 @@ def parse_k_range(text: str) -> list[int]:
     return sorted(values)
 
 
-# select's default search: the hierarchical start plus 3 k-means++ restarts.
+# select's default search: the hierarchical start plus 3 restarts (Ward's tree, 2 k-means++).
 DEFAULT_SEARCH = FitConfig(n_init=4, init="hierarchical")
 # Fits a sweep refines with the base's extra restarts: the best few by BIC.
 REFINE_TOP = 5
@@ -176,9 +176,10 @@ def sweep(
     """Fit every (K, covariance type) with soft EM and yield its row as it completes.
 
     ``base`` carries start, restarts, seed, floor and tolerances (default: a
-    hierarchical start plus three k-means++ restarts, best kept); ``folds`` >= 2 adds
-    v-fold cross-validation; ``log_jacobian`` (per row) converts likelihoods of
-    standardised data back to the file's units.
+    hierarchical start plus three restarts, Ward's tree and two k-means++
+    seeds, best kept); ``folds`` >= 2 adds v-fold cross-validation;
+    ``log_jacobian`` (per row) converts likelihoods of standardised data back
+    to the file's units.
 
     With a hierarchical start and restarts, the search runs in two stages:
     every fit from the hierarchical start alone (mclust's single start, which
