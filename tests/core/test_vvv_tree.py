@@ -110,3 +110,26 @@ def test_the_second_hierarchical_restart_starts_from_wards_tree_unless_the_first
     second = starts.initial_labels(data, "hierarchical", 2, rng, data.scale, restart=1)
     np.testing.assert_array_equal(first, starts.hierarchical_labels(data, 2, rng, "ward"))
     assert not np.array_equal(second, first)
+
+
+def _union_find_cut(merges: np.ndarray, n: int, k: int) -> np.ndarray:
+    """Labels after the first n - k merges, by a plain union-find."""
+    parent = list(range(n))
+
+    def root(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+    for low, high in merges[: n - k]:
+        a, b = root(int(low)), root(int(high))
+        parent[max(a, b)] = min(a, b)
+    return np.unique([root(i) for i in range(n)], return_inverse=True)[1]
+
+
+def test_every_cut_of_the_tree_equals_a_union_find_over_its_merges():
+    rng = np.random.default_rng(5)
+    z = np.vstack([rng.normal(c, 0.4, size=(60, 3)) for c in (0.0, 2.0, 5.0)])
+    merges = vvv_merges(scaled_svd_rows(z))
+    for k in (1, 2, 3, 7, 50, 180):
+        np.testing.assert_array_equal(cut_tree(merges, len(z), k),
+                                      _union_find_cut(merges, len(z), k))

