@@ -24,6 +24,14 @@ def fold_ids(n_rows: int, folds: int, seed: int | None) -> np.ndarray:
     return ids
 
 
+def _split(ids: np.ndarray, fold: int, sample_weight):
+    """Fold ``fold``'s training and test masks (N,) and their sample weights (or None)."""
+    train, test = ids != fold, ids == fold
+    if sample_weight is None:
+        return train, test, None, None
+    return train, test, sample_weight[train], sample_weight[test]
+
+
 def _score(model, X_test: np.ndarray, w_test, log_jacobian: float) -> float:
     """Mean log-density per row of the held-out rows (N_test, D), weighted if given."""
     dens = model.score_samples(X_test) + log_jacobian
@@ -48,9 +56,7 @@ def cross_validate(X, config: FitConfig, folds: int, sample_weight=None,
     for f in range(folds):
         if cancel is not None and cancel.is_set():
             return NAN, NAN, CANCELLED
-        train, test = ids != f, ids == f
-        w_train = None if sample_weight is None else sample_weight[train]
-        w_test = None if sample_weight is None else sample_weight[test]
+        train, test, w_train, w_test = _split(ids, f, sample_weight)
         try:
             model = fit(X[train], config, sample_weight=w_train, cancel=cancel).model
         except GMMStudioError as exc:
@@ -87,9 +93,7 @@ def cross_validate_many(X: np.ndarray, configs: list[FitConfig], folds: int,
                 break
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            train, test = ids != f, ids == f
-            w_train = None if sample_weight is None else sample_weight[train]
-            w_test = None if sample_weight is None else sample_weight[test]
+            train, test, w_train, w_test = _split(ids, f, sample_weight)
             data = dataclasses.replace(prepare(X[train], w_train), cancel=cancel)
             for i, result in iterate_many(data, [configs[j] for j in live],
                                           accelerate=accelerate):

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..config import FitConfig
 from ..errors import GMMStudioError
+from .grouped import Segments
 from .prepared import Cancelled, PreparedData
 from .stacked import Stack, family, stack_layout
 from .starts import initial_labels
@@ -48,10 +49,10 @@ def first_stacks(data: PreparedData, runs: list, labels: list[np.ndarray], feats
         members = sorted(members, key=lambda i: runs[i].config.covariance_type)
         group_runs = [runs[i] for i in members]
         sizes = np.array([run.config.n_components for run in group_runs])
-        acc = _one_hot_statistics(data, [labels[i] for i in members], sizes,
-                                  feats[family(group_runs[0].config.covariance_type)])
         stack = _skeleton([run.config.covariance_type for run in group_runs], sizes,
                           data.n_features)
+        acc = _one_hot_statistics(data, [labels[i] for i in members], stack.segments,
+                                  feats[family(group_runs[0].config.covariance_type)])
         low = np.minimum.reduceat(acc[:, 0], stack.segments.starts)   # each run's lightest
         failed = stack.m_step(data, acc, floor, first=True) | (low < empty)
         ejected.update(run.job for run, bad in zip(group_runs, failed, strict=True) if bad)
@@ -59,13 +60,12 @@ def first_stacks(data: PreparedData, runs: list, labels: list[np.ndarray], feats
     return made, ejected
 
 
-def _one_hot_statistics(data: PreparedData, labels: list[np.ndarray], sizes: np.ndarray,
+def _one_hot_statistics(data: PreparedData, labels: list[np.ndarray], seg: Segments,
                         feats: np.ndarray) -> np.ndarray:
     """Statistics (C, F) of hard partitions: one-hot responsibilities (C, N) @ feats.T."""
     n = data.n_rows
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    resp = np.zeros((int(sizes.sum()), n))
-    rows = np.concatenate([offset + lab for offset, lab in zip(offsets, labels, strict=True)])
+    resp = np.zeros((int(seg.sizes.sum()), n))
+    rows = np.concatenate([start + lab for start, lab in zip(seg.starts, labels, strict=True)])
     weight = 1.0 if data.sample_weight is None else np.tile(data.sample_weight, len(labels))
     resp[rows, np.tile(np.arange(n), len(labels))] = weight
     return resp @ feats.T
