@@ -39,7 +39,8 @@ def _reference_merges(z: np.ndarray) -> np.ndarray:
     return np.array(merges)
 
 
-@pytest.mark.parametrize("d", [2, 12])   # batched determinants, and the rank-one shortcut
+# closed-form determinants (1 and 2 columns), batched Cholesky, and the rank-one shortcut
+@pytest.mark.parametrize("d", [1, 2, 3, 12])
 def test_merges_equal_the_from_scratch_greedy_reference(d):
     rng = np.random.default_rng(d)
     z = np.vstack([rng.normal(0, 1, (14, d)), rng.normal(3, 0.5, (12, d)) @ rng.normal(size=(d, d)),
