@@ -207,9 +207,11 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
                 going[r] = False
                 params = stack.run_params(r)
                 run.notes.floored = params.floored   # the last M-step's, as in em._mstep
+                # The E-step just made used these factors: the model need not redo them.
+                model = _to_model(params, data, run.config, prec_chol=stack.run_precisions(r))
                 finals.setdefault(run.job, {})[run.restart] = Snapshot(
-                    run.restart, run.iteration, _to_model(params, data, run.config),
-                    run.history[-1], time.perf_counter() - run.started, status,
+                    run.restart, run.iteration, model, run.history[-1],
+                    time.perf_counter() - run.started, status,
                     run.notes.finish(status, run.iteration, run.config))
                 histories.setdefault(run.job, {})[run.restart] = run.history
                 # This E-step was the final model's own: its entropy comes free.

@@ -202,10 +202,16 @@ def _mstep(data, config, kernel, stats, worst, notes, iteration, model=None,
 
 
 def _to_model(params: MStepResult, data: PreparedData, config: FitConfig,
-              noise: Noise | None = None) -> MixtureModel:
+              noise: Noise | None = None, prec_chol: np.ndarray | None = None
+              ) -> MixtureModel:
+    """The model of centred M-step output, in the data's coordinates.
+
+    ``prec_chol``: its precision factors when already computed (the batch's).
+    """
     if noise is None:
         return MixtureModel.trusted(params.weights, params.means + data.centre,
-                                    params.covariances, config.covariance_type)
+                                    params.covariances, config.covariance_type,
+                                    prec_chol=prec_chol)
     return MixtureModel.trusted(params.weights, params.means + data.centre, params.covariances,
                                 config.covariance_type, noise.weight, noise.volume)
 

@@ -115,6 +115,13 @@ class Stack:
         return MStepResult(self.weights[lo:hi].copy(), self.means[lo:hi].copy(), cov.copy(),
                            self.floored[lo:hi].copy(), [])
 
+    def run_precisions(self, r: int) -> np.ndarray:
+        """Run r's precision factors (a view), in its model's layout: (K, ...) or (D, D) tied."""
+        if self.covariance_type == "tied":
+            return self.prec_chol[r]
+        lo = int(self.sizes[:r].sum())
+        return self.prec_chol[lo:lo + int(self.sizes[r])]
+
     def keep(self, runs: np.ndarray) -> None:
         """Keep the runs marked in ``runs`` (R,) bool, dropping the others' components."""
         if runs.all():

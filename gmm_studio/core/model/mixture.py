@@ -79,13 +79,16 @@ class MixtureModel:
     @classmethod
     def trusted(cls, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray,
                 covariance_type: str, noise_weight: float = 0.0,
-                noise_volume: float = 0.0) -> MixtureModel:
+                noise_volume: float = 0.0, prec_chol: np.ndarray | None = None
+                ) -> MixtureModel:
         """A model from arrays the engine built itself, checked only where it can fail.
 
         The engine's M-step gives canonical types, the right shapes and
         symmetric matrices by construction; what data can still break is
         finiteness and positive definiteness, and those are checked. Full
         validation costs more than a whole EM iteration on small data.
+        ``prec_chol``: the covariances' precision factors, when the engine
+        already has them (a batch's E-step used them); computed otherwise.
         """
         model = object.__new__(cls)
         for name, value in (("weights", weights), ("means", means),
@@ -97,7 +100,13 @@ class MixtureModel:
         object.__setattr__(model, "covariance_type", covariance_type)
         object.__setattr__(model, "noise_weight", float(noise_weight))
         object.__setattr__(model, "noise_volume", float(noise_volume))
-        prec = precision_cholesky(model.covariances, covariance_type)
+        if prec_chol is None:
+            prec = precision_cholesky(model.covariances, covariance_type)
+        else:
+            prec = _frozen(prec_chol, "precision factors")
+            if prec.shape != model.covariances.shape or not np.isfinite(prec).all():
+                raise InvalidModelError("precision factors must be finite, shaped as the "
+                                        "covariances.")
         prec.setflags(write=False)
         object.__setattr__(model, "_prec_chol", prec)
         return model
