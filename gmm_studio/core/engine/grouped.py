@@ -246,8 +246,8 @@ def vee(scatter, nk, seg, previous):
     return lam[:, None, None] * common[seg.ids]
 
 
-def _orientation_objective(scatter, nk, orient, equal_volume, seg):
-    """Per run -2 log L (R,) at orientations (R, D, D), and the best eigenvalues (C, D).
+def _best_eigenvalues(scatter, nk, orient, equal_volume, seg):
+    """diag(Dᵀ W_k D) (C, D) at orientations (R, D, D), and the best eigenvalues (C, D).
 
     ``equal_volume``: True (EVE), False (VVE), or (R,) per run.
     """
@@ -259,6 +259,12 @@ def _orientation_objective(scatter, nk, orient, equal_volume, seg):
         equal = (seg.sum(g) / seg.sum(nk))[seg.ids, None] * rotated / g[:, None]
         eig = np.where(np.broadcast_to(equal_volume, len(seg.sizes))[seg.ids, None], equal,
                        eig)
+    return rotated, eig
+
+
+def _orientation_objective(scatter, nk, orient, equal_volume, seg):
+    """Per run -2 log L (R,) at orientations (R, D, D), and the best eigenvalues (C, D)."""
+    rotated, eig = _best_eigenvalues(scatter, nk, orient, equal_volume, seg)
     objective = seg.sum(nk * np.log(eig).sum(axis=1)) + seg.sum((rotated / eig).sum(axis=1))
     return objective, eig
 
@@ -269,13 +275,17 @@ def _common_orientation(scatter, nk, seg, previous, equal_volume):
     active = np.ones(len(orient), dtype=bool)
     last = np.full(len(orient), np.inf)
     for _ in range(WARM_SWEEPS):
-        objective, eig = _orientation_objective(scatter, nk, orient, equal_volume, seg)
-        active &= ~(last - objective <= INNER_TOL * np.abs(objective))
-        if not active.any():
-            break
-        last = np.where(active, objective, last)
+        if WARM_SWEEPS == 1:
+            # One sweep: no objective to stop on, only the eigenvalues count.
+            eig = _best_eigenvalues(scatter, nk, orient, equal_volume, seg)[1]
+        else:
+            objective, eig = _orientation_objective(scatter, nk, orient, equal_volume, seg)
+            active &= ~(last - objective <= INNER_TOL * np.abs(objective))
+            if not active.any():
+                break
+            last = np.where(active, objective, last)
         sweep_planes(scatter, 1.0 / eig, orient, seg.sum, seg.ids, active)
-    _, eig = _orientation_objective(scatter, nk, orient, equal_volume, seg)
+    eig = _best_eigenvalues(scatter, nk, orient, equal_volume, seg)[1]
     return np.einsum("kij,kj,klj->kil", orient[seg.ids], eig, orient[seg.ids])
 
 

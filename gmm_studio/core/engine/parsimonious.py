@@ -248,14 +248,16 @@ def sweep_planes(scatter: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray, r
     for gather, is_real in _round_robin(d):
         blocks, pad = [block[:, :, gather] for block in blocks], pad[:, gather]
         o, wo = (blocks[0][:, :d], blocks[0][:, d:]) if len(blocks) == 1 else blocks
-        diff = pad[:, :half] - pad[:, half:]                               # (C, P)
+        # -a and -b of each plane (R, P), the signs folded into the difference
+        # of the eigenvalue reciprocals: the angle is ½ atan2(-b, -a).
+        diff = pad[:, half:] - pad[:, :half]                               # (C, P)
         diag = np.einsum("cdn,cdn->cn", o, wo)                             # o_iᵀ W_k o_i
-        a = 0.5 * run_sum(diff * (diag[:, :half] - diag[:, half:]))        # (R, P)
-        b = run_sum(diff * np.einsum("cdp,cdp->cp", o[:, :, :half], wo[:, :, half:]))
+        minus_a = 0.5 * run_sum(diff * (diag[:, :half] - diag[:, half:]))
+        minus_b = run_sum(diff * np.einsum("cdp,cdp->cp", o[:, :, :half], wo[:, :, half:]))
         # No turn for inactive runs, the padding axis, or a flat plane (a = b = 0).
-        turn = active[:, None] & is_real[None, :] & ((b != 0.0) | (a > 0.0))
-        theta = np.where(turn, 0.5 * np.arctan2(-b, -a), 0.0)
-        c, s = np.cos(theta)[run][:, None, :], np.sin(theta)[run][:, None, :]
+        turn = (active[:, None] & is_real[None, :]) & ((minus_b != 0.0) | (minus_a < 0.0))
+        theta = np.where(turn, 0.5 * np.arctan2(minus_b, minus_a), 0.0)[run]
+        c, s = np.cos(theta)[:, None, :], np.sin(theta)[:, None, :]
         blocks = [np.concatenate([block[:, :, :half] * c + block[:, :, half:] * s,
                                   block[:, :, half:] * c - block[:, :, :half] * s], axis=2)
                   for block in blocks]
