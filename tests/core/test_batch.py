@@ -9,7 +9,7 @@ from gmm_studio.core import FitConfig
 from gmm_studio.core.engine import batch
 from gmm_studio.core.engine.batch import fit_many
 from gmm_studio.core.engine.fitting import fit_prepared
-from gmm_studio.core.engine.grouped import Segments, grouped_mstep
+from gmm_studio.core.engine.grouped import Segments, general_mstep
 from gmm_studio.core.engine.mstep import estimate_parameters
 from gmm_studio.core.engine.prepared import prepare
 from gmm_studio.core.model.families import MCLUST_NAMES, mclust_name, normalise_covariance_type
@@ -145,18 +145,19 @@ def test_the_grouped_m_step_equals_estimate_parameters_run_by_run(covariance_typ
     totals = {round(float(s.nk.sum()), 9) for s, _ in runs}
     assert len(totals) == 1
     seg = Segments.of(sizes)
-    second = None if covariance_type == "tied" else np.concatenate([s.second for s, _ in runs])
-    weights, means, cov, floored = grouped_mstep(
-        covariance_type, np.concatenate([s.nk for s, _ in runs]),
-        np.concatenate([s.sx for s, _ in runs]), second, seg, total_weight=totals.pop(),
-        metric=metric, variance_floor=1e-3, total_scatter=total_scatter,
-        previous=np.concatenate(previous) if spec.layout == "general" else None)
+    second = np.concatenate([s.second for s, _ in runs])
+    weights, means, cov, floored = general_mstep(
+        ((spec.name, slice(0, sum(sizes)), seg),), np.concatenate([s.nk for s, _ in runs]),
+        np.concatenate([s.sx for s, _ in runs]), second, seg, metric=metric,
+        variance_floor=1e-3, previous=np.concatenate(previous),
+        total_scatter=total_scatter, total_weight=totals.pop())
     for r, expected in enumerate(want):
         lo, hi = seg.starts[r], seg.starts[r] + sizes[r]
         np.testing.assert_allclose(weights[lo:hi], expected.weights, rtol=1e-12)
         np.testing.assert_allclose(means[lo:hi], expected.means, rtol=1e-12, atol=1e-14)
-        own = cov[r] if covariance_type == "tied" else cov[lo:hi]
-        np.testing.assert_allclose(own, expected.covariances, rtol=1e-10, atol=1e-13)
+        # Every model's covariances come as (K, D, D) matrices.
+        full = full_covariances(expected.covariances, covariance_type, sizes[r], d)
+        np.testing.assert_allclose(cov[lo:hi], full, rtol=1e-10, atol=1e-13)
         assert list(floored[lo:hi]) == list(expected.floored)
 
 
@@ -318,18 +319,18 @@ def test_the_batched_e_step_keeps_runs_far_below_the_others_exact(far):
 
 @pytest.mark.parametrize("kind", ["full", "VEV", "diag", "tied"])
 def test_a_run_without_precision_factors_is_marked_and_the_others_keep_theirs(kind):
-    from gmm_studio.core.engine.stacked import Stack, stack_layout
+    from gmm_studio.core.engine.stacked import Stack
     from gmm_studio.core.model.gaussian import precision_cholesky
 
     rng = np.random.default_rng(3)
     a = rng.standard_normal((5, 3, 3))
     cov = a @ np.swapaxes(a, 1, 2) + np.eye(3)                     # 3 runs: 2 + 2 + 1
-    if stack_layout(kind) == "diag":
-        cov = np.diagonal(cov, axis1=1, axis2=2).copy()
-        cov[2, 1] = -1.0
+    if kind == "diag":
+        cov = np.diagonal(cov, axis1=1, axis2=2)[:, :, None] * np.eye(3)
+        cov[2, 1, 1] = -1.0
     elif kind == "tied":
-        cov = cov[:3].copy()
-        cov[1] = -np.eye(3)
+        cov[1], cov[3] = cov[0], cov[2]                           # one matrix per run
+        cov[[2, 3]] = -np.eye(3)
     else:
         cov[2] = -np.eye(3)                                    # run 1's first component
     sizes = np.array([2, 2, 1])
@@ -338,9 +339,9 @@ def test_a_run_without_precision_factors_is_marked_and_the_others_keep_theirs(ki
     bad = np.zeros(3, dtype=bool)
     prec = stack._precisions(cov, bad)
     assert list(bad) == [False, True, False]
-    keep = [0, 2] if kind == "tied" else [0, 1, 4]
-    layout = "full" if kind == "tied" else kind
-    np.testing.assert_allclose(prec[keep], precision_cholesky(cov[keep], layout), rtol=1e-12)
+    keep = [0, 1, 4]
+    np.testing.assert_allclose(prec[keep], precision_cholesky(cov[keep], "full"), rtol=1e-12)
+    np.testing.assert_array_equal(prec[[2, 3]], np.broadcast_to(np.eye(3), (2, 3, 3)))
 
 
 @pytest.mark.parametrize("weighted", [False, True])

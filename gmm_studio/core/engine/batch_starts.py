@@ -74,9 +74,6 @@ def _one_hot_statistics(data: PreparedData, labels: list[np.ndarray], seg: Segme
 def _skeleton(kinds: list[str], sizes: np.ndarray, d: int) -> Stack:
     """A stack of runs of ``kinds`` with ``sizes`` components, before its first M-step."""
     c = int(sizes.sum())
-    layout = stack_layout(kinds[0])
-    shape = {"tied": (len(sizes), d, d), "diag": (c, d), "spherical": (c,)}.get(
-        layout, (c, d, d))
     return Stack(kinds[0], np.array(kinds, dtype=object), sizes, np.zeros(c), np.zeros((c, d)),
-                 np.zeros(shape), np.zeros(shape), np.zeros(c, dtype=bool))
+                 np.zeros((c, d, d)), np.zeros((c, d, d)), np.zeros(c, dtype=bool))
 

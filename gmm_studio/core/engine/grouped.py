@@ -1,18 +1,17 @@
 """The M-step of many runs at once: components of R runs stacked as C = ΣK rows.
 
 What ``mstep.estimate_parameters`` and ``parsimonious`` compute for one run
-(one K components), computed here for a batch of runs with every per-run
-pooling (a common shape, volume, orientation or matrix) a segment sum over
-that run's components: runs of one covariance model (``grouped_mstep``), or
-of several models stored as (K, D, D) matrices (``general_mstep``).
-Iterative M-steps stop each run by its own test, as the one-run functions
-do, and a run that has stopped is held fixed while the others go on. A test
-checks each of the fourteen models against ``estimate_parameters`` run by
-run.
+(one K components), computed here for a batch of runs of several of the
+fourteen models (``general_mstep``), every covariance a (D, D) matrix, with
+every per-run pooling (a common shape, volume, orientation or matrix) a
+segment sum over that run's components. Iterative M-steps stop each run by
+its own test, as the one-run functions do, and a run that has stopped is
+held fixed while the others go on. A test checks each of the fourteen models
+against ``estimate_parameters`` run by run.
 
 Shapes: ``nk`` (C,); ``sx`` (C, D); ``second`` (C, D, D) or (C, D);
-``previous`` (C, D, D) or (R, D, D) (tied); no component is empty (the batch
-sends such runs back to the one-run loop first).
+``previous`` (C, D, D); no component is empty (the batch sends such runs
+back to the one-run loop first).
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.families import covariance_model
 from ..model.floor import FloorMetric, floor_layout
 from .parsimonious import (
     INNER_TOL,
@@ -56,45 +54,20 @@ class Segments:
         return values[self.starts]
 
 
-def grouped_mstep(covariance_type: str, nk: np.ndarray, sx: np.ndarray, second, seg: Segments,
-                  *, total_weight: float, metric: FloorMetric, variance_floor: float,
-                  total_scatter: np.ndarray | None = None, previous: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """weights (C,), means (C, D), covariances and floored (C,) of every run.
-
-    Covariances are in the model's layout per component ((R, D, D) per run
-    for tied); the equal of ``estimate_parameters(..., in_em=True)``.
-    """
-    spec = covariance_model(covariance_type)
-    if spec.layout in ("general", "full"):
-        return general_mstep(((spec.name, slice(0, len(nk)), seg),), nk, sx, second, seg,
-                             metric=metric, variance_floor=variance_floor, previous=previous)
-    weights = nk / seg.sum(nk)[seg.ids]
-    means = sx / nk[:, None]
-    if covariance_type == "tied":
-        outer = nk[:, None, None] * np.einsum("ki,kj->kij", means, means)
-        cov = (total_scatter - seg.sum(outer)) / total_weight
-        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
-        cov, floored = floor_layout(cov, "full", metric, variance_floor)
-        return weights, means, cov, floored[seg.ids]
-    cov = second / nk[:, None] - means**2
-    if covariance_type == "spherical":
-        cov = cov.mean(axis=1)
-    cov, floored = floor_layout(cov, covariance_type, metric, variance_floor)
-    return weights, means, cov, floored
-
-
 def general_mstep(models, nk: np.ndarray, sx: np.ndarray, second: np.ndarray, seg: Segments,
-                  *, metric: FloorMetric, variance_floor: float, previous: np.ndarray | None
+                  *, metric: FloorMetric, variance_floor: float, previous: np.ndarray | None,
+                  total_scatter: np.ndarray | None = None, total_weight: float = 0.0
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """weights (C,), means (C, D), covariances (C, D, D) and floored (C,) of runs of
-    several models stored as (K, D, D) matrices: full and the ten constrained ones.
+    several of the fourteen models, every covariance as a (D, D) matrix.
 
-    ``models``: (model, its components' slice, their Segments) for each model's
-    runs, all axis-aligned (``second`` (C, D)) or none (``second`` (C, D, D)).
-    The means, each component's own covariance and its floor are computed once
-    for all; then each model pools its runs' scatter W_k = n_k S_k its own way.
-    Equals ``mstep._constrained`` (and the full M-step) run by run.
+    ``models``: (mclust's name, its components' slice, their Segments) for each
+    model's runs, all axis-aligned (``second`` (C, D)) or none (``second``
+    (C, D, D)). The means, each component's own covariance and its floor are
+    computed once for all; then each model pools its runs' scatter
+    W_k = n_k S_k its own way. EEE (tied) needs the data's ``total_scatter``
+    (D, D) and ``total_weight``, as ``mstep`` computes it. Equals
+    ``estimate_parameters`` run by run (a test checks all fourteen).
     """
     d = sx.shape[1]
     weights = nk / seg.sum(nk)[seg.ids]
@@ -126,17 +99,36 @@ def general_mstep(models, nk: np.ndarray, sx: np.ndarray, second: np.ndarray, se
     for name, part, sub in models:
         if name in axes and len(axes) == 2:
             continue
-        if name == "VVV":
-            cov[part] = own[part]
+        if name in ("VVV", "VVI"):
+            cov[part] = own[part] if name == "VVV" else _diagonal(own[part])
             continue
-        if name == "EII":
-            # The spherical model floors its one variance, not the columns'.
-            lam = MSTEPS[name](raw[part] * nk[part, None], nk[part], sub)[:, 0, 0]
+        if name in ("EII", "VII"):
+            # The round models floor their one variance, not the columns'.
+            lam = (MSTEPS[name](raw[part] * nk[part, None], nk[part], sub)[:, 0, 0]
+                   if name == "EII" else raw[part].mean(axis=1))
             lam, floored[part] = floor_layout(lam, "spherical", metric, variance_floor)
             cov[part] = lam[:, None, None] * np.eye(d)
             continue
+        if name == "EEE":
+            cov[part], floored[part] = _tied(means[part], nk[part], sub, total_scatter,
+                                             total_weight, metric, variance_floor)
+            continue
         cov[part] = MSTEPS[name](scatter[part], nk[part], sub, previous[part])
     return weights, means, cov, floored
+
+
+def _tied(means, nk, seg: Segments, total_scatter, total_weight: float, metric: FloorMetric,
+          variance_floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """EEE: each run's one matrix from the data's scatter, repeated (C, D, D); floored (C,).
+
+    Σ = (Σ_n w_n x_n x_nᵀ - Σ_k n_k μ_k μ_kᵀ) / Σ w, floored as one matrix,
+    as ``mstep`` computes it (the data's scatter, not the components' sum).
+    """
+    outer = nk[:, None, None] * np.einsum("ki,kj->kij", means, means)
+    pooled = (total_scatter - seg.sum(outer)) / total_weight
+    pooled = 0.5 * (pooled + np.swapaxes(pooled, 1, 2))
+    pooled, hit = floor_layout(pooled, "full", metric, variance_floor)
+    return pooled[seg.ids], hit[seg.ids]
 
 
 def _diagonal(values: np.ndarray) -> np.ndarray:

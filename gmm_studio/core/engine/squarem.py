@@ -64,11 +64,10 @@ class Accelerator:
         if runs.all():
             return
         parts = np.repeat(runs, stack.sizes)
-        per = runs if stack.covariance_type == "tied" else parts
         self.phase, self.guard, self.ref_ll, self.age = self.phase[runs], self.guard[runs], \
             self.ref_ll[runs], self.age[runs]
-        self.saved0 = _take(self.saved0, parts, per)
-        self.saved2 = _take(self.saved2, parts, per)
+        self.saved0 = _take(self.saved0, parts)
+        self.saved2 = _take(self.saved2, parts)
 
     def judge(self, log_l: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For this evaluation (R,): record it, test it for convergence, go back to θ2."""
@@ -109,15 +108,10 @@ def _assign(stack: Stack, params: tuple) -> None:
     stack.weights, stack.means, stack.covariances = params
 
 
-def _take(params, parts, per):
+def _take(params, parts):
     if params is None:
         return None
-    return params[0][parts], params[1][parts], params[2][per]
-
-
-def _masks(stack: Stack, runs: np.ndarray):
-    parts = np.repeat(runs, stack.sizes)
-    return parts, runs if stack.covariance_type == "tied" else parts
+    return params[0][parts], params[1][parts], params[2][parts]
 
 
 def _merge(stack: Stack, base, other, runs: np.ndarray):
@@ -128,10 +122,10 @@ def _merge(stack: Stack, base, other, runs: np.ndarray):
         return base
     if runs.all():   # runs of a stack mostly move in step: no per-element choice
         return other
-    parts, per = _masks(stack, runs)
+    parts = np.repeat(runs, stack.sizes)
     return (np.where(parts, other[0], base[0]),
             np.where(parts[:, None], other[1], base[1]),
-            np.where(per.reshape(-1, *([1] * (base[2].ndim - 1))), other[2], base[2]))
+            np.where(parts[:, None, None], other[2], base[2]))
 
 
 def _jump(stack: Stack, th0, th1, th2, runs: np.ndarray):
@@ -139,25 +133,23 @@ def _jump(stack: Stack, th0, th1, th2, runs: np.ndarray):
     if th0 is None or not runs.any():
         return th2, np.zeros_like(runs)
     seg = stack.segments
-    tied = stack.covariance_type == "tied"
     r = [a - b for a, b in zip(th1, th0, strict=True)]
     v = [c - 2 * b + a for a, b, c in zip(th0, th1, th2, strict=True)]
+    share = stack.covariance_share
 
     def per_run(parts):
         w, m, c = (np.square(p).reshape(len(p), -1).sum(axis=1) for p in parts)
-        total = seg.sum(w + m)
-        return total + (c if tied else seg.sum(c))
+        return seg.sum(w + m + share * c)
 
     rr, vv = per_run(r), per_run(v)
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = -np.sqrt(rr / vv)
     alpha = np.clip(np.nan_to_num(alpha, nan=-1.0, neginf=-ALPHA_MAX), -ALPHA_MAX, -1.0)
     a_comp = alpha[seg.ids]
-    a_cov = alpha if tied else a_comp
-    shape = (-1, *([1] * (th0[2].ndim - 1)))
+    a_cov = a_comp[:, None, None]
     theta = (th0[0] - 2 * a_comp * r[0] + a_comp**2 * v[0],
              th0[1] - 2 * a_comp[:, None] * r[1] + (a_comp**2)[:, None] * v[1],
-             th0[2] - 2 * a_cov.reshape(shape) * r[2] + (a_cov**2).reshape(shape) * v[2])
+             th0[2] - 2 * a_cov * r[2] + a_cov**2 * v[2])
     positive = np.logical_and.reduceat(theta[0] > 0, seg.starts)
     finite = np.logical_and.reduceat(np.isfinite(theta[1]).all(axis=1), seg.starts)
     return theta, runs & positive & finite

@@ -1,17 +1,18 @@
 """The parameters of a batch's runs, stacked component-wise.
 
 R runs with K_r components each hold C = ΣK_r components in one set of
-arrays, in centred coordinates: weights (C,), means (C, D), covariances and
-their precision Cholesky factors in the stack's layout, (C, D, D), (C, D) or
-(C,), or (R, D, D) for tied (one matrix per run). Keeping them stacked means
-an iteration costs the same few NumPy calls whatever R is.
+arrays, in centred coordinates: weights (C,), means (C, D), and every
+model's covariances and their precision Cholesky factors as (C, D, D)
+matrices (a tied run's one matrix repeated, a diagonal or round one's on
+the diagonal). Keeping them stacked means an iteration costs the same few
+NumPy calls whatever R is.
 
-A stack holds the runs of one layout (``stack_layout``): the diagonal,
-spherical and tied models alone, and every model stored as (C, D, D)
-matrices together (full and the ten constrained models in one stack, the
-four axis-aligned ones among them in another), each model's runs side by
-side; the M-step's shared parts then run once for all of them, and only each
-model's own step once per model.
+A stack holds the runs of one layout (``stack_layout``): the models with
+full matrices (full, tied and the eight other ellipsoidal ones) in one, the
+axis-aligned six in another, each model's runs side by side; the M-step's
+shared parts then run once for all of them, and only each model's own step
+once per model. Runs enter in their model's own layout (``Stack.of``) and
+leave in it (``run_params``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import numpy as np
 
 from ..errors import GMMStudioError
 from ..model.families import covariance_model
-from ..model.gaussian import not_positive_definite, precision_cholesky
-from .grouped import Segments, general_mstep, grouped_mstep
+from ..model.gaussian import full_covariances, not_positive_definite, precision_cholesky
+from .grouped import Segments, general_mstep
 from .mstep import MStepResult
 from .prepared import PreparedData
 
@@ -38,13 +39,23 @@ def family(covariance_type: str) -> str:
 
 @lru_cache(maxsize=32)
 def stack_layout(covariance_type: str) -> str:
-    """Which stack a model's runs join: "tied", "diag", "spherical", or for the
-    models stored as (K, D, D) matrices "general" (full and the ellipsoidal
-    ten) or "general-diag" (EII, EEI, VEI, EVI: diagonal matrices)."""
-    spec = covariance_model(covariance_type)
-    if spec.layout in ("tied", "diag", "spherical"):
-        return spec.layout
-    return "general-diag" if spec.diagonal else "general"
+    """Which stack a model's runs join: "general" (full, tied and the other
+    ellipsoidal models) or "general-diag" (diag, spherical, EII, EEI, VEI,
+    EVI: diagonal matrices). One stack for more models means fewer M-steps
+    per pass: on a 1-D sweep the two models share one."""
+    return "general-diag" if covariance_model(covariance_type).diagonal else "general"
+
+
+def _in_layout(matrices: np.ndarray, covariance_type: str) -> np.ndarray:
+    """(K, D, D) matrices back in a model's own layout (a copy)."""
+    layout = covariance_model(covariance_type).layout
+    if layout == "tied":
+        return matrices[0].copy()
+    if layout == "diag":
+        return np.diagonal(matrices, axis1=1, axis2=2).copy()
+    if layout == "spherical":
+        return matrices[:, 0, 0].copy()
+    return matrices.copy()
 
 
 @dataclass
@@ -66,22 +77,26 @@ class Stack:
     floored: np.ndarray
     _segments: Segments | None = field(default=None, repr=False)
     _models: tuple | None = field(default=None, repr=False)
+    _share: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, kinds: list[str], starts: list[MStepResult], precs: list[np.ndarray]
            ) -> Stack:
         """Stack each run's start (an M-step result) and its precision factors.
 
-        ``kinds`` (R,): each run's model, one layout, each model's runs together.
+        ``kinds`` (R,): each run's model, one layout, each model's runs
+        together; starts and factors come in each model's own layout.
         """
-        tied = kinds[0] == "tied"
-        join = np.stack if tied else np.concatenate
-        return cls(kinds[0], np.array(kinds, dtype=object),
-                   np.array([len(s.weights) for s in starts]),
-                   np.concatenate([s.weights for s in starts]),
-                   np.concatenate([s.means for s in starts]),
-                   join([s.covariances for s in starts]), join(precs),
-                   np.concatenate([s.floored for s in starts]))
+        d = starts[0].means.shape[1]
+        sizes = [len(start.weights) for start in starts]
+        return cls(kinds[0], np.array(kinds, dtype=object), np.array(sizes),
+                   np.concatenate([start.weights for start in starts]),
+                   np.concatenate([start.means for start in starts]),
+                   np.concatenate([full_covariances(start.covariances, kind, k, d)
+                                   for start, kind, k in zip(starts, kinds, sizes, strict=True)]),
+                   np.concatenate([full_covariances(prec, kind, k, d)
+                                   for prec, kind, k in zip(precs, kinds, sizes, strict=True)]),
+                   np.concatenate([start.floored for start in starts]))
 
     @property
     def segments(self) -> Segments:
@@ -107,49 +122,62 @@ class Stack:
             self._models = tuple(parts)
         return self._models
 
-    def run_params(self, r: int) -> MStepResult:
-        """Run r's parameters as an M-step result (copies)."""
+    @property
+    def covariance_share(self) -> np.ndarray:
+        """Each component's share (C,) of its run's covariance entries in the model's layout.
+
+        A tied run stores one matrix (K copies here), a round one one variance
+        per component (D here): SQUAREM's step length weighs a run's
+        parameters as its own layout counts them.
+        """
+        if self._share is None:
+            d = self.means.shape[1]
+            share = np.ones(len(self.weights))
+            for name, part, sub in self.models:
+                if name == "EEE":
+                    share[part] = 1.0 / sub.sizes[sub.ids]
+                elif name == "VII":
+                    share[part] = 1.0 / d
+            self._share = share
+        return self._share
+
+    def _rows(self, r: int) -> slice:
         lo = int(self.sizes[:r].sum())
-        hi = lo + int(self.sizes[r])
-        cov = self.covariances[r] if self.covariance_type == "tied" else self.covariances[lo:hi]
-        return MStepResult(self.weights[lo:hi].copy(), self.means[lo:hi].copy(), cov.copy(),
-                           self.floored[lo:hi].copy(), [])
+        return slice(lo, lo + int(self.sizes[r]))
+
+    def run_params(self, r: int) -> MStepResult:
+        """Run r's parameters as an M-step result in its model's layout (copies)."""
+        rows = self._rows(r)
+        return MStepResult(self.weights[rows].copy(), self.means[rows].copy(),
+                           _in_layout(self.covariances[rows], self.kinds[r]),
+                           self.floored[rows].copy(), [])
 
     def run_precisions(self, r: int) -> np.ndarray:
-        """Run r's precision factors (a view), in its model's layout: (K, ...) or (D, D) tied."""
-        if self.covariance_type == "tied":
-            return self.prec_chol[r]
-        lo = int(self.sizes[:r].sum())
-        return self.prec_chol[lo:lo + int(self.sizes[r])]
+        """Run r's precision factors in its model's layout (a copy): (K, D, D), (D, D) tied, ..."""
+        return _in_layout(self.prec_chol[self._rows(r)], self.kinds[r])
 
     def keep(self, runs: np.ndarray) -> None:
         """Keep the runs marked in ``runs`` (R,) bool, dropping the others' components."""
         if runs.all():
             return
-        self._segments = self._models = None
+        self._segments = self._models = self._share = None
         parts = np.repeat(runs, self.sizes)
         self.sizes, self.kinds = self.sizes[runs], self.kinds[runs]
         self.weights, self.means = self.weights[parts], self.means[parts]
         self.floored = self.floored[parts]
-        per = runs if self.covariance_type == "tied" else parts
-        self.covariances, self.prec_chol = self.covariances[per], self.prec_chol[per]
+        self.covariances, self.prec_chol = self.covariances[parts], self.prec_chol[parts]
 
     def kernel_prec(self) -> np.ndarray:
-        """Precision factors as the family's kernel reads them: (C, D, D) or (C, D)."""
-        prec, d = self.prec_chol, self.means.shape[1]
-        if self.covariance_type == "tied":
-            return np.repeat(prec, self.sizes, axis=0)
+        """Precision factors as the family's kernel reads them: (C, D, D) or diagonals (C, D)."""
         if family(self.covariance_type) == "full":
-            return prec
-        if prec.ndim == 3:          # EII, EEI, VEI, EVI store diagonal (K, D, D) matrices
-            return np.diagonal(prec, axis1=1, axis2=2)
-        return np.broadcast_to(prec[:, None], (len(prec), d)) if prec.ndim == 1 else prec
+            return self.prec_chol
+        return np.diagonal(self.prec_chol, axis1=1, axis2=2)
 
     def m_step(self, data: PreparedData, acc: np.ndarray, variance_floor: float,
                first: bool = False) -> np.ndarray:
         """Every run's M-step from its statistics ``acc`` (C, F); returns runs that fail (R,).
 
-        ``grouped_mstep`` computes what ``em._mstep`` would, for all runs at
+        ``general_mstep`` computes what ``em._mstep`` would, for all runs at
         once; ``first``: the first M-step, from a start's statistics, with no
         previous model to warm-start from. A failing run (a covariance not
         positive definite, or not finite) gets placeholder precision factors
@@ -158,33 +186,26 @@ class Stack:
         d = data.n_features
         kind = self.covariance_type
         seg = self.segments
-        if kind == "tied":
-            second = None
-        elif family(kind) == "diag":
+        if family(kind) == "diag":
             second = acc[:, 1 + d:]
         else:
             iu, ju = np.triu_indices(d)
             second = np.empty((len(acc), d, d))
             second[:, iu, ju] = acc[:, 1 + d:]
             second[:, ju, iu] = acc[:, 1 + d:]
+        tied = any(name == "EEE" for name, _, _ in self.models)
         # A run going back from a failed jump may have near-empty components here;
         # its result is dropped, and nothing else can divide by zero.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if stack_layout(kind).startswith("general"):
-                weights, means, cov, floored = general_mstep(
-                    self.models, acc[:, 0], acc[:, 1:1 + d], second, seg,
-                    metric=data.floor_metric(kind), variance_floor=variance_floor,
-                    previous=None if first else self.covariances)
-            else:
-                weights, means, cov, floored = grouped_mstep(
-                    kind, acc[:, 0], acc[:, 1:1 + d], second, seg,
-                    total_weight=data.total_weight, metric=data.floor_metric(kind),
-                    variance_floor=variance_floor,
-                    total_scatter=data.total_scatter() if kind == "tied" else None)
+            weights, means, cov, floored = general_mstep(
+                self.models, acc[:, 0], acc[:, 1:1 + d], second, seg,
+                metric=data.floor_metric(kind), variance_floor=variance_floor,
+                previous=None if first else self.covariances,
+                total_scatter=data.total_scatter() if tied else None,
+                total_weight=data.total_weight)
         ok_means = np.logical_and.reduceat(np.isfinite(means).all(axis=1), seg.starts)
-        ok_cov = np.isfinite(cov.reshape(len(cov), -1)).all(axis=1)  # (R,) tied, else (C,)
-        if kind != "tied":
-            ok_cov = np.logical_and.reduceat(ok_cov, seg.starts)
+        ok_cov = np.logical_and.reduceat(np.isfinite(cov.reshape(len(cov), -1)).all(axis=1),
+                                         seg.starts)
         bad = ~(ok_means & ok_cov)
         prec = self._precisions(cov, bad)
         self.weights, self.means, self.covariances, self.floored = weights, means, cov, floored
@@ -197,51 +218,37 @@ class Stack:
         Such runs get placeholder factors, to be replaced by the caller.
         """
         ok = np.isfinite(self.covariances.reshape(len(self.covariances), -1)).all(axis=1)
-        if self.covariance_type != "tied":
-            ok = np.logical_and.reduceat(ok, self.segments.starts)
-        bad = ~ok
+        bad = ~np.logical_and.reduceat(ok, self.segments.starts)
         self.prec_chol = self._precisions(self.covariances, bad)
         return bad
 
     def _precisions(self, cov: np.ndarray, bad: np.ndarray) -> np.ndarray:
-        """Precision factors of ``cov``; runs whose matrices have none are marked in ``bad``.
+        """Precision factors of ``cov`` (C, D, D); runs whose matrices have none are marked
+        in ``bad``.
 
         Leaving runs get placeholder factors: the batch drops them next.
         """
-        tied = self.covariance_type == "tied"
-        layout = "full" if tied else self.covariance_type
-        placeholder = np.eye(cov.shape[-1]) if cov.ndim == 3 else 1.0
+        placeholder = np.eye(cov.shape[-1])
         for attempt in range(2):
             if bad.any():
                 cov = cov.copy()
-                cov[bad if tied else np.repeat(bad, self.sizes)] = placeholder
+                cov[np.repeat(bad, self.sizes)] = placeholder
             try:
-                return precision_cholesky(cov, layout)
+                return precision_cholesky(cov, "full")
             except GMMStudioError:
                 pass
             if attempt == 0:
                 # Some run's matrix has no factor (a failed jump, or a collapse):
                 # find them all in one batched check, not one factorisation per run.
-                bad |= self._runs_without_factor(cov)
+                bad |= np.logical_or.reduceat(not_positive_definite(cov), self.segments.starts)
         # A matrix at the edge that the check and LAPACK judge apart: run by run.
         out = np.empty_like(cov)
         seg = self.segments
         for r in range(len(self.sizes)):
-            lo = r if tied else seg.starts[r]
-            part = slice(lo, lo + (1 if tied else self.sizes[r]))
+            part = slice(seg.starts[r], seg.starts[r] + self.sizes[r])
             try:
-                out[part] = precision_cholesky(cov[part], layout)
+                out[part] = precision_cholesky(cov[part], "full")
             except GMMStudioError:
                 bad[r] = True
                 out[part] = placeholder
         return out
-
-    def _runs_without_factor(self, cov: np.ndarray) -> np.ndarray:
-        """Runs (R,) with a covariance that has no Cholesky factor (not positive)."""
-        if cov.ndim == 3:
-            failing = not_positive_definite(cov)
-        else:
-            failing = ~(cov > 0) if cov.ndim == 1 else ~(cov > 0).all(axis=1)
-        if self.covariance_type == "tied":
-            return failing
-        return np.logical_or.reduceat(failing, self.segments.starts)
