@@ -7,9 +7,10 @@ into C = ΣK components: the E-step is one product coef (C, F) @ feats (F, N)
 per feature family (full or diagonal quadratic features of the rows, made
 once for all iterations), responsibilities are normalised per run (a
 segment of the product's rows), and the M-step statistics are one more
-product. The M-step then runs once per stack of runs stored alike (the
-full and ten constrained models together, ``stacked.stack_layout``): the
-means, covariances and floor once for all its runs, and each covariance
+product. The M-step then runs once per stack (``stacked.stack_layout``:
+the eight models with full matrices together, the six axis-aligned ones
+together, all stored as (K, D, D) matrices): the means, covariances and
+floor once for all its runs, and each covariance
 model's own pooling once for its runs (``stacked``, ``grouped``), computing
 what the one-fit loop (``em.run_em``) computes, to rounding: tests compare
 them.
