@@ -64,6 +64,61 @@ class _Run:
     iteration: int = 0
 
 
+@dataclass
+class _Group:
+    """A stack, its runs (R,) in stack order, their SQUAREM state, and per-run progress.
+
+    ``last`` (R,) each run's last recorded log-likelihood (NaN before the
+    first), ``passes`` (R,) its M-steps so far, ``tol`` and ``max_iter`` (R,)
+    its config's: the convergence test runs on arrays, not run by run.
+    """
+
+    stack: Stack
+    runs: list[_Run]
+    accel: Accelerator | None
+    last: np.ndarray
+    passes: np.ndarray
+    tol: np.ndarray
+    max_iter: np.ndarray
+
+    @classmethod
+    def of(cls, stack: Stack, runs: list[_Run], accelerate: bool) -> _Group:
+        n = len(runs)
+        return cls(stack, runs, Accelerator.of(n) if accelerate else None, np.full(n, np.nan),
+                   np.zeros(n, dtype=np.int64), np.array([run.config.tol for run in runs]),
+                   np.array([run.config.max_iter for run in runs]))
+
+    def keep(self, runs: np.ndarray) -> None:
+        """Keep the runs marked in ``runs`` (R,) bool."""
+        if runs.all():
+            return
+        if self.accel is not None:
+            self.accel.keep(self.stack, runs)
+        self.stack.keep(runs)
+        self.runs = [run for run, k in zip(self.runs, runs, strict=True) if k]
+        self.last, self.passes = self.last[runs], self.passes[runs]
+        self.tol, self.max_iter = self.tol[runs], self.max_iter[runs]
+
+    def record(self, log_l: np.ndarray, total_weight: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Take this pass's log-likelihoods (R,): which runs converged, ran out, went back.
+
+        As ``em._status``: a run converges when a tested step gained less
+        than tol per unit weight, and is out of iterations at max_iter.
+        """
+        n = len(self.runs)
+        taken, tested, back = (self.accel.judge(log_l) if self.accel is not None else
+                               (np.ones(n, bool), np.ones(n, bool), np.zeros(n, bool)))
+        values = log_l.tolist()
+        for r in np.flatnonzero(taken).tolist():
+            self.runs[r].history.append(values[r])
+        with np.errstate(invalid="ignore"):     # NaN before a run's first record
+            converged = taken & tested & (np.abs(log_l - self.last) / total_weight < self.tol)
+        self.last = np.where(taken, log_l, self.last)
+        out = taken & ~converged & (self.passes >= self.max_iter)
+        return converged, out, back
+
+
 def batchable(data: PreparedData, config: FitConfig) -> bool:
     """Whether ``iterate_many`` batches this fit (else it runs the ordinary loop)."""
     counted = data.n_rows if data.sample_weight is None else int(
@@ -167,11 +222,11 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
         alive = np.array([run.job not in ejected for run in runs])
         if alive.any():
             stack.keep(alive)
-            runs = [run for run, a in zip(runs, alive, strict=True) if a]
-            groups.append((stack, runs, Accelerator.of(len(runs)) if accelerate else None))
+            groups.append(_Group.of(stack, [run for run, a in zip(runs, alive, strict=True)
+                                            if a], accelerate))
     started: dict[int, float] = {}
-    for _, runs, _ in groups:
-        for run in runs:
+    for group in groups:
+        for run in group.runs:
             started[run.job] = min(started.get(run.job, run.started), run.started)
     finals: dict[int, dict[int, Snapshot]] = {}
     histories: dict[int, dict[int, list[float]]] = {}
@@ -180,32 +235,27 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
         data.check_cancel()
         passes = {}
         for name in ("full", "diag"):
-            members = [g for g in groups if family(g[0].covariance_type) == name]
+            members = [g for g in groups if family(g.stack.covariance_type) == name]
             if not members:
                 continue
-            resp, log_l = _e_step(data, [g[0] for g in members], feats[name])
+            resp, log_l = _e_step(data, [g.stack for g in members], feats[name])
             acc = resp @ feats[name].T
             row = run = 0
-            for stack, runs, _ in members:
-                size = int(stack.sizes.sum())
-                passes[id(stack)] = (acc[row:row + size], log_l[run:run + len(runs)],
+            for group in members:
+                size, count = int(group.stack.sizes.sum()), len(group.runs)
+                passes[id(group)] = (acc[row:row + size], log_l[run:run + count],
                                      resp[row:row + size])
-                row, run = row + size, run + len(runs)
+                row, run = row + size, run + count
         kept = []
-        for stack, runs, accel in groups:
-            acc, log_l, resp = passes[id(stack)]
-            n = len(runs)
-            record, check, back = (accel.judge(log_l) if accel is not None else
-                                   (np.ones(n, bool), np.ones(n, bool), np.zeros(n, bool)))
-            going = np.ones(n, dtype=bool)
-            for r, run in enumerate(runs):
-                if not record[r]:
-                    continue
-                run.history.append(float(log_l[r]))
-                status = _status(run, data, converging=bool(check[r]))
-                if status is None:
-                    continue
-                going[r] = False
+        for group in groups:
+            stack, runs = group.stack, group.runs
+            acc, log_l, resp = passes[id(group)]
+            converged, out, back = group.record(log_l, data.total_weight)
+            going = ~(converged | out)
+            for r in np.flatnonzero(~going).tolist():
+                run = runs[r]
+                status = CONVERGED if converged[r] else MAX_ITER
+                run.iteration = int(group.passes[r])
                 params = stack.run_params(r)
                 run.notes.floored = params.floored   # the last M-step's, as in em._mstep
                 # The E-step just made used these factors: the model need not redo them.
@@ -231,28 +281,21 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
             if not going.any():
                 continue
             rows = np.repeat(going, stack.sizes)
-            if accel is not None:
-                accel.keep(stack, going)
-            stack.keep(going)
-            runs = [run for run, g in zip(runs, going, strict=True) if g]
+            group.keep(going)
             before = (stack.weights, stack.means, stack.covariances)
-            failed = stack.m_step(data, acc[rows], runs[0].config.variance_floor)
-            if accel is not None:
-                accel.step(stack, before, log_l[going], back[going])
+            failed = stack.m_step(data, acc[rows], group.runs[0].config.variance_floor)
+            if group.accel is not None:
+                group.accel.step(stack, before, log_l[going], back[going])
             # A run going back to θ2 drops this M-step's result, failed or not.
-            ejected.update(runs[r].job for r in np.flatnonzero(failed & ~back[going]))
-            for run in runs:
-                run.iteration += 1
-            kept.append((stack, runs, accel))
+            ejected.update(group.runs[r].job for r in np.flatnonzero(failed & ~back[going]))
+            group.passes += 1
+            kept.append(group)
         groups = []
-        for stack, runs, accel in kept:
-            alive = np.array([run.job not in ejected for run in runs])
+        for group in kept:
+            alive = np.array([run.job not in ejected for run in group.runs])
             if alive.any():
-                if accel is not None:
-                    accel.keep(stack, alive)
-                stack.keep(alive)
-                groups.append((stack, [run for run, a in zip(runs, alive, strict=True) if a],
-                               accel))
+                group.keep(alive)
+                groups.append(group)
     return [j for j in jobs if j in ejected]
 
 
@@ -331,17 +374,3 @@ def _shifted_sums(wlp: np.ndarray, top: np.ndarray, starts: np.ndarray) -> np.nd
     np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
     np.exp(wlp, out=wlp)
     return np.add.reduceat(wlp, starts, axis=0)
-
-
-def _status(run: _Run, data: PreparedData, converging: bool = True) -> str | None:
-    """As ``em._status``: converged, out of iterations, or None (go on).
-
-    ``converging`` False: the last step was an accelerated jump, not tested.
-    """
-    history, config = run.history, run.config
-    if converging and len(history) > 1 and \
-            abs(history[-1] - history[-2]) / data.total_weight < config.tol:
-        return CONVERGED
-    if run.iteration >= config.max_iter:
-        return MAX_ITER
-    return None

@@ -112,7 +112,15 @@ def normalise_covariance_type(name: object) -> str:
 
 def covariance_model(covariance_type: str) -> CovarianceModel:
     """The model behind a covariance_type (normalised first)."""
-    return _MODELS[mclust_name(normalise_covariance_type(covariance_type))]
+    # Looked up some 10^4 times in a model sweep: each spelling is normalised once.
+    model = _MODEL_OF.get(covariance_type) if isinstance(covariance_type, str) else None
+    if model is None:
+        model = _MODELS[mclust_name(normalise_covariance_type(covariance_type))]
+        _MODEL_OF[covariance_type] = model
+    return model
+
+
+_MODEL_OF: dict[str, CovarianceModel] = {}
 
 
 def mclust_name(covariance_type: str, n_features: int | None = None) -> str:
