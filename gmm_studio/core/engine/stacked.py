@@ -8,7 +8,7 @@ the diagonal). Keeping them stacked means an iteration costs the same few
 NumPy calls whatever R is.
 
 A stack holds the runs of one layout (``stack_layout``): the models with
-full matrices (full, tied and the eight other ellipsoidal ones) in one, the
+full matrices (full, tied and the six other ellipsoidal ones) in one, the
 axis-aligned six in another, each model's runs side by side; the M-step's
 shared parts then run once for all of them, and only each model's own step
 once per model. Runs enter in their model's own layout (``Stack.of``) and
