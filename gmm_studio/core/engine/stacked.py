@@ -228,6 +228,8 @@ class Stack:
 
         Leaving runs get placeholder factors: the batch drops them next.
         """
+        if stack_layout(self.covariance_type) == "general-diag":
+            return self._diagonal_precisions(cov, bad)
         placeholder = np.eye(cov.shape[-1])
         for attempt in range(2):
             if bad.any():
@@ -252,3 +254,15 @@ class Stack:
                 bad[r] = True
                 out[part] = placeholder
         return out
+
+    def _diagonal_precisions(self, cov: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        """``_precisions`` of diagonal matrices: 1 / √variance on the diagonal, no LAPACK.
+
+        What the Cholesky route gives for a diagonal matrix, bit for bit; a run
+        with a variance that is not positive is marked in ``bad``.
+        """
+        variances = np.diagonal(cov, axis1=1, axis2=2)
+        bad |= ~np.logical_and.reduceat((variances > 0).all(axis=1), self.segments.starts)
+        if bad.any():
+            variances = np.where(np.repeat(bad, self.sizes)[:, None], 1.0, variances)
+        return (1.0 / np.sqrt(variances))[:, :, None] * np.eye(cov.shape[-1])
