@@ -9,8 +9,9 @@ model by BIC and the seconds taken, for
   and as a whole Rscript process (``--four``: also over the four that are
   scikit-learn's, VVV, EEE, VVI and VII).
 
-Whole-process seconds are the best of ``--repeat`` runs (3) on both sides,
-with gmm_studio byte-compiled first as an installed package is.
+Whole-process seconds are the best of ``--repeat`` runs (5) on both sides,
+the sides taking turns, with gmm_studio byte-compiled first as an installed
+package is.
 
 BIC is shown the way GMM Studio reports it, smaller is better
 (-2 log L + p log n); mclust's sign is flipped to match. Needs Rscript with
@@ -51,21 +52,25 @@ def export(name: str, folder: Path) -> Path:
     return path
 
 
-# Whole-process seconds are the best of this many runs, for both sides: on a
-# shared machine one run of a half-second process varies by 20 % or more.
-REPEAT = 3
-
-
-def _best_of(run, repeat: int):
-    """``run()`` -> (result, seconds) ``repeat`` times: the last result, the fewest seconds."""
-    results = [run() for _ in range(repeat)]
-    return results[-1][0], min(seconds for _, seconds in results)
+# Whole-process seconds are the best of this many runs, for both sides, the
+# sides taking turns: on a shared machine one run of a half-second process
+# varies by 20 % or more, and the machine's speed drifts over a minute.
+REPEAT = 5
 
 
 def _timed(command: list[str]):
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
     return done, time.perf_counter() - started
+
+
+def _taking_turns(commands: list[list[str]], repeat: int) -> list[tuple]:
+    """Run each command ``repeat`` times, in turn: (its last run, its fewest seconds) each."""
+    runs: list[list] = [[] for _ in commands]
+    for _ in range(repeat):
+        for command, done in zip(commands, runs, strict=True):
+            done.append(_timed(command))
+    return [(done[-1][0], min(seconds for _, seconds in done)) for done in runs]
 
 
 def compile_ours() -> None:
@@ -82,8 +87,8 @@ def compile_ours() -> None:
     compileall.compile_dir(str(Path(gmm_studio.__file__).parent), quiet=1)
 
 
-def mclust_best(path: Path, models: list[str] | None, repeat: int = REPEAT) -> dict:
-    """mclustBIC over G = 1:9 (and ``models``): best model, BIC (ours' sign), seconds."""
+def mclust_command(path: Path, models: list[str] | None) -> list[str]:
+    """Rscript running mclustBIC over G = 1:9 (and ``models``; all fourteen if None)."""
     names = "NULL" if models is None else "c(" + ",".join(f'"{m}"' for m in models) + ")"
     code = f'''suppressMessages(library(mclust))
         X <- as.matrix(read.csv("{path}"))
@@ -91,18 +96,25 @@ def mclust_best(path: Path, models: list[str] | None, repeat: int = REPEAT) -> d
                                         verbose = FALSE))[["elapsed"]]
         best <- names(pickBIC(b, 1))
         cat(best, sprintf("%.6f", max(b, na.rm = TRUE)), sprintf("%.4f", t), "\\n")'''
-    done, wall = _best_of(lambda: _timed(["Rscript", "-e", code]), repeat)
+    return ["Rscript", "-e", code]
+
+
+def mclust_result(done, wall: float) -> dict:
+    """Best model, BIC (ours' sign) and seconds of an ``mclust_command`` run."""
     if done.returncode != 0:
         return {"best": "error", "bic": float("nan"), "seconds": float("nan"), "wall": wall}
     best, bic, seconds = done.stdout.split()
     return {"best": best, "bic": -float(bic), "seconds": float(seconds), "wall": wall}
 
 
-def ours_best(path: Path, covariance: str = "all", repeat: int = REPEAT) -> dict:
-    """Our default sweep: whole CLI process, and the sweep alone in this process."""
-    done, wall = _best_of(lambda: _timed(
-        [sys.executable, "-m", "gmm_studio", "select", str(path), "-k", "1-9", "--covariance",
-         covariance, "--json"]), repeat)
+def ours_command(path: Path, covariance: str = "all") -> list[str]:
+    """Our default sweep as a whole CLI process."""
+    return [sys.executable, "-m", "gmm_studio", "select", str(path), "-k", "1-9",
+            "--covariance", covariance, "--json"]
+
+
+def ours_result(done, wall: float, path: Path, covariance: str = "all") -> dict:
+    """An ``ours_command`` run's best, and the sweep alone timed in this process."""
     best = json.loads(done.stdout)["best"] if done.returncode == 0 else None
     X = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     started = time.perf_counter()
@@ -126,10 +138,12 @@ def breast_cancer(folder: Path) -> int:
     print("| sweep | best | BIC | s (sweep; process) |")
     print("|---|---|---|---|")
     for label, covariance in (("ours, 14 models", "all"), ("ours, 4 models", "sklearn")):
-        ours = ours_best(path, covariance, repeat=1)   # seconds long: one run each
+        (done, wall), = _taking_turns([ours_command(path, covariance)], 1)  # seconds long
+        ours = ours_result(done, wall, path, covariance)
         print(f"| {label} | {ours['best']} | {ours['bic']:.2f} | {ours['seconds']:.2f}; "
               f"{ours['wall']:.2f} |", flush=True)
-    four = mclust_best(path, ["VVV", "EEE", "VVI", "VII"], repeat=1)
+    (done, wall), = _taking_turns([mclust_command(path, ["VVV", "EEE", "VVI", "VII"])], 1)
+    four = mclust_result(done, wall)
     print(f"| mclust, 4 models | {four['best']} | {four['bic']:.2f} | {four['seconds']:.2f}; "
           f"{four['wall']:.2f} |")
     return 0
@@ -169,16 +183,20 @@ def main() -> int:
                    header=",".join(f"f{i}" for i in range(30)), comments="")
     for path in paths:
         shape = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2).shape
-        ours = ours_best(path, repeat=args.repeat)
-        all14 = mclust_best(path, None, repeat=args.repeat)
+        # In one dimension mclust has two models, E (equal variance) and V.
+        four_models = ["VVV", "EEE", "VVI", "VII"] if shape[1] > 1 else ["E", "V"]
+        commands = [ours_command(path), mclust_command(path, None)]
+        if args.four:
+            commands.append(mclust_command(path, four_models))
+        runs = _taking_turns(commands, args.repeat)
+        ours = ours_result(*runs[0], path)
+        all14 = mclust_result(*runs[1])
         cells = [path.stem, f"{shape[0]} x {shape[1]}", ours["best"], f"{ours['bic']:.2f}",
                  f"{ours['seconds']:.2f}; {ours['wall']:.2f}", all14["best"],
                  f"{all14['bic']:.2f}", f"{all14['seconds']:.2f}; {all14['wall']:.2f}",
                  f"{ours['bic'] - all14['bic']:+.2f}"]
         if args.four:
-            # In one dimension mclust has two models, E (equal variance) and V.
-            four = mclust_best(path, ["VVV", "EEE", "VVI", "VII"] if shape[1] > 1 else ["E", "V"],
-                               repeat=args.repeat)
+            four = mclust_result(*runs[2])
             cells += [four["best"], f"{four['bic']:.2f}", f"{four['seconds']:.2f}; "
                       f"{four['wall']:.2f}"]
         print("| " + " | ".join(cells) + " |", flush=True)
