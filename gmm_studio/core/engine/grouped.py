@@ -81,7 +81,18 @@ def general_mstep(models, nk: np.ndarray, sx: np.ndarray, second: np.ndarray, se
     else:
         own = second / nk[:, None, None] - np.einsum("ki,kj->kij", means, means)
         own = 0.5 * (own + np.swapaxes(own, 1, 2))
-        own, floored = floor_layout(own, "full", metric, variance_floor)
+        # EEE pools the data's scatter, not its components' own: flooring
+        # those (small clusters in many columns fall below the floor and need
+        # an eigendecomposition each) would be work thrown away.
+        pooled = [part for name, part, _ in models if name == "EEE"]
+        if pooled:
+            used = np.ones(len(nk), dtype=bool)
+            for part in pooled:
+                used[part] = False
+            floored = np.zeros(len(nk), dtype=bool)
+            own[used], floored[used] = floor_layout(own[used], "full", metric, variance_floor)
+        else:
+            own, floored = floor_layout(own, "full", metric, variance_floor)
         scatter = own * nk[:, None, None]
     if len(models) == 1 and models[0][0] == "VVV":
         return weights, means, own, floored

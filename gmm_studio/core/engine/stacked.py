@@ -78,6 +78,7 @@ class Stack:
     _segments: Segments | None = field(default=None, repr=False)
     _models: tuple | None = field(default=None, repr=False)
     _share: np.ndarray | None = field(default=None, repr=False)
+    _factored: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, kinds: list[str], starts: list[MStepResult], precs: list[np.ndarray]
@@ -141,6 +142,25 @@ class Stack:
             self._share = share
         return self._share
 
+    @property
+    def factored(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Which components (F,) to factorise, and whose factor each component takes (C,).
+
+        A tied run's K matrices are one matrix: it is factorised once. None
+        when every component is its own.
+        """
+        if self._factored is None:
+            tied = [(part, sub) for name, part, sub in self.models if name == "EEE"]
+            if not tied:
+                self._factored = (None,)
+            else:
+                source = np.arange(len(self.weights))
+                for part, sub in tied:
+                    source[part] = part.start + sub.starts[sub.ids]
+                rows, inverse = np.unique(source, return_inverse=True)
+                self._factored = (rows, inverse)
+        return None if self._factored[0] is None else self._factored
+
     def _rows(self, r: int) -> slice:
         lo = int(self.sizes[:r].sum())
         return slice(lo, lo + int(self.sizes[r]))
@@ -160,7 +180,7 @@ class Stack:
         """Keep the runs marked in ``runs`` (R,) bool, dropping the others' components."""
         if runs.all():
             return
-        self._segments = self._models = self._share = None
+        self._segments = self._models = self._share = self._factored = None
         parts = np.repeat(runs, self.sizes)
         self.sizes, self.kinds = self.sizes[runs], self.kinds[runs]
         self.weights, self.means = self.weights[parts], self.means[parts]
@@ -236,7 +256,10 @@ class Stack:
                 cov = cov.copy()
                 cov[np.repeat(bad, self.sizes)] = placeholder
             try:
-                return precision_cholesky(cov, "full")
+                if self.factored is None:
+                    return precision_cholesky(cov, "full")
+                rows, inverse = self.factored
+                return precision_cholesky(cov[rows], "full")[inverse]
             except GMMStudioError:
                 pass
             if attempt == 0:
