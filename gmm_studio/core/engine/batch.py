@@ -10,10 +10,9 @@ segment of the product's rows), and the M-step statistics are one more
 product. The M-step then runs once per stack (``stacked.stack_layout``:
 the eight models with full matrices together, the six axis-aligned ones
 together, all stored as (K, D, D) matrices): the means, covariances and
-floor once for all its runs, and each covariance
-model's own pooling once for its runs (``stacked``, ``grouped``), computing
-what the one-fit loop (``em.run_em``) computes, to rounding: tests compare
-them.
+floor once for all its runs, and each covariance model's own pooling once
+for its runs (``stacked``, ``grouped``), computing what the one-fit loop
+(``em.run_em``) computes, to rounding: tests compare them.
 
 A run leaves the batch when it converges or reaches max_iter. Whatever the
 batch does not handle (an empty component to re-seed, a covariance that is
