@@ -30,6 +30,9 @@ class Snapshot:
     elapsed: float
     status: str = RUNNING
     warnings: tuple[str, ...] = ()
+    # -sum_n w_n sum_k r_nk log r_nk of ``model``, on a last snapshot whose
+    # pass summed it (PreparedData.with_entropy); else None.
+    entropy: float | None = None
 
     @property
     def done(self) -> bool:
@@ -64,7 +67,7 @@ class FitResult:
     n_samples: float
     elapsed: float
     # -sum_n w_n sum_k r_nk log r_nk of ``model`` on the fitted rows, when the
-    # fit had it on the way (the batched sweep's last E-step); else None.
+    # fit had it on the way (a sweep's last E-step); else None.
     entropy: float | None = None
 
     def criteria(self, log_jacobian: float = 0.0) -> tuple[float, float, float]:

@@ -6,7 +6,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from gmm_studio.core import FitConfig
 from gmm_studio.core.analysis.comparison import compare_methods
-from gmm_studio.core.analysis.metrics import adjusted_rand_index
+from gmm_studio.core.analysis.metrics import adjusted_rand_index, classification_entropy
 from gmm_studio.core.analysis.selection import best_row, parse_k_range, select
 from gmm_studio.core.data.samples import GENERATED, generate
 
@@ -102,18 +102,23 @@ def test_a_big_sweep_fits_a_subsample_then_passes_over_every_row(monkeypatch):
     monkeypatch.setattr(selection, "SUBSAMPLE_ABOVE", 2000)
     monkeypatch.setattr(selection, "SUBSAMPLE_ROWS", 600)
     monkeypatch.setattr(selection, "HELD_OUT_ROWS", 1000)
+    # The subsample's fits run batched; unaccelerated, a batch's fits are fit()'s.
+    monkeypatch.setattr(selection, "ACCELERATE", False)
     frame = generate("unequal_variance", n=3000)
     X = frame[["x", "y"]].to_numpy()
     base = FitConfig(n_init=1, init="hierarchical", random_state=4)
     rows, best = selection.select(X, [1, 2, 3, 4], ["full", "spherical"], base=base, folds=3)
     # Each row, recomputed by hand: the fit of the same subsample, then two
-    # iterations on all rows from it, scored there; held-out rows outside it.
+    # iterations on all rows from it, scored there (ICL too, its entropy
+    # summed in the last pass); held-out rows outside it.
     sample = np.sort(np.random.default_rng(4).choice(3000, 600, replace=False))
     for row in rows:
         config = base.replace(n_components=row.k, covariance_type=row.covariance_type)
         start = fit(X[sample], config).model
         full = fit(X, config.replace(max_iter=2), initial_model=start)
         assert row.log_likelihood == pytest.approx(full.log_likelihood, rel=1e-12)
+        entropy = classification_entropy(full.model, X)
+        assert row.icl == pytest.approx(row.bic + 2 * entropy, rel=1e-12)
         outside = np.setdiff1d(np.arange(3000), sample)
         test = np.sort(np.random.default_rng(4).choice(outside, 1000, replace=False))
         dens = start.score_samples(X[test])

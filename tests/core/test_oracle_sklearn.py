@@ -60,6 +60,35 @@ def test_scoring_matches_sklearn_and_criteria(covariance_type):
 
 
 @pytest.mark.parametrize("covariance_type", COV_TYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_pass_sums_the_entropy_of_scipys_responsibilities(covariance_type, weighted):
+    # The entropy a model sweep's ICL takes from its last E-step, against
+    # -sum_n w_n sum_k r_nk log r_nk of the returned model, r from SciPy's densities.
+    import dataclasses
+
+    from gmm_studio.core.engine.fitting import fit_prepared
+    from gmm_studio.core.engine.prepared import prepare
+
+    X = blobs(seed=5, d=3, k=4)
+    weights = np.random.default_rng(2).uniform(0.2, 3.0, len(X)) if weighted else None
+    config = FitConfig(n_components=4, covariance_type=covariance_type, max_iter=3, tol=0.0,
+                       variance_floor=0.0)
+    start = start_model(X, covariance_type, k=4)
+    data = dataclasses.replace(prepare(X, weights), with_entropy=True)
+    result = fit_prepared(data, config, start, with_labels=False)
+    model = result.model
+    covs = full_covariances(model.covariances, covariance_type, 4, 3)
+    joint = np.column_stack([w * multivariate_normal(m, c).pdf(X)
+                             for w, m, c in zip(model.weights, model.means, covs, strict=True)])
+    resp = joint / joint.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_row = -np.where(resp > 0, resp * np.log(resp), 0.0).sum(axis=1)
+    want = per_row.sum() if weights is None else weights @ per_row
+    assert result.entropy == pytest.approx(want, rel=1e-8)
+    assert fit_prepared(prepare(X, weights), config, start).entropy is None
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
 def test_densities_match_scipy(covariance_type):
     X = blobs(seed=7, d=2)
     model = fit(X, FitConfig(covariance_type=covariance_type)).model

@@ -25,9 +25,10 @@ from .metrics import classification_entropy, components_at_floor, icl
 CRITERIA = ("bic", "aic", "icl", "cv")
 
 # On more rows than SUBSAMPLE_ABOVE each fit of a sweep is fitted on a seeded
-# subsample of SUBSAMPLE_ROWS rows (restarts and all) and then refined by
-# FULL_PASSES EM iterations over every row, where it is scored: the work per
-# fit is then about FULL_PASSES + 2 passes over the data, not a whole fit.
+# subsample of SUBSAMPLE_ROWS rows (restarts and all; a stage's fits batched
+# as on small data) and then refined by FULL_PASSES EM iterations over every
+# row, where it is scored: the work per fit is then FULL_PASSES + 1 passes
+# over the data, the last of which also sums the entropy ICL needs.
 # Cross-validation then holds out every row outside the subsample.
 SUBSAMPLE_ABOVE = 100_000
 SUBSAMPLE_ROWS = 10_000
@@ -37,11 +38,10 @@ HELD_OUT_ROWS = 100_000
 
 @dataclass(frozen=True, eq=False)
 class Subsample:
-    """A sweep's seeded subsample: row numbers (n,), rows (n, D), weights; all rows prepared."""
+    """A sweep's seeded subsample: row numbers (n,), its rows prepared; all rows prepared."""
 
     rows: np.ndarray
-    X: np.ndarray
-    weights: np.ndarray | None
+    sample: PreparedData
     data: PreparedData
 
     @classmethod
@@ -49,16 +49,18 @@ class Subsample:
         """SUBSAMPLE_ROWS rows of X, in file order, the same for the same seed."""
         rows = np.sort(np.random.default_rng(seed).choice(len(X), SUBSAMPLE_ROWS,
                                                           replace=False))
-        return cls(rows, np.asarray(X)[rows], None if sample_weight is None
-                   else np.asarray(sample_weight)[rows], data)
+        return cls(rows, prepare(np.asarray(X)[rows], None if sample_weight is None
+                                 else np.asarray(sample_weight)[rows]), data)
 
-    def fit(self, config: FitConfig, cancel) -> tuple[MixtureModel, FitResult]:
-        """Fit on the subsample, then FULL_PASSES iterations on every row from there.
+    def fit(self, config: FitConfig, cancel, fitted: FitResult | None = None
+            ) -> tuple[MixtureModel, FitResult]:
+        """Fit on the subsample (unless ``fitted`` is that fit), then FULL_PASSES on every row.
 
-        Returns the subsample's model and the result on every row.
+        Returns the subsample's model and the result on every row, with its entropy.
         """
-        start = fit(self.X, config, sample_weight=self.weights, cancel=cancel).model
-        data = dataclasses.replace(self.data, cancel=cancel)
+        start = (fitted or fit(self.sample.X, config, sample_weight=self.sample.sample_weight,
+                               cancel=cancel)).model
+        data = dataclasses.replace(self.data, cancel=cancel, with_entropy=True)
         return start, fit_prepared(data, config.replace(n_init=1, max_iter=FULL_PASSES),
                                    start, with_labels=False)
 
@@ -209,14 +211,17 @@ def sweep(
            if not is_dask(X) and data.n_rows > SUBSAMPLE_ABOVE else None)
     first = (base.replace(n_init=1, tol=max(base.tol, SCREEN_TOL)) if _two_stage(base)
              else base)
-    # Small data in memory: a stage's fits run in batches, and so do each
-    # fold's fits for cross-validation (before the stage's own, per stage).
-    batched = big is None and not is_dask(X)
+    # Small data in memory, or a big one's subsample: a stage's fits run in
+    # batches, and on small data so do each fold's fits for cross-validation
+    # (before the stage's own, per stage).
+    batched = not is_dask(X)
+    fitted_on = data if big is None else big.sample
     rows = []
     configs = [first.replace(n_components=k, covariance_type=t)
                for t in _distinct(covariance_types, data.n_features) for k in ks]
-    held = _held_out(X, configs, folds, sample_weight, log_jacobian, cancel, batched)
-    for config, fitted in _fits(data, configs, batched, cancel):
+    held = _held_out(X, configs, folds, sample_weight, log_jacobian, cancel,
+                     batched and big is None)
+    for config, fitted in _fits(fitted_on, configs, batched, cancel):
         rows.append(_row(X, config, folds, sample_weight, log_jacobian,
                          data.floor_metric(config.covariance_type), cancel, big, fitted,
                          held.get(id(config))))
@@ -225,8 +230,9 @@ def sweep(
         return
     best = {(r.k, r.covariance_type): r for r in ranked_rows(rows, "bic")[:REFINE_TOP]}
     configs = [base.replace(n_components=k, covariance_type=t) for k, t in best]
-    held = _held_out(X, configs, folds, sample_weight, log_jacobian, cancel, batched)
-    for config, fitted in _fits(data, configs, batched, cancel):
+    held = _held_out(X, configs, folds, sample_weight, log_jacobian, cancel,
+                     batched and big is None)
+    for config, fitted in _fits(fitted_on, configs, batched, cancel):
         row = best[(config.n_components, config.covariance_type)]
         again = _row(X, config, folds, sample_weight, log_jacobian,
                      data.floor_metric(row.covariance_type), cancel, big, fitted,
@@ -289,18 +295,19 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel,
          held: tuple[float, float, str] | None = None) -> SelectionRow:
     """One sweep row: fit ``config`` (unless ``fitted`` is its fit, or its error) and score it.
 
+    With a ``subsample``, ``fitted`` is the fit on it, refined here on every row.
     ``held``: its cross-validation when already computed (mean, std, note).
     """
     nan = float("nan")
     try:
         if isinstance(fitted, GMMStudioError):
             raise fitted
-        if fitted is not None:
+        if subsample is not None:
+            sample_model, result = subsample.fit(config, cancel, fitted)
+        elif fitted is not None:
             result = fitted
-        elif subsample is None:
-            result = fit(X, config, sample_weight=sample_weight, cancel=cancel)
         else:
-            sample_model, result = subsample.fit(config, cancel)
+            result = fit(X, config, sample_weight=sample_weight, cancel=cancel)
     except GMMStudioError as exc:  # e.g. every restart collapsed, or K above the rows
         return SelectionRow(config.n_components, config.covariance_type, nan, 0, nan, nan, nan,
                             nan, nan, False, True, f"fit failed: {exc}",

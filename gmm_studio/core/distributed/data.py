@@ -169,7 +169,7 @@ class DaskPrepared(PreparedData):
         return list(self._compute(tasks, cancellable))
 
     def em_pass(self, kernel, *, hard=False, want_stats=True, labels=None, log_density=None,
-                noise_log=None, noise_scatter=False) -> PassResult:
+                noise_log=None, noise_scatter=False, want_entropy=False) -> PassResult:
         """``passes.em_pass`` on every chunk as a task; per-row outputs stay on the cluster."""
         import dask
 
@@ -177,7 +177,7 @@ class DaskPrepared(PreparedData):
             raise InvalidConfigError("per-row outputs of a dask fit are lazy: use "
                                      "core.distributed.labels / log_density.")
         options = dict(hard=hard, want_stats=want_stats, noise_log=noise_log,
-                       noise_scatter=noise_scatter)
+                       noise_scatter=noise_scatter, want_entropy=want_entropy)
         # One key for the parameters, sent once to each worker, not once per task.
         params = dask.delayed(kernel, pure=True)
         return self._fold(self.map_chunks(_chunk_em_pass, self.centre, self.scale, self.dtype,

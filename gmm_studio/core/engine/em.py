@@ -72,7 +72,7 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
             result = data.em_pass(kernel, hard=hard, labels=labels,
                              want_stats=iteration < config.max_iter,
                              noise_log=None if noise is None else noise.log_prob,
-                             noise_scatter=tied_noise)
+                             noise_scatter=tied_noise, want_entropy=data.with_entropy)
         except Cancelled:
             if previous_ll is None:
                 return
@@ -88,7 +88,8 @@ def run_em(data: PreparedData, config: FitConfig, restart: int, rng: np.random.G
                          labels is not None and iteration > 0 and result.n_changed == 0,
                          reseeded)
         if status != RUNNING:
-            yield _final(restart, iteration, model, ll, start_time, status, notes, config)
+            yield _final(restart, iteration, model, ll, start_time, status, notes, config,
+                         result.entropy)
             return
         yield Snapshot(restart, iteration, model, ll, time.perf_counter() - start_time)
         previous_model, previous_ll, previous_objective = model, ll, objective
@@ -145,9 +146,10 @@ def _status(config, data, iteration, objective, previous, labels_stable, reseede
     return RUNNING
 
 
-def _final(restart, iteration, model, ll, start_time, status, notes, config) -> Snapshot:
+def _final(restart, iteration, model, ll, start_time, status, notes, config,
+           entropy: float | None = None) -> Snapshot:
     return Snapshot(restart, iteration, model, ll, time.perf_counter() - start_time,
-                    status, notes.finish(status, iteration, config))
+                    status, notes.finish(status, iteration, config), entropy)
 
 
 def _check_initial(model: MixtureModel, config: FitConfig) -> MixtureModel:

@@ -203,5 +203,5 @@ def _collect(data, config, histories, finals, start_time, with_labels, notes) ->
         converged=snap.status == CONVERGED, status=snap.status,
         restart_log_likelihoods=scores, best_restart=best, labels=labels,
         warnings=tuple(warnings), n_parameters=n_params, n_samples=data.total_weight,
-        elapsed=time.perf_counter() - start_time,
+        elapsed=time.perf_counter() - start_time, entropy=snap.entropy,
     )

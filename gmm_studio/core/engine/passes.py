@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model.kernels import normalise_log_prob, normalise_with_noise
+from ..model.kernels import normalise_log_prob, normalise_with_entropy, normalise_with_noise
 from .mstep import candidates_per_block, worst_rows
 from .parallel import map_blocks
 from .prepared import PreparedData
@@ -32,6 +32,7 @@ class PassResult:
     each row's largest log(w_k N(x | k)).
     noise_nk, noise_scatter: with a noise component, sum_n w_n p(noise | x_n)
     and (when asked) sum_n w_n p(noise | x_n) x_n x_n^T in centred coordinates.
+    entropy: when asked, -sum_n w_n sum_k r_nk log r_nk under the pass's parameters.
     """
 
     log_likelihood: float = 0.0
@@ -41,6 +42,7 @@ class PassResult:
     classification: float = 0.0
     noise_nk: float = 0.0
     noise_scatter: np.ndarray | None = None
+    entropy: float | None = None
 
     def add(self, other: PassResult) -> None:
         """Fold another block's partial result into this one."""
@@ -49,6 +51,8 @@ class PassResult:
         self.worst.extend(other.worst)
         self.n_changed += other.n_changed
         self.noise_nk += other.noise_nk
+        if other.entropy is not None:
+            self.entropy = (self.entropy or 0.0) + other.entropy
         if other.noise_scatter is not None:
             self.noise_scatter = (other.noise_scatter.copy() if self.noise_scatter is None
                                   else self.noise_scatter + other.noise_scatter)
@@ -131,6 +135,7 @@ def em_pass(
     log_density: np.ndarray | None = None,
     noise_log: float | None = None,
     noise_scatter: bool = False,
+    want_entropy: bool = False,
 ) -> PassResult:
     """E-step under ``kernel``'s parameters and, if wanted, M-step statistics.
 
@@ -142,8 +147,11 @@ def em_pass(
     (classification EM). ``labels`` (N,) int, when given, receives the most
     probable component of every row and the number that changed is counted;
     ``log_density`` (N,) float, when given, receives log p(x) of every row.
+    ``want_entropy`` sums the classification entropy (not with noise), which
+    a model sweep's ICL needs: the pass has the responsibilities anyway.
     """
     k, d = kernel.k, data.n_features
+    want_entropy = want_entropy and noise_log is None
     ws = Workspace(data.dtype)
 
     def block(start: int, stop: int) -> PassResult:
@@ -158,6 +166,8 @@ def em_pass(
             if block_labels is not None:
                 block_labels[top < noise_log] = -1
             log_dens, noise = normalise_with_noise(wlp, noise_log)
+        elif want_entropy:
+            log_dens, entropy = normalise_with_entropy(wlp, ws.get("shifted", (k, b)), top)
         else:
             log_dens = normalise_log_prob(wlp, top)
         if log_density is not None:
@@ -166,6 +176,8 @@ def em_pass(
         part = PassResult(_weighted_sum(log_dens, w),
                           worst=worst_rows(log_dens, start,
                                            candidates_per_block(k, b, data.n_rows)))
+        if want_entropy:
+            part.entropy = _weighted_sum(entropy, w)
         if hard:
             # Classification EM maximises sum_n max_k log(w_k N(x_n | k)).
             part.classification = _weighted_sum(top.astype(np.float64), w)

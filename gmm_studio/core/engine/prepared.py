@@ -27,6 +27,8 @@ class PreparedData:
 
     X (N, D) float64; sample_weight (N,) or None; centre (D,) weighted mean;
     scale (D,) weighted standard deviation (1 for a constant column).
+    ``with_entropy``: a fit's E-steps also sum the classification entropy,
+    for the last snapshot and the result (a model sweep's ICL).
     """
 
     X: np.ndarray
@@ -37,6 +39,7 @@ class PreparedData:
     constant_columns: tuple[int, ...]
     dtype: np.dtype
     cancel: threading.Event | None = None
+    with_entropy: bool = False
     _scatter: np.ndarray | None = None
     _metric: FloorMetric | None = None
 

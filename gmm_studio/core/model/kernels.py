@@ -272,6 +272,28 @@ def normalise_log_prob(wlp: np.ndarray, top: np.ndarray | None = None) -> np.nda
     return top.astype(np.float64) + np.log(total, dtype=np.float64)
 
 
+def normalise_with_entropy(wlp: np.ndarray, shifted: np.ndarray, top: np.ndarray | None = None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """As normalise_log_prob, and each row's classification entropy -sum_k r_k log r_k.
+
+    ``shifted`` (K, B) is scratch space. With s_k = log(w_k N_k) - max and
+    r_k = e^{s_k} / sum_j e^{s_j}, the entropy is log sum_j e^{s_j} - sum_k r_k s_k:
+    no logarithm of K x B responsibilities. Returns log p(x) (B,) and the
+    entropies (B,), float64.
+    """
+    if top is None:
+        top = wlp.max(axis=0)
+    wlp -= top
+    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
+    np.copyto(shifted, wlp)
+    np.exp(wlp, out=wlp)
+    total = wlp.sum(axis=0)
+    wlp /= total
+    log_total = np.log(total, dtype=np.float64)
+    expected = np.einsum("kb,kb->b", wlp, shifted, dtype=np.float64)
+    return top.astype(np.float64) + log_total, log_total - expected
+
+
 def normalise_with_noise(wlp: np.ndarray, noise_log: float) -> tuple[np.ndarray, np.ndarray]:
     """As normalise_log_prob with a uniform noise term log(π_0 / V) in every row.
 
