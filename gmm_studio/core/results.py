@@ -11,6 +11,9 @@ from .model.mixture import MixtureModel
 
 RUNNING, CONVERGED, MAX_ITER, CANCELLED, FAILED = (
     "running", "converged", "max_iter", "cancelled", "failed")
+# A model sweep's screening stage stops a fit that can no longer reach the
+# fits it would refine (analysis.selection); its model is its last iteration's.
+SCREENED = "screened"
 
 
 @dataclass(frozen=True)

@@ -357,3 +357,38 @@ def test_a_batched_fit_carries_the_entropy_of_its_own_model(weighted):
         want = classification_entropy(result.model, FAITHFUL, weights)
         assert result.entropy == pytest.approx(want, rel=1e-9, abs=1e-9)
         assert want > 0.1                                    # not trivially zero
+
+
+def test_a_run_given_up_stops_where_it_is_with_its_own_log_likelihood():
+    # give_up sees each running run's best case once it has PACE_WINDOW gains:
+    # an upper bound on where it could end, at least its present log L.
+    data = prepare(IRIS)
+    configs = [FitConfig(n_components=k, covariance_type=t, init="hierarchical", tol=1e-12,
+                         max_iter=200) for t in ("VVE", "diag") for k in (3, 5)]
+    seen: dict[int, list[float]] = {}
+
+    def give_up(jobs, best_case):
+        for job, best in zip(jobs, best_case, strict=True):
+            seen.setdefault(job, []).append(float(best))
+        return np.array([configs[j].covariance_type == "VVE" for j in jobs])
+
+    results = dict(batch.iterate_many(data, configs, accelerate=True, give_up=give_up))
+    for j, config in enumerate(configs):
+        result = results[j]
+        if config.covariance_type == "VVE":
+            assert result.status == "screened" and not result.converged
+            # judged at its first chance: PACE_WINDOW gains recorded (jumps are not)
+            assert len(result.log_likelihood_history) == batch.PACE_WINDOW + 1
+            assert result.n_iter >= batch.PACE_WINDOW
+            history = result.log_likelihood_history
+            pace = max(np.diff(history).max(), 0.0)
+            assert seen[j] == [pytest.approx(history[-1] + pace * (200 - result.n_iter),
+                                             rel=1e-12)]
+            assert history[-1] == result.log_likelihood
+            assert any(w.startswith(f"stopped at iteration {result.n_iter}")
+                       for w in result.warnings)
+        else:
+            assert result.status != "screened" and result.n_iter > batch.PACE_WINDOW
+        # The reported model is the one whose log L the run recorded.
+        assert float(result.model.score_samples(IRIS).sum()) == pytest.approx(
+            result.log_likelihood, rel=1e-12)

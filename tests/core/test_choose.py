@@ -10,7 +10,7 @@ from gmm_studio.core.analysis.metrics import adjusted_rand_index, classification
 from gmm_studio.core.analysis.selection import best_row, parse_k_range, select
 from gmm_studio.core.data.samples import GENERATED, generate
 
-from .helpers import faithful
+from .helpers import ASSETS, faithful
 
 MCLUST_EEE3_LOGLIK = -1126.326  # mclust 6.x vignette, densityMclust(faithful)
 
@@ -196,3 +196,54 @@ def test_a_cancel_during_batched_cross_validation_stops_the_sweep_cleanly(monkey
     rows = list(sweep(X, [1, 2, 3], ["full", "tied"], folds=5, cancel=cancel))
     assert folds_started == [6]           # the other folds never started
     assert rows == []                     # and no row was scored without its CV
+
+
+def test_screening_stops_only_fits_that_could_not_be_refined(monkeypatch):
+    # Wine (178 x 13): a few first-stage fits creep on far behind the best five.
+    # The sweep refines the same fits as without screening and picks the same
+    # best; each stopped row says so, and without screening it would have
+    # ended behind the five refined.
+    import pandas as pd
+
+    from gmm_studio.core.analysis import screening, selection
+
+    X = pd.read_csv(ASSETS / "wine.csv").select_dtypes("number").to_numpy(float)
+
+    def run():
+        return list(selection.sweep(X, list(range(1, 10))))
+
+    raced = run()
+    monkeypatch.setattr(screening, "MARGIN", np.inf)
+    plain = run()
+    first = len(selection.COVARIANCE_TYPES) * 9
+    refined = lambda rows: sorted((r.k, r.covariance_type) for r in rows[first:])  # noqa: E731
+    assert refined(raced) == refined(plain)
+    stopped = [r for r in raced[:first] if not r.converged and "far behind" in r.note]
+    assert stopped, "nothing was screened: the test no longer tests screening"
+    behind = {(r.k, r.covariance_type): r.bic for r in plain[:first]}
+    fifth = sorted(r.bic for r in selection.ranked_rows(plain[:first]))[selection.REFINE_TOP - 1]
+    for row in stopped:
+        assert behind[(row.k, row.covariance_type)] > fifth
+        assert row.bic >= behind[(row.k, row.covariance_type)] - 1e-6 * abs(row.bic)
+    best = [selection.best_row(selection.latest_rows(rows)) for rows in (raced, plain)]
+    assert best[0].to_dict() == best[1].to_dict()
+
+
+def test_a_screen_counts_only_usable_rows_in_the_data_files_units():
+    from gmm_studio.core.analysis.screening import MARGIN, Screen
+    from gmm_studio.core.model.gaussian import n_parameters
+
+    configs = [FitConfig(n_components=k, covariance_type="VVV") for k in (1, 2, 3)]
+    screen = Screen(configs, n_features=2, n_samples=100.0, log_jacobian=-0.5, top=2)
+    ll = np.array([-290.0, -300.0, -300.0])
+    assert not screen([0, 1, 2], ll).any()           # fewer than two usable rows yet
+    screen.add(500.0, degenerate=True)
+    screen.add(float("nan"), degenerate=False)
+    screen.add(700.0, degenerate=False)
+    assert not screen([0, 1, 2], ll).any()
+    screen.add(650.0, degenerate=False)              # the second best is now 700
+    # best-case BIC = -2 (log L - 0.5 * 100) + p log 100 against 700 + MARGIN
+    bic = -2 * (ll - 50.0) + np.array([n_parameters(k, 2, "VVV") for k in (1, 2, 3)]) * np.log(100)
+    np.testing.assert_array_equal(screen([0, 1, 2], ll), bic > 700.0 + MARGIN)
+    assert screen([0, 1, 2], ll).tolist() == [False, True, True]
+    np.testing.assert_array_equal(screen([2], ll[:1]), [True])

@@ -17,10 +17,11 @@ from ..engine.prepared import Cancelled, PreparedData, prepare
 from ..errors import GMMStudioError, InvalidConfigError
 from ..model.families import distinct_types, mclust_name, normalise_covariance_type
 from ..model.mixture import MixtureModel
-from ..results import FitResult
+from ..results import SCREENED, FitResult
 from ..text import plural
 from .held_out import cross_validate, cross_validate_many, fold_ids  # noqa: F401
 from .metrics import classification_entropy, components_at_floor, icl
+from .screening import Screen
 
 CRITERIA = ("bic", "aic", "icl", "cv")
 
@@ -221,10 +222,15 @@ def sweep(
                for t in _distinct(covariance_types, data.n_features) for k in ks]
     held = _held_out(X, configs, folds, sample_weight, log_jacobian, cancel,
                      batched and big is None)
-    for config, fitted in _fits(fitted_on, configs, batched, cancel):
+    # Screening races the first stage's fits (a subsample's BICs are not the rows').
+    screen = (Screen(configs, data.n_features, data.total_weight, log_jacobian, REFINE_TOP)
+              if _two_stage(base) and big is None else None)
+    for config, fitted in _fits(fitted_on, configs, batched, cancel, screen):
         rows.append(_row(X, config, folds, sample_weight, log_jacobian,
                          data.floor_metric(config.covariance_type), cancel, big, fitted,
                          held.get(id(config))))
+        if screen is not None:
+            screen.add(rows[-1].bic, rows[-1].degenerate)
         yield rows[-1]
     if not _two_stage(base):
         return
@@ -261,11 +267,13 @@ def _distinct(covariance_types, n_features: int) -> list[str]:
     return distinct_types([normalise_covariance_type(t) for t in covariance_types], n_features)
 
 
-def _fits(data: PreparedData, configs: list[FitConfig], batched: bool, cancel
+def _fits(data: PreparedData, configs: list[FitConfig], batched: bool, cancel,
+          screen: Screen | None = None
           ) -> Iterator[tuple[FitConfig, FitResult | GMMStudioError | None]]:
     """(config, its fit) for ``_row``: from batches as fits end, or None (fit one by one).
 
-    Batched fits come in the order they finish. Stops early when ``cancel`` is set.
+    Batched fits come in the order they finish, raced by ``screen`` if given.
+    Stops early when ``cancel`` is set.
     """
     if not batched:
         for config in configs:
@@ -275,7 +283,7 @@ def _fits(data: PreparedData, configs: list[FitConfig], batched: bool, cancel
         return
     try:
         for j, fitted in iterate_many(dataclasses.replace(data, cancel=cancel), configs,
-                                      accelerate=ACCELERATE):
+                                      accelerate=ACCELERATE, give_up=screen):
             yield configs[j], fitted
     except Cancelled:
         return
@@ -334,6 +342,8 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel,
         cv_mean, cv_std, cv_note = cross_validate(X, config, folds, sample_weight,
                                                   log_jacobian, cancel)
     notes = [cv_note] if cv_note else []
+    if result.status == SCREENED:
+        notes.append(f"stopped at iteration {result.n_iter}, far behind the fits refined")
     if floored.any():
         notes.insert(0, collapse_note(floored, counts()))
     note = "; ".join(notes)

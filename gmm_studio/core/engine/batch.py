@@ -25,7 +25,7 @@ to the ordinary loop, from its start: the same start, so the same result as
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -34,7 +34,7 @@ from ..config import FitConfig
 from ..errors import GMMStudioError
 from ..model.gaussian import precision_cholesky
 from ..model.kernels import _LOG_CLAMP, QuadraticKernel, make_kernel
-from ..results import CONVERGED, MAX_ITER, FitResult, Snapshot
+from ..results import CONVERGED, MAX_ITER, SCREENED, FitResult, Snapshot
 from .batch_starts import first_stacks, partition_starts
 from .em import _initial_mstep, _to_model
 from .fitting import _collect, check_components, fit_prepared
@@ -43,6 +43,10 @@ from .notes import RunNotes
 from .prepared import Cancelled, PreparedData
 from .squarem import Accelerator
 from .stacked import Stack, family, stack_layout
+
+# A run can be given up (``iterate_many``'s ``give_up``) once it has this many
+# recorded log-likelihoods; its pace is its largest gain among the last of them.
+PACE_WINDOW = 10
 
 # Rows x stacked components (and rows x features) a batch holds at most: a
 # few arrays of this many float64 (32 MB each). Beyond it, batches are split,
@@ -69,7 +73,8 @@ class _Group:
 
     ``last`` (R,) each run's last recorded log-likelihood (NaN before the
     first), ``passes`` (R,) its M-steps so far, ``tol`` and ``max_iter`` (R,)
-    its config's: the convergence test runs on arrays, not run by run.
+    its config's: the convergence test runs on arrays, not run by run;
+    ``taken`` (R,) which runs the last ``record`` recorded.
     """
 
     stack: Stack
@@ -79,6 +84,7 @@ class _Group:
     passes: np.ndarray
     tol: np.ndarray
     max_iter: np.ndarray
+    taken: np.ndarray | None = None
 
     @classmethod
     def of(cls, stack: Stack, runs: list[_Run], accelerate: bool) -> _Group:
@@ -97,6 +103,7 @@ class _Group:
         self.runs = [run for run, k in zip(self.runs, runs, strict=True) if k]
         self.last, self.passes = self.last[runs], self.passes[runs]
         self.tol, self.max_iter = self.tol[runs], self.max_iter[runs]
+        self.taken = None if self.taken is None else self.taken[runs]
 
     def record(self, log_l: np.ndarray, total_weight: float
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,7 +122,24 @@ class _Group:
             converged = taken & tested & (np.abs(log_l - self.last) / total_weight < self.tol)
         self.last = np.where(taken, log_l, self.last)
         out = taken & ~converged & (self.passes >= self.max_iter)
+        self.taken = taken
         return converged, out, back
+
+    def best_case(self) -> np.ndarray:
+        """Per run (R,): the log-likelihood it could reach by max_iter at its best recent pace.
+
+        Its last value plus its largest gain over the last PACE_WINDOW
+        records times the passes it has left (EM's gains shrink as it
+        converges, and a SQUAREM jump's gain counts as a pass's); NaN where
+        a run has fewer records or was not just recorded.
+        """
+        bound = np.full(len(self.runs), np.nan)
+        for r in np.flatnonzero(self.taken).tolist():
+            history = self.runs[r].history
+            if len(history) > PACE_WINDOW:
+                pace = max(np.diff(history[-PACE_WINDOW - 1:]).max(), 0.0)
+                bound[r] = history[-1] + pace * (self.max_iter[r] - self.passes[r])
+        return bound
 
 
 def batchable(data: PreparedData, config: FitConfig) -> bool:
@@ -139,7 +163,8 @@ def fit_many(data: PreparedData, configs: list[FitConfig]) -> list[FitResult | G
     return results
 
 
-def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bool = False
+def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bool = False,
+                 give_up: Callable[[list[int], np.ndarray], np.ndarray] | None = None
                  ) -> Iterator[tuple[int, FitResult | GMMStudioError]]:
     """(index, fit) of every config as it finishes: ``fit_prepared(..., with_labels=False)``.
 
@@ -148,6 +173,10 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
     be made gives its error; a set cancel event raises Cancelled. With
     ``accelerate``, batched fits take SQUAREM cycles (``squarem``): the same
     optima in fewer passes, but not the same iterates as ``fit``.
+    ``give_up(jobs, best_case)``, when given, sees each pass the config
+    indices (R,) of running batched runs and the log-likelihoods they could
+    reach (``_Group.best_case``, NaN: not judged) and returns (R,) bool: the
+    runs to stop there, with status SCREENED.
     """
     pending = [j for j, config in enumerate(configs) if batchable(data, config)]
     batched = set(pending)
@@ -161,7 +190,7 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
             pack.append(j)
             cells += size
         pending = pending[len(pack):]
-        left = yield from _run_batch(data, configs, pack, accelerate)
+        left = yield from _run_batch(data, configs, pack, accelerate, give_up)
         rest.extend(left)
     for j in sorted(rest):  # not batchable, or left the batch: the ordinary loop
         data.check_cancel()
@@ -173,10 +202,11 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
 
 
 def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
-               accelerate: bool = False):
+               accelerate: bool = False, give_up=None):
     """Run every restart of ``jobs`` together, yielding (job, FitResult) as each ends.
 
-    ``accelerate``: SQUAREM cycles (``squarem``) instead of plain EM steps.
+    ``accelerate``: SQUAREM cycles (``squarem``) instead of plain EM steps;
+    ``give_up``: as ``iterate_many``'s.
 
     Returns the jobs that left the batch (to be fitted one by one).
     """
@@ -251,9 +281,17 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
             acc, log_l, resp = passes[id(group)]
             converged, out, back = group.record(log_l, data.total_weight)
             going = ~(converged | out)
+            stopped = np.zeros_like(going)
+            if give_up is not None and going.any():
+                best = group.best_case()
+                judged = going & ~np.isnan(best)
+                stopped[judged] = give_up([runs[r].job for r in np.flatnonzero(judged)],
+                                          best[judged])
+                going &= ~stopped
             for r in np.flatnonzero(~going).tolist():
                 run = runs[r]
-                status = CONVERGED if converged[r] else MAX_ITER
+                status = (CONVERGED if converged[r] else SCREENED if stopped[r]
+                          else MAX_ITER)
                 run.iteration = int(group.passes[r])
                 params = stack.run_params(r)
                 run.notes.floored = params.floored   # the last M-step's, as in em._mstep

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..config import FitConfig
 from ..model.gaussian import n_parameters as n_params_of
-from ..results import CANCELLED, FAILED, MAX_ITER
+from ..results import CANCELLED, FAILED, MAX_ITER, SCREENED
 from ..text import plural
 from .prepared import PreparedData
 
@@ -54,6 +54,10 @@ class RunNotes:
                 f"did not converge within max_iter={config.max_iter} iterations "
                 f"(tol={config.tol:g}); raise max_iter or tol."
             )
+        elif status == SCREENED:
+            out.append(f"stopped at iteration {iteration} before converging: even at its best "
+                       "recent pace up to max_iter it would stay behind the fits the sweep "
+                       "refines.")
         elif status == CANCELLED:
             out.append(f"stopped by the user; the result is iteration {max(iteration, 0)}.")
         return tuple(out)
