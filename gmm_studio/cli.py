@@ -310,9 +310,12 @@ def print_selection(summary: dict) -> None:
     else:
         print(f"best by {summary['criterion']} ({direction} is better): K={best['k']}, "
               f"{_model_label(best)}")
-    notes = [r for r in summary["table"] if r["degenerate"]]
-    for row in notes:
-        print(f"degenerate: K={row['k']} {_model_label(row)}: {row['note']}")
+    for row in summary["table"]:
+        if row["degenerate"]:
+            print(f"degenerate: K={row['k']} {_model_label(row)}: {row['note']}")
+        elif not row["converged"]:
+            print(f"not converged: K={row['k']} {_model_label(row)}: "
+                  f"{row['note'] or 'reached max_iter'}")
 
 
 def text_table(rows: list[dict], cols: list[str]) -> str:

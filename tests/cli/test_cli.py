@@ -185,6 +185,22 @@ def test_select_human_output_says_which_direction_is_better():
     assert "best by bic (smallest is better): K=3, tied (EEE)" in done.stdout
 
 
+def test_select_says_which_rows_did_not_converge_and_why():
+    # On wine the default sweep stops a few first-stage fits far behind the
+    # five it refines: the human output names each one, the JSON marks it.
+    done = run("select", ASSETS / "wine.csv", "-k", "1-9", "--json")
+    assert done.returncode == 0, done.stderr
+    table = json.loads(done.stdout)["table"]
+    stopped = [r for r in table if "far behind the fits refined" in r["note"]]
+    assert stopped and not any(r["converged"] for r in stopped)
+    human = run("select", ASSETS / "wine.csv", "-k", "1-9").stdout
+    for row in stopped:
+        if not row["degenerate"]:
+            assert f"not converged: K={row['k']} " in human
+    assert human.count("not converged:") == sum(
+        not r["converged"] and not r["degenerate"] for r in table)
+
+
 def test_select_takes_every_mclust_model_by_name_and_the_two_sets():
     done = run("select", FAITHFUL, "-k", "1-2", "--covariance", "VEV,EII,VVV", "--json")
     assert done.returncode == 0, done.stderr
