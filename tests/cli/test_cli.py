@@ -201,6 +201,19 @@ def test_select_says_which_rows_did_not_converge_and_why():
         not r["converged"] and not r["degenerate"] for r in table)
 
 
+def test_select_on_big_data_says_once_how_its_rows_were_scored(tmp_path):
+    # Above 100,000 rows no row converges by design (a subsample's fit, then
+    # two passes over every row): one line says so, not one per row.
+    rng = np.random.default_rng(0)
+    path = tmp_path / "big.csv"
+    pd.DataFrame(np.vstack([rng.normal(0, 1, (60_000, 2)), rng.normal(5, 1, (50_000, 2))]),
+                 columns=["x", "y"]).to_csv(path, index=False)
+    done = run("select", path, "-k", "1-3", "--covariance", "full,diag")
+    assert done.returncode == 0, done.stderr
+    assert "each fit runs on a 10,000-row subsample and is scored after 2 EM" in done.stdout
+    assert "reached max_iter" not in done.stdout
+
+
 def test_select_takes_every_mclust_model_by_name_and_the_two_sets():
     done = run("select", FAITHFUL, "-k", "1-2", "--covariance", "VEV,EII,VVV", "--json")
     assert done.returncode == 0, done.stderr
