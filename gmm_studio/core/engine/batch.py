@@ -33,7 +33,7 @@ import numpy as np
 from ..config import FitConfig
 from ..errors import GMMStudioError
 from ..model.gaussian import precision_cholesky
-from ..model.kernels import _LOG_CLAMP, QuadraticKernel, make_kernel
+from ..model.kernels import QuadraticKernel, exp_shifted, make_kernel
 from ..results import CONVERGED, MAX_ITER, SCREENED, FitResult, Snapshot
 from .batch_starts import first_stacks, partition_starts
 from .em import _initial_mstep, _to_model
@@ -407,7 +407,5 @@ def _shifted_sums(wlp: np.ndarray, top: np.ndarray, starts: np.ndarray) -> np.nd
 
     ``top`` is (N,) for all runs or (C, N) per component.
     """
-    wlp -= top
-    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
-    np.exp(wlp, out=wlp)
+    exp_shifted(wlp, top)
     return np.add.reduceat(wlp, starts, axis=0)

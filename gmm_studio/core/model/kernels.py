@@ -256,6 +256,18 @@ def make_kernel(n_features: int, n_components: int, covariance_type: str) -> Com
 # responsibilities that small are zero for every purpose.
 _LOG_CLAMP = {np.dtype(np.float64): -700.0, np.dtype(np.float32): -80.0}
 
+def exp_shifted(wlp: np.ndarray, top: np.ndarray, shifted: np.ndarray | None = None) -> None:
+    """wlp (K, B) becomes exp(max(wlp - top, clamp)) in place; top (B,) or (K, B).
+
+    ``shifted`` (K, B), when given, receives the clamped exponents.
+    """
+    wlp -= top
+    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
+    if shifted is not None:
+        np.copyto(shifted, wlp)
+    np.exp(wlp, out=wlp)
+
+
 def normalise_log_prob(wlp: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
     """Turn weighted log-probs (K, B) into responsibilities in place.
 
@@ -264,9 +276,7 @@ def normalise_log_prob(wlp: np.ndarray, top: np.ndarray | None = None) -> np.nda
     """
     if top is None:
         top = wlp.max(axis=0)
-    wlp -= top
-    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
-    np.exp(wlp, out=wlp)
+    exp_shifted(wlp, top)
     total = wlp.sum(axis=0)
     wlp /= total
     return top.astype(np.float64) + np.log(total, dtype=np.float64)
@@ -283,10 +293,7 @@ def normalise_with_entropy(wlp: np.ndarray, shifted: np.ndarray, top: np.ndarray
     """
     if top is None:
         top = wlp.max(axis=0)
-    wlp -= top
-    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
-    np.copyto(shifted, wlp)
-    np.exp(wlp, out=wlp)
+    exp_shifted(wlp, top, shifted)
     total = wlp.sum(axis=0)
     wlp /= total
     log_total = np.log(total, dtype=np.float64)
@@ -301,9 +308,7 @@ def normalise_with_noise(wlp: np.ndarray, noise_log: float) -> tuple[np.ndarray,
     1 - p(noise | x)); returns log p(x) (B,) and p(noise | x) (B,), float64.
     """
     top = np.maximum(wlp.max(axis=0), noise_log)
-    wlp -= top
-    np.maximum(wlp, _LOG_CLAMP[wlp.dtype], out=wlp)
-    np.exp(wlp, out=wlp)
+    exp_shifted(wlp, top)
     noise = np.exp(noise_log - top.astype(np.float64))
     total = wlp.sum(axis=0, dtype=np.float64) + noise
     wlp /= total.astype(wlp.dtype, copy=False)
