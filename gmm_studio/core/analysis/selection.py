@@ -53,14 +53,13 @@ class Subsample:
         return cls(rows, prepare(np.asarray(X)[rows], None if sample_weight is None
                                  else np.asarray(sample_weight)[rows]), data)
 
-    def fit(self, config: FitConfig, cancel, fitted: FitResult | None = None
-            ) -> tuple[MixtureModel, FitResult]:
-        """Fit on the subsample (unless ``fitted`` is that fit), then FULL_PASSES on every row.
+    def refine(self, config: FitConfig, fitted: FitResult, cancel
+               ) -> tuple[MixtureModel, FitResult]:
+        """FULL_PASSES on every row from ``fitted``, the fit of ``config`` on the subsample.
 
         Returns the subsample's model and the result on every row, with its entropy.
         """
-        start = (fitted or fit(self.sample.X, config, sample_weight=self.sample.sample_weight,
-                               cancel=cancel)).model
+        start = fitted.model
         data = dataclasses.replace(self.data, cancel=cancel, with_entropy=True)
         return start, fit_prepared(data, config.replace(n_init=1, max_iter=FULL_PASSES),
                                    start, with_labels=False)
@@ -310,8 +309,8 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel,
     try:
         if isinstance(fitted, GMMStudioError):
             raise fitted
-        if subsample is not None:
-            sample_model, result = subsample.fit(config, cancel, fitted)
+        if subsample is not None:       # a stage's fits on it are always batched
+            sample_model, result = subsample.refine(config, fitted, cancel)
         elif fitted is not None:
             result = fitted
         else:
