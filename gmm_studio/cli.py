@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from .core.analysis.anomalies import DEFAULT_QUANTILE
-from .core.analysis.selection import CRITERIA, FULL_PASSES, SUBSAMPLE_ABOVE, SUBSAMPLE_ROWS
+from .core.analysis.selection import CRITERIA, SUBSAMPLE_ABOVE, big_sweep_note
 from .core.config import ALGORITHMS, DEFAULT_VARIANCE_FLOOR, INITS, FitConfig
 from .core.errors import GMMStudioError
 from .core.text import plural
@@ -310,13 +310,11 @@ def print_selection(summary: dict) -> None:
     else:
         print(f"best by {summary['criterion']} ({direction} is better): K={best['k']}, "
               f"{_model_label(best)}")
-    # Above SUBSAMPLE_ABOVE rows no row converges by design: say how they were
-    # scored once, instead of "reached max_iter" for each.
+    # Above SUBSAMPLE_ABOVE rows the rows are scored after a few passes over
+    # every row: say so once; a row is listed if its subsample fit did not converge.
     big = summary["n_rows_used"] > SUBSAMPLE_ABOVE
     if big:
-        print(f"on more than {SUBSAMPLE_ABOVE:,} rows each fit runs on a "
-              f"{SUBSAMPLE_ROWS:,}-row subsample and is scored after {FULL_PASSES} EM "
-              "iterations over every row from there (not to convergence).")
+        print(big_sweep_note())
     for row in summary["table"]:
         if row["degenerate"]:
             print(f"degenerate: K={row['k']} {_model_label(row)}: {row['note']}")

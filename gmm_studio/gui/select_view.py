@@ -20,7 +20,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import COVARIANCE_TYPES
-from ..core.analysis.selection import DEFAULT_SEARCH, best_row, sweep_size
+from ..core.analysis.selection import (
+    DEFAULT_SEARCH,
+    SUBSAMPLE_ABOVE,
+    best_row,
+    big_sweep_note,
+    sweep_size,
+)
 from ..core.model.families import distinct_types, mclust_name
 from ..jobs import make_job, run_sweep
 from .controller import JobController
@@ -33,7 +39,6 @@ CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "icl": "ICL"}
 # The sweep's start: select's default (as gmm-studio select), or the Fit panel's.
 SEARCHES = {"hierarchical": "hierarchical; best 5 also + Ward + 2 k-means++ (recommended)",
             "panel": "the Fit panel's start and restarts"}
-BIG_SWEEP_ROWS = 100_000
 
 
 # A ranking needs no 30 redraws a second: each redraw (14 curves and the
@@ -112,6 +117,8 @@ class SelectView(QWidget):
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self._build_items()
         self.status = QLabel("Click a point to use that K and covariance type in the main fit.")
+        self.status.setWordWrap(True)
+        self.big = False   # the sweep shown scored its rows on a subsample (big_sweep_note)
         self.ranking = RankingTable()
         self.ranking.adopt.connect(self._adopt_row)
         layout = QVBoxLayout(self)
@@ -158,7 +165,7 @@ class SelectView(QWidget):
             return
         if self.search.currentData() == "hierarchical":
             # On big data four runs per fit cost minutes: the hierarchical run alone.
-            runs = DEFAULT_SEARCH.n_init if dataset.n_rows <= BIG_SWEEP_ROWS else 1
+            runs = DEFAULT_SEARCH.n_init if dataset.n_rows <= SUBSAMPLE_ABOVE else 1
             base = base.replace(init="hierarchical", n_init=runs)
         types = self.models.chosen()
         if not types:
@@ -170,6 +177,7 @@ class SelectView(QWidget):
         total = sweep_size(len(ks), len(types), base)
         self.messages.clear()
         self.rows = []
+        self.big = dataset.n_rows > SUBSAMPLE_ABOVE
         self.redraw()
         self.progress.setRange(0, total)
         self.progress.setValue(0)
@@ -246,7 +254,7 @@ class SelectView(QWidget):
                                    data=[best.covariance_type])
             self.status.setText(f"Best by {CRITERION_LABELS[criterion]}: K={best.k}, "
                                 f"{_label(best)}. Click a point or a table row to use it in the "
-                                "main fit.")
+                                "main fit." + (" " + big_sweep_note() if self.big else ""))
         if not self.rows:
             self._frame_empty()
         else:

@@ -114,7 +114,12 @@ def test_a_big_sweep_fits_a_subsample_then_passes_over_every_row(monkeypatch):
     sample = np.sort(np.random.default_rng(4).choice(3000, 600, replace=False))
     for row in rows:
         config = base.replace(n_components=row.k, covariance_type=row.covariance_type)
-        start = fit(X[sample], config).model
+        on_sample = fit(X[sample], config)
+        start = on_sample.model
+        # converged is the subsample fit's: two passes over all rows never are
+        assert row.converged == on_sample.converged
+        assert ("did not converge on the 600-row subsample" in row.note) == (
+            not on_sample.converged)
         full = fit(X, config.replace(max_iter=2), initial_model=start)
         assert row.log_likelihood == pytest.approx(full.log_likelihood, rel=1e-12)
         entropy = classification_entropy(full.model, X)

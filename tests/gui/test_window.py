@@ -220,6 +220,34 @@ def test_choose_k_sweep_progress_and_click_to_adopt(window, qtbot):
     assert window.fit_panel.covariance.currentData() == "tied"
 
 
+def test_choose_k_on_big_data_says_how_rows_were_scored(window, qtbot, monkeypatch):
+    # Above SUBSAMPLE_ABOVE rows each fit is scored after two passes over all
+    # rows: the table must not call every row "did not converge", and the
+    # status line says once how the rows were scored. (Thresholds lowered so
+    # Old Faithful's 272 rows count as big and the sweep stays in-process.)
+    from gmm_studio.core.analysis import selection
+    from gmm_studio.gui import select_view
+
+    monkeypatch.setattr(selection, "SUBSAMPLE_ABOVE", 200)
+    monkeypatch.setattr(selection, "SUBSAMPLE_ROWS", 150)
+    monkeypatch.setattr(select_view, "SUBSAMPLE_ABOVE", 200)
+    view = window.select_view
+    view.max_k.setValue(3)
+    view.models.choose(["full", "tied"])
+    view.run()
+    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 6,
+                    timeout=60_000)
+    assert all(r.converged for r in view.rows)      # each converged on the subsample
+    notes = [view.ranking.item(i, 5).text() for i in range(view.ranking.rowCount())]
+    assert "did not converge" not in notes
+    assert "150-row subsample and is scored after 2 EM iterations" in view.status.text()
+    window.open_sample("iris.csv")              # not big: the note goes with the sweep
+    view.run()
+    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 6,
+                    timeout=60_000)
+    assert "subsample" not in view.status.text()
+
+
 def test_choose_k_cancel(window, qtbot):
     from gmm_studio.core import COVARIANCE_TYPES
 

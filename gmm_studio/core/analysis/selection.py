@@ -37,6 +37,13 @@ FULL_PASSES = 2
 HELD_OUT_ROWS = 100_000
 
 
+def big_sweep_note() -> str:
+    """How a sweep of more than SUBSAMPLE_ABOVE rows scores its fits, in one sentence."""
+    return (f"On more than {SUBSAMPLE_ABOVE:,} rows each fit runs on a {SUBSAMPLE_ROWS:,}-row "
+            f"subsample and is scored after {FULL_PASSES} EM iterations over every row from "
+            "there (not to convergence).")
+
+
 @dataclass(frozen=True, eq=False)
 class Subsample:
     """A sweep's seeded subsample: row numbers (n,), its rows prepared; all rows prepared."""
@@ -92,6 +99,9 @@ class Subsample:
 @dataclass(frozen=True)
 class SelectionRow:
     """One (K, covariance type) fit of a sweep; criteria in the data's units.
+
+    converged: EM met its tol (on more than SUBSAMPLE_ABOVE rows: on the
+    subsample, before its FULL_PASSES over every row, ``big_sweep_note``).
 
     bic, aic, icl: smaller is better. cv_mean / cv_std: held-out mean
     log-likelihood per row over the folds (larger is better; NaN without CV).
@@ -341,13 +351,20 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel,
         cv_mean, cv_std, cv_note = cross_validate(X, config, folds, sample_weight,
                                                   log_jacobian, cancel)
     notes = [cv_note] if cv_note else []
+    converged = result.converged
+    if subsample is not None:
+        # Its FULL_PASSES over every row never converge by design: whether the
+        # fit converged is the subsample's.
+        converged = fitted.converged
+        if not converged:
+            notes.append(f"did not converge on the {SUBSAMPLE_ROWS:,}-row subsample")
     if result.status == SCREENED:
         notes.append(f"stopped at iteration {result.n_iter}, far behind the fits refined")
     if floored.any():
         notes.insert(0, collapse_note(floored, counts()))
     note = "; ".join(notes)
     return SelectionRow(config.n_components, config.covariance_type, ll, result.n_parameters,
-                        bic, aic, icl(bic, entropy), cv_mean, cv_std, result.converged,
+                        bic, aic, icl(bic, entropy), cv_mean, cv_std, converged,
                         bool(floored.any()), note,
                         mclust_name(config.covariance_type, X.shape[1]))
 
