@@ -14,6 +14,10 @@ RUNNING, CONVERGED, MAX_ITER, CANCELLED, FAILED = (
 # A model sweep's screening stage stops a fit that can no longer reach the
 # fits it would refine (analysis.selection); its model is its last iteration's.
 SCREENED = "screened"
+# A sweep's refining stage stops a restart that has had a component on the
+# variance floor for many iterations in a row (engine.batch): it would end
+# degenerate, and the fit keeps its best other restart if one ran to the end.
+COLLAPSED = "collapsed"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import numpy as np
 from .panels import ALGORITHM_LABELS
 
 _STATES = {"converged": "converged", "max_iter": "max iterations reached",
-           "cancelled": "stopped", "failed": "failed", "screened": "stopped early, far behind"}
+           "cancelled": "stopped", "failed": "failed", "screened": "stopped early, far behind",
+           "collapsed": "stopped, collapsing"}
 
 
 def progress_status(progress, restarts: int, offset: float = 0.0) -> str:

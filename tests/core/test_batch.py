@@ -392,3 +392,39 @@ def test_a_run_given_up_stops_where_it_is_with_its_own_log_likelihood():
         # The reported model is the one whose log L the run recorded.
         assert float(result.model.score_samples(IRIS).sum()) == pytest.approx(
             result.log_likelihood, rel=1e-12)
+
+
+def test_a_restart_collapsing_onto_a_few_rows_stops_and_its_fit_keeps_another():
+    # On Iris, full K = 6 with four restarts: the best log L belongs to a
+    # restart with a component on the variance floor (a degenerate fit). With
+    # collapse_after, restarts on the floor for that many records stop
+    # (status collapsed), and the fit keeps the best restart that ran to the end.
+    from gmm_studio.core.analysis.metrics import components_at_floor
+
+    data = prepare(IRIS)
+    config = FitConfig(n_components=6, covariance_type="full", init="hierarchical", n_init=4)
+    metric = data.floor_metric("full")
+    whole = next(batch.iterate_many(data, [config]))[1]
+    assert components_at_floor(whole.model, metric, config.variance_floor).any()
+    cut = next(batch.iterate_many(data, [config], collapse_after=10))[1]
+    assert not components_at_floor(cut.model, metric, config.variance_floor).any()
+    # Runs are independent: the restarts not stopped end where they ended
+    # (to rounding: the batch's arrays shrink differently).
+    ran = np.isclose(cut.restart_log_likelihoods, whole.restart_log_likelihoods, rtol=1e-9,
+                     atol=0)
+    assert 0 < ran.sum() < 4
+    assert ran[cut.best_restart]
+    assert cut.best_restart == int(np.nanargmax(np.where(ran, whole.restart_log_likelihoods,
+                                                         -np.inf)))
+    assert cut.log_likelihood < whole.log_likelihood       # it gave up the spurious optimum
+    assert any("stopped collapsing onto a few rows" in w for w in cut.warnings)
+    assert cut.status != "collapsed"
+    # A fit whose only restart collapses still ends, with that restart.
+    alone = config.replace(n_init=1, init="kmeans++", random_state=0)
+    only = next(batch.iterate_many(data, [alone], collapse_after=10))[1]
+    # stopped once 10 records in a row were on the floor, long before max_iter
+    assert only.status == "collapsed" and 10 - 1 <= only.n_iter < 50
+    assert len(only.log_likelihood_history) >= 10
+    assert components_at_floor(only.model, metric, config.variance_floor).any()
+    assert any(w.startswith(f"stopped at iteration {only.n_iter}: a component")
+               for w in only.warnings)

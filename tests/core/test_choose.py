@@ -1,6 +1,7 @@
 """Comparing methods and choosing K."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
@@ -252,3 +253,19 @@ def test_a_screen_counts_only_usable_rows_in_the_data_files_units():
     np.testing.assert_array_equal(screen([0, 1, 2], ll), bic > 700.0 + MARGIN)
     assert screen([0, 1, 2], ll).tolist() == [False, True, True]
     np.testing.assert_array_equal(screen([2], ll[:1]), [True])
+
+
+@pytest.mark.parametrize("collapse_after", [None, 50])
+def test_a_refined_fit_never_turns_a_usable_row_degenerate(monkeypatch, collapse_after):
+    # Wine, VVE with K = 7: of the refining stage's four restarts, the best
+    # by log L collapses onto a few rows. Stopped as collapsed (or, without
+    # that rule, rejected at the end), it cannot replace the first stage's
+    # usable row: the row stays usable and no worse.
+    from gmm_studio.core.analysis import selection
+
+    monkeypatch.setattr(selection, "COLLAPSE_AFTER", collapse_after)
+    X = pd.read_csv(ASSETS / "wine.csv").select_dtypes("number").to_numpy(float)
+    rows = list(selection.sweep(X, [7], ["VVE"]))
+    first, refined = rows
+    assert not first.degenerate and not refined.degenerate
+    assert refined.log_likelihood >= first.log_likelihood

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.families import covariance_model
-from ..model.floor import FloorMetric, smallest_relative_variance
+from ..model.floor import FloorMetric, on_floor
 from ..model.gaussian import full_covariances
 from ..model.mixture import MixtureModel
 
@@ -61,10 +60,6 @@ def components_at_floor(model: MixtureModel, metric: FloorMetric, floor: float) 
     collapsing onto repeated values or a few rows. ``metric`` is the fitted
     data's (``PreparedData.floor_metric``), so the test is the floor's own.
     """
-    if floor <= 0:
-        return np.zeros(model.n_components, dtype=bool)
     covs = full_covariances(model.covariances, model.covariance_type, model.n_components,
                             model.n_features)
-    kernel = covariance_model(model.covariance_type).kernel
-    smallest = smallest_relative_variance(covs, "full" if kernel == "tied" else kernel, metric)
-    return smallest <= floor * (1 + 1e-6)
+    return on_floor(covs, model.covariance_type, metric, floor)

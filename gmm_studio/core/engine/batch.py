@@ -32,9 +32,10 @@ import numpy as np
 
 from ..config import FitConfig
 from ..errors import GMMStudioError
+from ..model.floor import on_floor
 from ..model.gaussian import precision_cholesky
 from ..model.kernels import QuadraticKernel, exp_shifted, make_kernel
-from ..results import CONVERGED, MAX_ITER, SCREENED, FitResult, Snapshot
+from ..results import COLLAPSED, CONVERGED, MAX_ITER, SCREENED, FitResult, Snapshot
 from .batch_starts import first_stacks, partition_starts
 from .em import _initial_mstep, _to_model
 from .fitting import _collect, check_components, fit_prepared
@@ -74,7 +75,8 @@ class _Group:
     ``last`` (R,) each run's last recorded log-likelihood (NaN before the
     first), ``passes`` (R,) its M-steps so far, ``tol`` and ``max_iter`` (R,)
     its config's: the convergence test runs on arrays, not run by run;
-    ``taken`` (R,) which runs the last ``record`` recorded.
+    ``taken`` (R,) which runs the last ``record`` recorded; ``on_floor`` (R,)
+    for how many records in a row each has had a component on the floor.
     """
 
     stack: Stack
@@ -85,13 +87,15 @@ class _Group:
     tol: np.ndarray
     max_iter: np.ndarray
     taken: np.ndarray | None = None
+    on_floor: np.ndarray | None = None
 
     @classmethod
     def of(cls, stack: Stack, runs: list[_Run], accelerate: bool) -> _Group:
         n = len(runs)
         return cls(stack, runs, Accelerator.of(n) if accelerate else None, np.full(n, np.nan),
                    np.zeros(n, dtype=np.int64), np.array([run.config.tol for run in runs]),
-                   np.array([run.config.max_iter for run in runs]))
+                   np.array([run.config.max_iter for run in runs]),
+                   on_floor=np.zeros(n, dtype=np.int64))
 
     def keep(self, runs: np.ndarray) -> None:
         """Keep the runs marked in ``runs`` (R,) bool."""
@@ -104,6 +108,7 @@ class _Group:
         self.last, self.passes = self.last[runs], self.passes[runs]
         self.tol, self.max_iter = self.tol[runs], self.max_iter[runs]
         self.taken = None if self.taken is None else self.taken[runs]
+        self.on_floor = self.on_floor[runs]
 
     def record(self, log_l: np.ndarray, total_weight: float
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,6 +146,24 @@ class _Group:
                 bound[r] = history[-1] + pace * (self.max_iter[r] - self.passes[r])
         return bound
 
+    def count_floor(self, data: PreparedData) -> np.ndarray:
+        """Count the runs just recorded with a component on the floor; the counts (R,).
+
+        Uses the floor's own test (``floor.on_floor``) on the parameters the
+        last E-step scored; a run off the floor starts again from 0.
+        """
+        stack, ends = self.stack, np.cumsum(self.stack.sizes)
+        runs = np.flatnonzero(self.taken)
+        for kind in {self.runs[r].config.covariance_type for r in runs.tolist()}:
+            mine = [r for r in runs.tolist() if self.runs[r].config.covariance_type == kind]
+            comps = np.concatenate([np.arange(ends[r] - stack.sizes[r], ends[r]) for r in mine])
+            hit = on_floor(stack.covariances[comps], kind, data.floor_metric(kind),
+                           self.runs[mine[0]].config.variance_floor)
+            any_hit = np.logical_or.reduceat(hit, np.cumsum([0] + [int(stack.sizes[r])
+                                                                   for r in mine[:-1]]))
+            self.on_floor[mine] = np.where(any_hit, self.on_floor[mine] + 1, 0)
+        return self.on_floor
+
 
 def batchable(data: PreparedData, config: FitConfig) -> bool:
     """Whether ``iterate_many`` batches this fit (else it runs the ordinary loop)."""
@@ -164,7 +187,8 @@ def fit_many(data: PreparedData, configs: list[FitConfig]) -> list[FitResult | G
 
 
 def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bool = False,
-                 give_up: Callable[[list[int], np.ndarray], np.ndarray] | None = None
+                 give_up: Callable[[list[int], np.ndarray], np.ndarray] | None = None,
+                 collapse_after: int | None = None
                  ) -> Iterator[tuple[int, FitResult | GMMStudioError]]:
     """(index, fit) of every config as it finishes: ``fit_prepared(..., with_labels=False)``.
 
@@ -176,7 +200,10 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
     ``give_up(jobs, best_case)``, when given, sees each pass the config
     indices (R,) of running batched runs and the log-likelihoods they could
     reach (``_Group.best_case``, NaN: not judged) and returns (R,) bool: the
-    runs to stop there, with status SCREENED.
+    runs to stop there, with status SCREENED. ``collapse_after``, when
+    given, stops a batched run (one restart) whose model has had a component
+    on the variance floor for that many records in a row, with status
+    COLLAPSED: its fit keeps the best restart that was not (``fitting._collect``).
     """
     pending = [j for j, config in enumerate(configs) if batchable(data, config)]
     batched = set(pending)
@@ -190,7 +217,7 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
             pack.append(j)
             cells += size
         pending = pending[len(pack):]
-        left = yield from _run_batch(data, configs, pack, accelerate, give_up)
+        left = yield from _run_batch(data, configs, pack, accelerate, give_up, collapse_after)
         rest.extend(left)
     for j in sorted(rest):  # not batchable, or left the batch: the ordinary loop
         data.check_cancel()
@@ -202,11 +229,11 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
 
 
 def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
-               accelerate: bool = False, give_up=None):
+               accelerate: bool = False, give_up=None, collapse_after: int | None = None):
     """Run every restart of ``jobs`` together, yielding (job, FitResult) as each ends.
 
     ``accelerate``: SQUAREM cycles (``squarem``) instead of plain EM steps;
-    ``give_up``: as ``iterate_many``'s.
+    ``give_up``, ``collapse_after``: as ``iterate_many``'s.
 
     Returns the jobs that left the batch (to be fitted one by one).
     """
@@ -288,10 +315,14 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
                 stopped[judged] = give_up([runs[r].job for r in np.flatnonzero(judged)],
                                           best[judged])
                 going &= ~stopped
+            collapsed = np.zeros_like(going)
+            if collapse_after is not None and going.any():
+                collapsed = going & (group.count_floor(data) >= collapse_after)
+                going &= ~collapsed
             for r in np.flatnonzero(~going).tolist():
                 run = runs[r]
                 status = (CONVERGED if converged[r] else SCREENED if stopped[r]
-                          else MAX_ITER)
+                          else COLLAPSED if collapsed[r] else MAX_ITER)
                 run.iteration = int(group.passes[r])
                 params = stack.run_params(r)
                 run.notes.floored = params.floored   # the last M-step's, as in em._mstep

@@ -13,7 +13,7 @@ from ..config import FitConfig
 from ..errors import FitError, InvalidDataError, InvalidModelError
 from ..model.kernels import make_kernel
 from ..model.mixture import MixtureModel
-from ..results import CANCELLED, CONVERGED, FAILED, FitResult, Snapshot
+from ..results import CANCELLED, COLLAPSED, CONVERGED, FAILED, FitResult, Snapshot
 from ..text import plural
 from .em import run_em
 from .kmeans import kmeans_n_parameters, run_kmeans
@@ -185,7 +185,9 @@ def _collect(data, config, histories, finals, start_time, with_labels, notes) ->
             raise FitError(" ".join(next(iter(finals.values())).warnings)
                            or "every restart failed.")
         raise FitError("the fit was cancelled before the first iteration finished.")
-    best = max(usable, key=lambda r: usable[r].log_likelihood)
+    # A restart stopped as collapsed would end degenerate: any other is kept first.
+    whole = {r: s for r, s in usable.items() if s.status != COLLAPSED} or usable
+    best = max(whole, key=lambda r: whole[r].log_likelihood)
     snap = usable[best]
     cancelled = any(s.status == CANCELLED for s in finals.values())
     if cancelled:

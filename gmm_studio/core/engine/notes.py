@@ -6,7 +6,7 @@ import numpy as np
 
 from ..config import FitConfig
 from ..model.gaussian import n_parameters as n_params_of
-from ..results import CANCELLED, FAILED, MAX_ITER, SCREENED
+from ..results import CANCELLED, COLLAPSED, FAILED, MAX_ITER, SCREENED
 from ..text import plural
 from .prepared import PreparedData
 
@@ -58,6 +58,9 @@ class RunNotes:
             out.append(f"stopped at iteration {iteration} before converging: even at its best "
                        "recent pace up to max_iter it would stay behind the fits the sweep "
                        "refines.")
+        elif status == COLLAPSED:
+            out.append(f"stopped at iteration {iteration}: a component had been on the variance "
+                       "floor for many iterations in a row, collapsing onto a few rows.")
         elif status == CANCELLED:
             out.append(f"stopped by the user; the result is iteration {max(iteration, 0)}.")
         return tuple(out)
@@ -74,14 +77,18 @@ def data_warnings(data: PreparedData) -> tuple[str, ...]:
 
 
 def restart_warnings(finals: dict, config: FitConfig) -> tuple[str, ...]:
-    """Warnings about restarts that failed while others succeeded."""
+    """Warnings about restarts that failed, or were stopped collapsing, while others ended."""
     failed = [r for r, s in finals.items() if s.status == FAILED]
-    if not failed or len(failed) == len(finals):
-        return ()
-    return (
-        f"{len(failed)} of {len(finals)} restarts failed (a component collapsed); "
-        "the best of the others was kept. A positive variance floor prevents this.",
-    )
+    collapsed = [r for r, s in finals.items() if s.status == COLLAPSED]
+    out = []
+    if failed and len(failed) < len(finals):
+        out.append(f"{len(failed)} of {len(finals)} restarts failed (a component collapsed); "
+                   "the best of the others was kept. A positive variance floor prevents this.")
+    if collapsed and len(failed) + len(collapsed) < len(finals):
+        out.append(f"{len(collapsed)} of {len(finals)} restarts were stopped collapsing onto a "
+                   "few rows (a component on the variance floor); the best of the others was "
+                   "kept.")
+    return tuple(out)
 
 
 def size_warnings(n_parameters: int, n_rows: int, n_features: int,

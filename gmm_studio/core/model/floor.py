@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .families import covariance_model
 from .gaussian import not_positive_definite
 
 # Directions along which the columns are (numerically) collinear have no
@@ -126,3 +127,19 @@ def smallest_relative_variance(covariances: np.ndarray, kernel: str, metric: Flo
         return (np.diagonal(covariances, axis1=1, axis2=2) / metric.scale**2).min(axis=1)
     z = metric.inv_root @ covariances @ metric.inv_root.T
     return np.linalg.eigvalsh(0.5 * (z + np.swapaxes(z, 1, 2)))[:, 0]
+
+
+def on_floor(covariances: np.ndarray, covariance_type: str, metric: FloorMetric, floor: float
+             ) -> np.ndarray:
+    """Bool (K,): components of full ``covariances`` (K, D, D) whose narrowest spread is the floor.
+
+    The floor's own measure for ``covariance_type`` (a tied model's is its
+    whitened one); none when ``floor`` is 0. Such a component is held up by
+    the floor rather than by the data.
+    """
+    if floor <= 0:
+        return np.zeros(len(covariances), dtype=bool)
+    kernel = covariance_model(covariance_type).kernel
+    smallest = smallest_relative_variance(covariances, "full" if kernel == "tied" else kernel,
+                                          metric)
+    return smallest <= floor * (1 + 1e-6)
