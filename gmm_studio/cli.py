@@ -20,7 +20,8 @@ from pathlib import Path
 
 from . import __version__
 from .core.analysis.anomalies import DEFAULT_QUANTILE
-from .core.analysis.selection import CRITERIA, SUBSAMPLE_ABOVE, big_sweep_note
+from .core.analysis.selection import CRITERIA
+from .core.analysis.subsample import SUBSAMPLE_ABOVE, big_sweep_note
 from .core.config import ALGORITHMS, DEFAULT_VARIANCE_FLOOR, INITS, FitConfig
 from .core.errors import GMMStudioError
 from .core.text import plural

@@ -20,13 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import COVARIANCE_TYPES
-from ..core.analysis.selection import (
-    DEFAULT_SEARCH,
-    SUBSAMPLE_ABOVE,
-    best_row,
-    big_sweep_note,
-    sweep_size,
-)
+from ..core.analysis.selection import DEFAULT_SEARCH, best_row, sweep_size
+from ..core.analysis.subsample import SUBSAMPLE_ABOVE, big_sweep_note
 from ..core.model.families import distinct_types, mclust_name
 from ..jobs import make_job, run_sweep
 from .controller import JobController

@@ -8,6 +8,7 @@ import pytest
 from gmm_studio.core import FitConfig
 from gmm_studio.core.engine import batch
 from gmm_studio.core.engine.batch import fit_many
+from gmm_studio.core.engine.batch_runs import PACE_WINDOW
 from gmm_studio.core.engine.fitting import fit_prepared
 from gmm_studio.core.engine.grouped import Segments, general_mstep
 from gmm_studio.core.engine.mstep import estimate_parameters
@@ -378,8 +379,8 @@ def test_a_run_given_up_stops_where_it_is_with_its_own_log_likelihood():
         if config.covariance_type == "VVE":
             assert result.status == "screened" and not result.converged
             # judged at its first chance: PACE_WINDOW gains recorded (jumps are not)
-            assert len(result.log_likelihood_history) == batch.PACE_WINDOW + 1
-            assert result.n_iter >= batch.PACE_WINDOW
+            assert len(result.log_likelihood_history) == PACE_WINDOW + 1
+            assert result.n_iter >= PACE_WINDOW
             history = result.log_likelihood_history
             pace = max(np.diff(history).max(), 0.0)
             assert seen[j] == [pytest.approx(history[-1] + pace * (200 - result.n_iter),
@@ -388,7 +389,7 @@ def test_a_run_given_up_stops_where_it_is_with_its_own_log_likelihood():
             assert any(w.startswith(f"stopped at iteration {result.n_iter}")
                        for w in result.warnings)
         else:
-            assert result.status != "screened" and result.n_iter > batch.PACE_WINDOW
+            assert result.status != "screened" and result.n_iter > PACE_WINDOW
         # The reported model is the one whose log L the run recorded.
         assert float(result.model.score_samples(IRIS).sum()) == pytest.approx(
             result.log_likelihood, rel=1e-12)

@@ -98,11 +98,11 @@ def test_the_sweep_refines_its_best_fits_with_restarts_and_keeps_the_better():
 
 def test_a_big_sweep_fits_a_subsample_then_passes_over_every_row(monkeypatch):
     from gmm_studio.core import fit
-    from gmm_studio.core.analysis import selection
+    from gmm_studio.core.analysis import selection, subsample
 
-    monkeypatch.setattr(selection, "SUBSAMPLE_ABOVE", 2000)
-    monkeypatch.setattr(selection, "SUBSAMPLE_ROWS", 600)
-    monkeypatch.setattr(selection, "HELD_OUT_ROWS", 1000)
+    monkeypatch.setattr(subsample, "SUBSAMPLE_ABOVE", 2000)
+    monkeypatch.setattr(subsample, "SUBSAMPLE_ROWS", 600)
+    monkeypatch.setattr(subsample, "HELD_OUT_ROWS", 1000)
     # The subsample's fits run batched; unaccelerated, a batch's fits are fit()'s.
     monkeypatch.setattr(selection, "ACCELERATE", False)
     frame = generate("unequal_variance", n=3000)
@@ -128,7 +128,7 @@ def test_a_big_sweep_fits_a_subsample_then_passes_over_every_row(monkeypatch):
         outside = np.setdiff1d(np.arange(3000), sample)
         test = np.sort(np.random.default_rng(4).choice(outside, 1000, replace=False))
         dens = start.score_samples(X[test])
-        ids = selection.fold_ids(1000, 3, 4)
+        ids = subsample.fold_ids(1000, 3, 4)
         parts = [dens[ids == f].mean() for f in range(3)]
         assert row.cv_mean == pytest.approx(np.mean(parts), rel=1e-12)
     assert (best.k, best.covariance_type) == (3, "spherical")  # three round blobs

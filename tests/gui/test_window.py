@@ -225,11 +225,11 @@ def test_choose_k_on_big_data_says_how_rows_were_scored(window, qtbot, monkeypat
     # rows: the table must not call every row "did not converge", and the
     # status line says once how the rows were scored. (Thresholds lowered so
     # Old Faithful's 272 rows count as big and the sweep stays in-process.)
-    from gmm_studio.core.analysis import selection
+    from gmm_studio.core.analysis import subsample
     from gmm_studio.gui import select_view
 
-    monkeypatch.setattr(selection, "SUBSAMPLE_ABOVE", 200)
-    monkeypatch.setattr(selection, "SUBSAMPLE_ROWS", 150)
+    monkeypatch.setattr(subsample, "SUBSAMPLE_ABOVE", 200)
+    monkeypatch.setattr(subsample, "SUBSAMPLE_ROWS", 150)
     monkeypatch.setattr(select_view, "SUBSAMPLE_ABOVE", 200)
     view = window.select_view
     view.max_k.setValue(3)

@@ -4,7 +4,7 @@ A sweep's first stage fits every (K, covariance model) once and refines the
 best few by BIC. Most fits converge in tens of passes; some (EVE and VVE at
 30 columns, say) creep on for hundreds while thousands of BIC units behind.
 Once ``top`` finished, non-degenerate fits are better than the best such a
-fit could reach by max_iter at its best recent pace (``batch._Group.best_case``),
+fit could reach by max_iter at its best recent pace (``batch_runs.Group.best_case``),
 it cannot be refined whatever it does: it stops where it is, and its row
 says so.
 """

@@ -12,88 +12,19 @@ import numpy as np
 
 from ..config import COVARIANCE_TYPES, FitConfig
 from ..engine.batch import iterate_many
-from ..engine.fitting import fit, fit_prepared, is_dask
+from ..engine.fitting import fit, is_dask
 from ..engine.prepared import Cancelled, PreparedData, prepare
 from ..errors import GMMStudioError, InvalidConfigError
 from ..model.families import distinct_types, mclust_name, normalise_covariance_type
-from ..model.mixture import MixtureModel
 from ..results import SCREENED, FitResult
 from ..text import plural
-from .held_out import cross_validate, cross_validate_many, fold_ids  # noqa: F401
+from . import subsample as big_sweeps
+from .held_out import cross_validate, cross_validate_many
 from .metrics import classification_entropy, components_at_floor, icl
 from .screening import Screen
+from .subsample import Subsample
 
 CRITERIA = ("bic", "aic", "icl", "cv")
-
-# On more rows than SUBSAMPLE_ABOVE each fit of a sweep is fitted on a seeded
-# subsample of SUBSAMPLE_ROWS rows (restarts and all; a stage's fits batched
-# as on small data) and then refined by FULL_PASSES EM iterations over every
-# row, where it is scored: the work per fit is then FULL_PASSES + 1 passes
-# over the data, the last of which also sums the entropy ICL needs.
-# Cross-validation then holds out every row outside the subsample.
-SUBSAMPLE_ABOVE = 100_000
-SUBSAMPLE_ROWS = 10_000
-FULL_PASSES = 2
-HELD_OUT_ROWS = 100_000
-
-
-def big_sweep_note() -> str:
-    """How a sweep of more than SUBSAMPLE_ABOVE rows scores its fits, in one sentence."""
-    return (f"On more than {SUBSAMPLE_ABOVE:,} rows each fit runs on a {SUBSAMPLE_ROWS:,}-row "
-            f"subsample and is scored after {FULL_PASSES} EM iterations over every row from "
-            "there (not to convergence).")
-
-
-@dataclass(frozen=True, eq=False)
-class Subsample:
-    """A sweep's seeded subsample: row numbers (n,), its rows prepared; all rows prepared."""
-
-    rows: np.ndarray
-    sample: PreparedData
-    data: PreparedData
-
-    @classmethod
-    def of(cls, X: np.ndarray, sample_weight, data: PreparedData, seed) -> Subsample:
-        """SUBSAMPLE_ROWS rows of X, in file order, the same for the same seed."""
-        rows = np.sort(np.random.default_rng(seed).choice(len(X), SUBSAMPLE_ROWS,
-                                                          replace=False))
-        return cls(rows, prepare(np.asarray(X)[rows], None if sample_weight is None
-                                 else np.asarray(sample_weight)[rows]), data)
-
-    def refine(self, config: FitConfig, fitted: FitResult, cancel
-               ) -> tuple[MixtureModel, FitResult]:
-        """FULL_PASSES on every row from ``fitted``, the fit of ``config`` on the subsample.
-
-        Returns the subsample's model and the result on every row, with its entropy.
-        """
-        start = fitted.model
-        data = dataclasses.replace(self.data, cancel=cancel, with_entropy=True)
-        return start, fit_prepared(data, config.replace(n_init=1, max_iter=FULL_PASSES),
-                                   start, with_labels=False)
-
-    def held_out(self, model: MixtureModel, folds: int, seed,
-                 log_jacobian: float = 0.0) -> tuple[float, float, str]:
-        """Cross-validation's figures for a model fitted on the subsample alone.
-
-        The rows outside it are held out (a seeded HELD_OUT_ROWS of them when
-        there are more): their mean log-likelihood per row, split into
-        ``folds`` seeded parts, gives the mean and std over the parts (one
-        pass over them instead of ``folds`` whole fits).
-        """
-        outside = np.ones(self.data.n_rows, dtype=bool)
-        outside[self.rows] = False
-        test = np.flatnonzero(outside)
-        if len(test) > HELD_OUT_ROWS:  # a mean of 100,000 rows is precise enough
-            test = np.sort(np.random.default_rng(seed).choice(test, HELD_OUT_ROWS,
-                                                              replace=False))
-        X, w = self.data.X[test], self.data.sample_weight
-        w = None if w is None else w[test]
-        dens = model.score_samples(X) + log_jacobian
-        ids = fold_ids(len(dens), folds, seed)
-        scores = [float(dens[ids == f].mean() if w is None
-                        else w[ids == f] @ dens[ids == f] / w[ids == f].sum())
-                  for f in range(folds)]
-        return float(np.mean(scores)), float(np.std(scores)), ""
 
 
 @dataclass(frozen=True)
@@ -101,7 +32,7 @@ class SelectionRow:
     """One (K, covariance type) fit of a sweep; criteria in the data's units.
 
     converged: EM met its tol (on more than SUBSAMPLE_ABOVE rows: on the
-    subsample, before its FULL_PASSES over every row, ``big_sweep_note``).
+    subsample, before its FULL_PASSES over every row, ``subsample.big_sweep_note``).
 
     bic, aic, icl: smaller is better. cv_mean / cv_std: held-out mean
     log-likelihood per row over the folds (larger is better; NaN without CV).
@@ -225,7 +156,7 @@ def sweep(
     else:
         data = prepare(X, sample_weight)
     big = (Subsample.of(X, sample_weight, data, base.random_state)
-           if not is_dask(X) and data.n_rows > SUBSAMPLE_ABOVE else None)
+           if not is_dask(X) and data.n_rows > big_sweeps.SUBSAMPLE_ABOVE else None)
     first = (base.replace(n_init=1, tol=max(base.tol, SCREEN_TOL)) if _two_stage(base)
              else base)
     # Small data in memory, or a big one's subsample: a stage's fits run in
@@ -371,7 +302,7 @@ def _row(X, config, folds, sample_weight, log_jacobian, metric, cancel,
         # fit converged is the subsample's.
         converged = fitted.converged
         if not converged:
-            notes.append(f"did not converge on the {SUBSAMPLE_ROWS:,}-row subsample")
+            notes.append(f"did not converge on the {big_sweeps.SUBSAMPLE_ROWS:,}-row subsample")
     if result.status == SCREENED:
         notes.append(f"stopped at iteration {result.n_iter}, far behind the fits refined")
     if floored.any():

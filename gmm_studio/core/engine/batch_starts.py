@@ -32,7 +32,7 @@ def partition_starts(data: PreparedData, config: FitConfig, restart: int,
 
 def first_stacks(data: PreparedData, runs: list, labels: list[np.ndarray], feats: dict,
                  empty: float) -> tuple[list[tuple[Stack, list]], set[int]]:
-    """Stacks of runs (each a batch ``_Run``) started from ``labels``, and the jobs to eject.
+    """Stacks of runs (each a ``batch_runs.Run``) started from ``labels``, and the jobs to eject.
 
     Runs are grouped by stack layout and variance floor, each model's runs side
     by side (stable: jobs keep their order). A run whose partition leaves a
