@@ -429,3 +429,26 @@ def test_a_restart_collapsing_onto_a_few_rows_stops_and_its_fit_keeps_another():
     assert components_at_floor(only.model, metric, config.variance_floor).any()
     assert any(w.startswith(f"stopped at iteration {only.n_iter}: a component")
                for w in only.warnings)
+
+
+def test_a_resumed_first_restart_goes_on_from_the_model_it_is_given():
+    # The sweep's refining stage continues each fit's first-stage model in
+    # restart 0 instead of repeating its iterations from the same start.
+    data = prepare(IRIS)
+    loose = FitConfig(n_components=3, covariance_type="VEV", init="hierarchical", tol=1e-4)
+    first = next(batch.iterate_many(data, [loose], accelerate=True))[1]
+    tight = loose.replace(tol=1e-9)
+    fresh = next(batch.iterate_many(data, [tight], accelerate=True))[1]
+    went_on = next(batch.iterate_many(data, [tight], accelerate=True, resume={0: first.model}))[1]
+    # its first record is the given model's log L, and it ends at the same
+    # optimum as from the start, in fewer iterations
+    assert went_on.log_likelihood_history[0] == pytest.approx(first.log_likelihood, rel=1e-12)
+    assert went_on.log_likelihood == pytest.approx(fresh.log_likelihood, rel=1e-8)
+    assert went_on.log_likelihood >= first.log_likelihood
+    assert went_on.n_iter < fresh.n_iter - first.n_iter // 2
+    # other restarts are untouched
+    two = tight.replace(n_init=2)
+    both = [next(batch.iterate_many(data, [two], accelerate=True, resume=r))[1]
+            for r in (None, {0: first.model})]
+    assert both[1].restart_log_likelihoods[1] == pytest.approx(
+        both[0].restart_log_likelihoods[1], rel=1e-12)

@@ -232,7 +232,11 @@ def test_screening_stops_only_fits_that_could_not_be_refined(monkeypatch):
         assert behind[(row.k, row.covariance_type)] > fifth
         assert row.bic >= behind[(row.k, row.covariance_type)] - 1e-6 * abs(row.bic)
     best = [selection.best_row(selection.latest_rows(rows)) for rows in (raced, plain)]
-    assert best[0].to_dict() == best[1].to_dict()
+    # The same fit; refining continues each first-stage model, whose last
+    # digits depend on what else shared its batch.
+    assert (best[0].k, best[0].covariance_type) == (best[1].k, best[1].covariance_type)
+    for key in ("log_likelihood", "bic", "aic", "icl"):
+        assert getattr(best[0], key) == pytest.approx(getattr(best[1], key), rel=1e-10)
 
 
 def test_a_screen_counts_only_usable_rows_in_the_data_files_units():

@@ -16,6 +16,7 @@ from ..engine.fitting import fit, is_dask
 from ..engine.prepared import Cancelled, PreparedData, prepare
 from ..errors import GMMStudioError, InvalidConfigError
 from ..model.families import distinct_types, mclust_name, normalise_covariance_type
+from ..model.mixture import MixtureModel
 from ..results import SCREENED, FitResult
 from ..text import plural
 from . import subsample as big_sweeps
@@ -172,7 +173,10 @@ def sweep(
     # Screening races the first stage's fits (a subsample's BICs are not the rows').
     screen = (Screen(configs, data.n_features, data.total_weight, log_jacobian, REFINE_TOP)
               if _two_stage(base) and big is None else None)
+    first_fits = {}   # (K, type) -> the first stage's model, which refining continues
     for config, fitted in _fits(fitted_on, configs, batched, cancel, screen):
+        if isinstance(fitted, FitResult):
+            first_fits[config.n_components, config.covariance_type] = fitted.model
         rows.append(_row(X, config, folds, sample_weight, log_jacobian,
                          data.floor_metric(config.covariance_type), cancel, big, fitted,
                          held.get(id(config))))
@@ -185,8 +189,11 @@ def sweep(
     configs = [base.replace(n_components=k, covariance_type=t) for k, t in best]
     held = _held_out(X, configs, folds, sample_weight, log_jacobian, cancel,
                      batched and big is None)
+    # Restart 0 is the hierarchical start again: it goes on from the first
+    # stage's fit to the base's tol instead of repeating its iterations.
+    resume = {i: first_fits[key] for i, key in enumerate(best) if key in first_fits}
     for config, fitted in _fits(fitted_on, configs, batched, cancel,
-                                collapse_after=COLLAPSE_AFTER):
+                                collapse_after=COLLAPSE_AFTER, resume=resume):
         row = best[(config.n_components, config.covariance_type)]
         again = _row(X, config, folds, sample_weight, log_jacobian,
                      data.floor_metric(row.covariance_type), cancel, big, fitted,
@@ -220,12 +227,14 @@ def _distinct(covariance_types, n_features: int) -> list[str]:
 
 
 def _fits(data: PreparedData, configs: list[FitConfig], batched: bool, cancel,
-          screen: Screen | None = None, collapse_after: int | None = None
+          screen: Screen | None = None, collapse_after: int | None = None,
+          resume: dict[int, MixtureModel] | None = None
           ) -> Iterator[tuple[FitConfig, FitResult | GMMStudioError | None]]:
     """(config, its fit) for ``_row``: from batches as fits end, or None (fit one by one).
 
     Batched fits come in the order they finish, raced by ``screen`` if given,
-    collapsing restarts stopped after ``collapse_after`` records (``iterate_many``).
+    collapsing restarts stopped after ``collapse_after`` records, first
+    restarts continuing ``resume``'s models (``iterate_many``).
     Stops early when ``cancel`` is set.
     """
     if not batched:
@@ -237,7 +246,7 @@ def _fits(data: PreparedData, configs: list[FitConfig], batched: bool, cancel,
     try:
         for j, fitted in iterate_many(dataclasses.replace(data, cancel=cancel), configs,
                                       accelerate=ACCELERATE, give_up=screen,
-                                      collapse_after=collapse_after):
+                                      collapse_after=collapse_after, resume=resume):
             yield configs[j], fitted
     except Cancelled:
         return

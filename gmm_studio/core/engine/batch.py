@@ -34,6 +34,7 @@ from ..config import FitConfig
 from ..errors import GMMStudioError
 from ..model.gaussian import precision_cholesky
 from ..model.kernels import QuadraticKernel, exp_shifted, make_kernel
+from ..model.mixture import MixtureModel
 from ..results import COLLAPSED, CONVERGED, MAX_ITER, SCREENED, FitResult, Snapshot
 from .batch_runs import Group, Run
 from .batch_starts import first_stacks, partition_starts
@@ -73,7 +74,8 @@ def fit_many(data: PreparedData, configs: list[FitConfig]) -> list[FitResult | G
 
 def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bool = False,
                  give_up: Callable[[list[int], np.ndarray], np.ndarray] | None = None,
-                 collapse_after: int | None = None
+                 collapse_after: int | None = None,
+                 resume: dict[int, MixtureModel] | None = None
                  ) -> Iterator[tuple[int, FitResult | GMMStudioError]]:
     """(index, fit) of every config as it finishes: ``fit_prepared(..., with_labels=False)``.
 
@@ -89,6 +91,9 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
     given, stops a batched run (one restart) whose model has had a component
     on the variance floor for that many records in a row, with status
     COLLAPSED: its fit keeps the best restart that was not (``fitting._collect``).
+    ``resume`` maps a config's index to a model its first restart continues
+    from instead of its own start (in a batch; a fit that leaves the batch
+    starts again): the same config's earlier fit, taken on to a tighter tol.
     """
     pending = [j for j, config in enumerate(configs) if batchable(data, config)]
     batched = set(pending)
@@ -102,7 +107,8 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
             pack.append(j)
             cells += size
         pending = pending[len(pack):]
-        left = yield from _run_batch(data, configs, pack, accelerate, give_up, collapse_after)
+        left = yield from _run_batch(data, configs, pack, accelerate, give_up, collapse_after,
+                                     resume or {})
         rest.extend(left)
     for j in sorted(rest):  # not batchable, or left the batch: the ordinary loop
         data.check_cancel()
@@ -114,11 +120,12 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
 
 
 def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
-               accelerate: bool = False, give_up=None, collapse_after: int | None = None):
+               accelerate: bool = False, give_up=None, collapse_after: int | None = None,
+               resume: dict[int, MixtureModel] | None = None):
     """Run every restart of ``jobs`` together, yielding (job, FitResult) as each ends.
 
     ``accelerate``: SQUAREM cycles (``squarem``) instead of plain EM steps;
-    ``give_up``, ``collapse_after``: as ``iterate_many``'s.
+    ``give_up``, ``collapse_after``, ``resume``: as ``iterate_many``'s.
 
     Returns the jobs that left the batch (to be fitted one by one).
     """
@@ -135,6 +142,10 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
         for restart, seed in enumerate(np.random.SeedSequence(config.random_state)
                                        .spawn(config.n_init)):
             rng = np.random.default_rng(seed)
+            if restart == 0 and j in (resume or {}):
+                starts.setdefault((stack_layout(config.covariance_type), config.variance_floor),
+                                  []).append(_resumed(data, j, config, resume[j]))
+                continue
             if config.init != "random":
                 began = time.perf_counter()
                 start_labels = partition_starts(data, config, restart, rng)
@@ -268,6 +279,15 @@ def _start(data, job, restart, config, rng) -> tuple[Run, MStepResult, np.ndarra
     except (GMMStudioError, Cancelled):
         return None
     return Run(job, restart, config, notes, started), params, prec
+
+
+def _resumed(data, job, config, model: MixtureModel) -> tuple[Run, MStepResult, np.ndarray]:
+    """Restart 0 of ``job`` from ``model`` (its own config's): a run, its parameters, factors."""
+    k = model.n_components
+    params = MStepResult(np.array(model.weights), np.array(model.means) - data.centre,
+                         np.array(model.covariances), np.zeros(k, dtype=bool), [])
+    return (Run(job, 0, config, RunNotes(), time.perf_counter()), params,
+            precision_cholesky(params.covariances, config.covariance_type))
 
 
 def _entropy(resp: np.ndarray, sample_weight: np.ndarray | None) -> float:
