@@ -38,7 +38,7 @@ from ..model.mixture import MixtureModel
 from ..results import COLLAPSED, CONVERGED, MAX_ITER, SCREENED, FitResult, Snapshot
 from .batch_runs import Group, Run
 from .batch_starts import first_stacks, partition_starts
-from .em import _initial_mstep, _to_model
+from .em import _as_params, _initial_mstep, _to_model
 from .fitting import _collect, check_components, fit_prepared
 from .mstep import _EMPTY_FRACTION, MStepResult
 from .notes import RunNotes
@@ -108,7 +108,7 @@ def iterate_many(data: PreparedData, configs: list[FitConfig], *, accelerate: bo
             cells += size
         pending = pending[len(pack):]
         left = yield from _run_batch(data, configs, pack, accelerate, give_up, collapse_after,
-                                     resume or {})
+                                     resume)
         rest.extend(left)
     for j in sorted(rest):  # not batchable, or left the batch: the ordinary loop
         data.check_cancel()
@@ -129,6 +129,7 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
 
     Returns the jobs that left the batch (to be fitted one by one).
     """
+    resume = resume or {}
     feats = {name: _features(data, name) for name in ("full", "diag")}
     empty = _EMPTY_FRACTION * data.total_weight / data.n_rows
     # A stack holds runs of one layout (stack_layout) and one variance floor.
@@ -142,7 +143,7 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
         for restart, seed in enumerate(np.random.SeedSequence(config.random_state)
                                        .spawn(config.n_init)):
             rng = np.random.default_rng(seed)
-            if restart == 0 and j in (resume or {}):
+            if restart == 0 and j in resume:
                 starts.setdefault((stack_layout(config.covariance_type), config.variance_floor),
                                   []).append(_resumed(data, j, config, resume[j]))
                 continue
@@ -283,9 +284,7 @@ def _start(data, job, restart, config, rng) -> tuple[Run, MStepResult, np.ndarra
 
 def _resumed(data, job, config, model: MixtureModel) -> tuple[Run, MStepResult, np.ndarray]:
     """Restart 0 of ``job`` from ``model`` (its own config's): a run, its parameters, factors."""
-    k = model.n_components
-    params = MStepResult(np.array(model.weights), np.array(model.means) - data.centre,
-                         np.array(model.covariances), np.zeros(k, dtype=bool), [])
+    params = _as_params(model, data)
     return (Run(job, 0, config, RunNotes(), time.perf_counter()), params,
             precision_cholesky(params.covariances, config.covariance_type))
 

@@ -219,7 +219,7 @@ def _to_model(params: MStepResult, data: PreparedData, config: FitConfig,
 
 
 def _as_params(model: MixtureModel, data: PreparedData) -> MStepResult:
-    """A model without noise as M-step output (centred), to give it a noise share."""
+    """A model without noise as M-step output (centred): to add noise to, or to resume."""
     k = model.n_components
     return MStepResult(np.array(model.weights), np.array(model.means) - data.centre,
                        np.array(model.covariances), np.zeros(k, dtype=bool), [])
