@@ -202,8 +202,8 @@ def test_select_says_which_rows_did_not_converge_and_why():
 
 
 def test_select_on_big_data_says_once_how_its_rows_were_scored(tmp_path):
-    # Above 100,000 rows no row converges by design (a subsample's fit, then
-    # two passes over every row): one line says so, not one per row.
+    # Above 100,000 rows each row is a subsample's fit, then two passes over
+    # every row: one line says so, not "reached max_iter" for each row.
     rng = np.random.default_rng(0)
     path = tmp_path / "big.csv"
     pd.DataFrame(np.vstack([rng.normal(0, 1, (60_000, 2)), rng.normal(5, 1, (50_000, 2))]),

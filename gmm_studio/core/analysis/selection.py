@@ -199,9 +199,8 @@ def sweep(
                      data.floor_metric(row.covariance_type), cancel, big, fitted,
                      held.get(id(config)))
         # Restarts can only help: a refined fit that is worse, or degenerate
-        # where the first was not, leaves the first row as it was.
-        better = again.log_likelihood >= row.log_likelihood and not (
-            again.degenerate and not row.degenerate)
+        # (every first row refined is usable), leaves the first row as it was.
+        better = again.log_likelihood >= row.log_likelihood and not again.degenerate
         yield again if better else row
 
 

@@ -256,6 +256,7 @@ def make_kernel(n_features: int, n_components: int, covariance_type: str) -> Com
 # responsibilities that small are zero for every purpose.
 _LOG_CLAMP = {np.dtype(np.float64): -700.0, np.dtype(np.float32): -80.0}
 
+
 def exp_shifted(wlp: np.ndarray, top: np.ndarray, shifted: np.ndarray | None = None) -> None:
     """wlp (K, B) becomes exp(max(wlp - top, clamp)) in place; top (B,) or (K, B).
 
