@@ -25,6 +25,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._native_loops import native
+
 # Inner iterations: relative change of the objective that counts as
 # converged, and a cap that is never reached on well-posed data.
 INNER_TOL = 1e-14
@@ -226,6 +228,55 @@ def sweep_planes(scatter: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray, r
     scatter (C, D, D) and inv_eig (C, D) per component, ``run`` (C,) each
     component's run, ``run_sum`` sums (C, ...) over each run's components
     into (R, ...); runs not ``active`` (R,) keep their axes.
+
+    The compiled sweep (``core/_native.c``) turns the same planes by the same
+    angles, to rounding, in one call where NumPy's rounds (``_sweep_rounds``)
+    take some fifteen per round (measured, one sweep of 4 runs, 16
+    components in all, at D = 30: 5.5 ms in NumPy, 0.53 ms compiled; at
+    D = 3: 0.18 and 0.011 ms).
+    """
+    if native is None or np.any(np.diff(run) < 0):
+        _sweep_rounds(scatter, inv_eig, orient, run_sum, run, active)
+        return
+    compiled_sweep(scatter, inv_eig, orient, run, active)
+
+
+def compiled_sweep(scatter: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray,
+                   run: np.ndarray, active: np.ndarray) -> None:
+    """``sweep_planes`` by ``_native.sweep``; each run's components (``run`` sorted) adjacent."""
+    n_runs, d = orient.shape[0], orient.shape[1]
+    counts = np.bincount(run, minlength=n_runs).astype(np.int64)
+    starts = (np.cumsum(counts) - counts).astype(np.int64)
+    schedule = _schedule(d)
+    target = orient if orient.flags.c_contiguous and orient.dtype == np.float64 else \
+        np.ascontiguousarray(orient, dtype=np.float64)
+    native.sweep(np.ascontiguousarray(scatter, dtype=np.float64),
+                  np.ascontiguousarray(inv_eig, dtype=np.float64), target, starts, counts,
+                  np.ascontiguousarray(active, dtype=np.uint8), schedule, len(scatter),
+                  n_runs, d, schedule.shape[0], schedule.shape[1])
+    if target is not orient:
+        orient[...] = target
+
+
+@lru_cache(maxsize=64)
+def _schedule(d: int) -> np.ndarray:
+    """The axes each round pairs (rounds, P, 2), as ``_round_robin``'s layouts place them.
+
+    An axis equal to D is the padding of odd D.
+    """
+    layout = np.arange(d + d % 2)
+    rounds = []
+    for gather, _ in _round_robin(d):
+        layout = layout[gather]
+        rounds.append(layout.reshape(-1, 2))
+    schedule = np.ascontiguousarray(np.array(rounds, dtype=np.int64))
+    schedule.flags.writeable = False
+    return schedule
+
+
+def _sweep_rounds(scatter: np.ndarray, inv_eig: np.ndarray, orient: np.ndarray, run_sum,
+                  run: np.ndarray, active: np.ndarray) -> None:
+    """``sweep_planes`` in NumPy, a round of planes per step (any order of ``run``).
 
     Each component carries its run's axes O and W_k O, stacked as one
     (C, 2D, D') array; a plane's angle needs only o_iᵀ W_k o_i, o_jᵀ W_k o_i
