@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.floor import FloorMetric, floor_layout
+from ..model.gaussian import from_eigen
 from .parsimonious import (
     INNER_TOL,
     WARM_SWEEPS,
@@ -168,7 +169,7 @@ def eev(scatter, nk, seg, previous=None):
     """Common eigenvalues per run on each W_k's own axes."""
     values, vectors = _eigen_desc(scatter)
     common = (seg.sum(values) / seg.sum(nk)[:, None])[seg.ids]
-    return np.einsum("kij,kj,klj->kil", vectors, common, vectors)
+    return from_eigen(vectors, common)
 
 
 def evv(scatter, nk, seg, previous=None):
@@ -216,7 +217,7 @@ def vev(scatter, nk, seg, previous):
     start = np.sort(np.linalg.eigvalsh(seg.first(previous)), axis=1)[:, ::-1]
     shape = start / _geomean(start)[:, None]
     eig = _volumes_and_common_shape(values, nk, shape, seg)
-    return np.einsum("kij,kj,klj->kil", vectors, eig, vectors)
+    return from_eigen(vectors, eig)
 
 
 def _det_roots(matrices: np.ndarray) -> np.ndarray:
@@ -289,7 +290,7 @@ def _common_orientation(scatter, nk, seg, previous, equal_volume):
             last = np.where(active, objective, last)
         sweep_planes(scatter, 1.0 / eig, orient, seg.sum, seg.ids, active)
     eig = _best_eigenvalues(scatter, nk, orient, equal_volume, seg)[1]
-    return np.einsum("kij,kj,klj->kil", orient[seg.ids], eig, orient[seg.ids])
+    return from_eigen(orient[seg.ids], eig)
 
 
 def eve(scatter, nk, seg, previous):

@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from .._native_loops import native
+from ..model.gaussian import from_eigen
 
 # Inner iterations: relative change of the objective that counts as
 # converged, and a cap that is never reached on well-posed data.
@@ -150,7 +151,7 @@ def eev(scatter: np.ndarray, nk: np.ndarray) -> np.ndarray:
     """λ D_k A D_kᵀ: common eigenvalues Σ_k Ω_k / n on each W_k's own axes."""
     values, vectors = _eigen_desc(scatter)
     common = values.sum(axis=0) / nk.sum()
-    return np.einsum("kij,j,klj->kil", vectors, common, vectors)
+    return from_eigen(vectors, common)
 
 
 def vev(scatter: np.ndarray, nk: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
@@ -158,7 +159,7 @@ def vev(scatter: np.ndarray, nk: np.ndarray, start: np.ndarray | None = None) ->
     values, vectors = _eigen_desc(scatter)
     eig = _volumes_and_common_shape(values, nk, _start_shape(start, scatter.shape[1]),
                                     _steps(start))
-    return np.einsum("kij,kj,klj->kil", vectors, eig, vectors)
+    return from_eigen(vectors, eig)
 
 
 def evv(scatter: np.ndarray, nk: np.ndarray) -> np.ndarray:
@@ -343,7 +344,7 @@ def _common_orientation(scatter: np.ndarray, nk: np.ndarray, equal_volume: bool,
         previous = objective
         _jacobi_sweep(scatter, 1.0 / eig, orient)
     _, eig = _orientation_objective(scatter, nk, orient, equal_volume)
-    return np.einsum("ij,kj,lj->kil", orient, eig, orient)
+    return from_eigen(orient, eig)
 
 
 def _orientation_objective(scatter, nk, orient, equal_volume) -> tuple[float, np.ndarray]:

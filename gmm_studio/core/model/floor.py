@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .families import covariance_model
-from .gaussian import not_positive_definite
+from .gaussian import from_eigen, not_positive_definite
 
 # Directions along which the columns are (numerically) collinear have no
 # spread of their own; measure them against this fraction of the data's
@@ -80,8 +80,7 @@ def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
         low = hit[suspect]
         clipped = np.maximum(eigval[low], floor)
         vectors = eigvec[low]
-        fixed = metric.root @ np.einsum("kij,kj,klj->kil", vectors, clipped, vectors) \
-            @ metric.root.T
+        fixed = metric.root @ from_eigen(vectors, clipped) @ metric.root.T
         stack = stack.copy()
         stack[hit] = 0.5 * (fixed + np.swapaxes(fixed, 1, 2))
     return stack, hit

@@ -43,6 +43,17 @@ def precision_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndar
     return out[0] if covariance_type == "tied" else out
 
 
+def from_eigen(vectors: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Matrices V diag(e) Vᵀ from eigenvectors (..., D, D) (columns) and values (..., D).
+
+    Either may be shared by broadcasting (one V for K value sets, or one set
+    of values for K bases). One batched product: a three-operand einsum of
+    the same sums is not sent to BLAS and took ~0.8 ms per call for 100
+    matrices at D = 30, ~10 % of a fourteen-model sweep there.
+    """
+    return (vectors * values[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+
+
 def inverse_lower(chol: np.ndarray) -> np.ndarray:
     """Inverses (K, D, D) of lower-triangular (K, D, D) matrices with a positive diagonal.
 
