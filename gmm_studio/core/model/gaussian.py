@@ -49,7 +49,7 @@ def from_eigen(vectors: np.ndarray, values: np.ndarray) -> np.ndarray:
     Either may be shared by broadcasting (one V for K value sets, or one set
     of values for K bases). One batched product: a three-operand einsum of
     the same sums is not sent to BLAS and took ~0.8 ms per call for 100
-    matrices at D = 30, ~10 % of a fourteen-model sweep there.
+    matrices at D = 30, ~8 % of a fourteen-model sweep there.
     """
     return (vectors * values[..., None, :]) @ np.swapaxes(vectors, -1, -2)
 
