@@ -84,3 +84,32 @@ def test_degenerate_fits_are_marked_and_explained_not_dropped(window, qtbot):
     assert view.ranking.item(1, 0).text() == "×"
     assert view.ranking.item(1, 5).text() == "collapsed (component 2: 15 rows)"
     assert "held by the variance floor" in view.ranking.item(1, 5).toolTip()
+
+
+def test_choose_k_redraws_only_the_curves_whose_points_changed(window, qtbot, monkeypatch):
+    window.open_sample("old_faithful.csv")
+    view = window.select_view
+    view.max_k.setValue(2)
+    view.run()
+    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 28,
+                    timeout=60_000)
+    calls = []
+    for kind, curve in view.crit_curves.items():
+        original = curve.setData
+        monkeypatch.setattr(curve, "setData",
+                            lambda *a, kind=kind, original=original, **k:
+                            (calls.append(kind), original(*a, **k)))
+    view.redraw()
+    assert calls == []                          # nothing new: no curve set again
+    tied = [r for r in view.rows if r.covariance_type == "tied"]
+    view.rows = [r for r in view.rows if r not in tied[:1]]
+    view.redraw()
+    assert calls == ["tied"]                    # one model lost a point: only its curve
+    assert len(view.crit_curves["tied"].getData()[0]) == len(tied) - 1
+    # Another criterion moves every point: every curve shows its values.
+    view.criterion.setCurrentIndex(view.criterion.findData("aic"))
+    view.redraw()
+    assert set(calls) == set(view.crit_curves)
+    row = next(r for r in view.rows if r.covariance_type == "full")
+    xs, ys = view.crit_curves["full"].getData()
+    assert ys[list(xs).index(row.k)] == row.aic
