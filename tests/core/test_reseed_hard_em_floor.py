@@ -185,6 +185,32 @@ def test_the_bisected_check_finds_exactly_the_matrices_without_a_cholesky(failin
     assert list(not_positive_definite(stack)) == want
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "VVE"])
+def test_components_at_the_floor_are_those_whose_whitened_eigenvalue_is_the_floor(
+        covariance_type):
+    from gmm_studio.core.analysis.metrics import components_at_floor
+    from gmm_studio.core.engine.prepared import prepare
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 4))
+    floor = 1e-3
+    root = np.linalg.cholesky(np.cov(X.T, bias=True))
+    # Whitened spectra: on the floor exactly, just above its tolerance, well above.
+    smallest = [floor, floor * (1 + 1e-4), 0.5, floor * (1 + 1e-7)]
+    covs = []
+    for low in smallest:
+        q = np.linalg.qr(rng.normal(size=(4, 4)))[0]
+        covs.append(root @ (q * [low, 0.3, 1.0, 2.0]) @ q.T @ root.T)
+    covs = np.array(covs)
+    if covariance_type == "tied":
+        covs = covs[:1]
+        smallest = smallest[:1]
+    model = MixtureModel(np.full(len(covs), 1 / len(covs)), X[:len(covs)],
+                         covs[0] if covariance_type == "tied" else covs, covariance_type)
+    hit = components_at_floor(model, prepare(X).floor_metric(covariance_type), floor)
+    assert list(hit) == [low <= floor * (1 + 1e-6) for low in smallest]
+
+
 def test_a_diagonal_floor_by_hand():
     X = np.array([[0.0, 0.0], [0.1, 10.0], [10.0, 0.2], [10.1, 10.0]])
     resp = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])

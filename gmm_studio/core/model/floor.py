@@ -60,8 +60,7 @@ class FloorMetric:
 def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Raise eigenvalues of whitened (K, D, D) matrices to ``floor``: (matrices, hit (K,))."""
-    z = metric.inv_root @ stack @ metric.inv_root.T
-    z = 0.5 * (z + np.swapaxes(z, 1, 2))
+    z = _whitened(stack, metric)
     try:
         # Cholesky of z - floor I exists exactly when every eigenvalue is above
         # the floor: the usual case, and several times cheaper than eigh.
@@ -124,8 +123,13 @@ def smallest_relative_variance(covariances: np.ndarray, kernel: str, metric: Flo
         return covariances[:, 0, 0] / float(np.mean(metric.scale**2))
     if kernel == "diag":
         return (np.diagonal(covariances, axis1=1, axis2=2) / metric.scale**2).min(axis=1)
+    return np.linalg.eigvalsh(_whitened(covariances, metric))[:, 0]
+
+
+def _whitened(covariances: np.ndarray, metric: FloorMetric) -> np.ndarray:
+    """(K, D, D) matrices in the coordinates that make the data's covariance I, symmetric."""
     z = metric.inv_root @ covariances @ metric.inv_root.T
-    return np.linalg.eigvalsh(0.5 * (z + np.swapaxes(z, 1, 2)))[:, 0]
+    return 0.5 * (z + np.swapaxes(z, 1, 2))
 
 
 def on_floor(covariances: np.ndarray, covariance_type: str, metric: FloorMetric, floor: float
@@ -139,6 +143,10 @@ def on_floor(covariances: np.ndarray, covariance_type: str, metric: FloorMetric,
     if floor <= 0:
         return np.zeros(len(covariances), dtype=bool)
     kernel = covariance_model(covariance_type).kernel
-    smallest = smallest_relative_variance(covariances, "full" if kernel == "tied" else kernel,
-                                          metric)
-    return smallest <= floor * (1 + 1e-6)
+    if kernel in ("full", "tied"):
+        # The narrowest whitened spread is at most the bound exactly when
+        # z - bound I has no Cholesky factor: a marking factorisation instead
+        # of eigenvalues (the batch asks this of every run on every record).
+        return not_positive_definite(_whitened(covariances, metric)
+                                     - floor * (1 + 1e-6) * np.eye(covariances.shape[-1]))
+    return smallest_relative_variance(covariances, kernel, metric) <= floor * (1 + 1e-6)
