@@ -345,6 +345,30 @@ def test_a_run_without_precision_factors_is_marked_and_the_others_keep_theirs(ki
     np.testing.assert_array_equal(prec[[2, 3]], np.broadcast_to(np.eye(3), (2, 3, 3)))
 
 
+@pytest.mark.parametrize("kind", ["full", "tied"])
+def test_refreshing_some_runs_factorises_theirs_and_leaves_the_others_as_they_were(kind):
+    from gmm_studio.core.engine.stacked import Stack
+    from gmm_studio.core.model.gaussian import precision_cholesky
+
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((7, 3, 3))
+    cov = a @ np.swapaxes(a, 1, 2) + np.eye(3)                    # runs of 2, 3 and 2
+    sizes = np.array([2, 3, 2])
+    if kind == "tied":
+        cov[1], cov[3], cov[4], cov[6] = cov[0], cov[2], cov[2], cov[5]
+    cov[5:] = -np.eye(3)                                       # run 2 has no factor
+    old = rng.standard_normal((7, 3, 3))                       # stand-ins: kept as they are
+    stack = Stack(kind, np.array([kind] * 3, dtype=object), sizes, np.zeros(7),
+                  np.zeros((7, 3)), cov, old.copy(), np.zeros(7, dtype=bool))
+    bad = stack.refresh_precisions(np.array([False, True, True]))
+    assert list(bad) == [False, False, True]
+    np.testing.assert_array_equal(stack.prec_chol[:2], old[:2])
+    np.testing.assert_array_equal(stack.prec_chol[2:5], precision_cholesky(cov[2:5], "full"))
+    np.testing.assert_array_equal(stack.prec_chol[5:], np.broadcast_to(np.eye(3), (2, 3, 3)))
+    assert not stack.refresh_precisions(np.zeros(3, dtype=bool)).any()
+    np.testing.assert_array_equal(stack.prec_chol[:2], old[:2])
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_a_batched_fit_carries_the_entropy_of_its_own_model(weighted):
     from gmm_studio.core.analysis.metrics import classification_entropy

@@ -94,11 +94,12 @@ class Accelerator:
         if not (use.any() or back.any()):
             return  # the M-step's parameters and precisions stand
         _assign(stack, _merge(stack, _merge(stack, after, theta, use), self.saved2, back))
-        bad = stack.refresh_precisions()
+        # Only these runs' covariances changed; the others keep the M-step's factors.
+        bad = stack.refresh_precisions(use | back)
         if bad.any():  # a jump with no valid precision: take θ2 instead
             _assign(stack, _merge(stack, _params(stack), self.saved2, bad & use))
             self.phase = np.where(bad & use, FIRST, self.phase)
-            stack.refresh_precisions()
+            stack.refresh_precisions(bad & use)
 
 
 def _params(stack: Stack) -> tuple:
