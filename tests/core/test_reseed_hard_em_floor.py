@@ -211,6 +211,24 @@ def test_components_at_the_floor_are_those_whose_whitened_eigenvalue_is_the_floo
     assert list(hit) == [low <= floor * (1 + 1e-6) for low in smallest]
 
 
+def test_the_floor_test_without_whitening_agrees_with_whitened_eigenvalues():
+    from gmm_studio.core.engine.prepared import prepare
+
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(200, 3))
+    X = np.column_stack([base, base[:, 0] * 2.0 - base[:, 1]])    # a collinear column
+    metric = prepare(X).floor_metric("full")
+    a = rng.normal(size=(40, 4, 3))
+    stack = a @ np.swapaxes(a, 1, 2) + 1e-3 * np.eye(4) + metric.root @ metric.root.T * 0.01
+    z = np.linalg.inv(metric.root) @ stack @ np.linalg.inv(metric.root).T
+    smallest = np.linalg.eigvalsh(0.5 * (z + np.swapaxes(z, 1, 2)))[:, 0]
+    for bound in (1e-3, 1e-2, np.median(smallest)):
+        away = np.abs(smallest - bound) > 1e-9 * bound      # not at the bound to rounding
+        assert away.sum() > 30
+        np.testing.assert_array_equal(metric.above(stack, bound)[away],
+                                      (smallest > bound)[away])
+
+
 def test_a_diagonal_floor_by_hand():
     X = np.array([[0.0, 0.0], [0.1, 10.0], [10.0, 0.2], [10.1, 10.0]])
     resp = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])

@@ -56,23 +56,30 @@ class FloorMetric:
         inv_half = (vectors / np.sqrt(values)) @ vectors.T
         return cls(scale, half * scale[:, None], inv_half / scale[None, :])
 
+    def above(self, stack: np.ndarray, bound: float) -> np.ndarray:
+        """Bool (K,): (K, D, D) matrices whose whitened eigenvalues all exceed ``bound``.
+
+        z - bound I = R⁻¹ (Σ_k - bound G) R⁻ᵀ with G = R Rᵀ the guarded total
+        covariance, and a congruence keeps positive definiteness: so one
+        marking Cholesky of Σ_k - bound G answers, with no whitening (two
+        batched products, a third of the floor's time at D = 30 otherwise).
+        """
+        guarded = self.root @ self.root.T
+        return ~not_positive_definite(stack - bound * 0.5 * (guarded + guarded.T))
+
 
 def _clip_whitened(stack: np.ndarray, metric: FloorMetric, floor: float
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Raise eigenvalues of whitened (K, D, D) matrices to ``floor``: (matrices, hit (K,))."""
-    z = _whitened(stack, metric)
-    try:
-        # Cholesky of z - floor I exists exactly when every eigenvalue is above
-        # the floor: the usual case, and several times cheaper than eigh.
-        np.linalg.cholesky(z - floor * np.eye(z.shape[-1]))
-        return stack, np.zeros(len(stack), dtype=bool)
-    except np.linalg.LinAlgError:
-        pass
-    # Some matrix is below the floor: find which with one batched Cholesky that
-    # marks failures and decompose only those (for 300 matrices 35 + 10 us
+    # A Cholesky factor of z - floor I exists exactly when every eigenvalue is
+    # above the floor, and one batched marking Cholesky (``above``) finds the
+    # matrices without; only those are decomposed (for 300 matrices 35 + 10 us
     # against 275 us for eigh of all at D = 3, 117 against 804 us at D = 6).
-    suspect = np.flatnonzero(not_positive_definite(z - floor * np.eye(z.shape[-1])))
-    eigval, eigvec = np.linalg.eigh(z[suspect])
+    suspect = np.flatnonzero(~metric.above(stack, floor))
+    if len(suspect) == 0:
+        return stack, np.zeros(len(stack), dtype=bool)
+    z = _whitened(stack[suspect], metric)
+    eigval, eigvec = np.linalg.eigh(z)
     hit = np.zeros(len(stack), dtype=bool)
     hit[suspect] = eigval[:, 0] < floor
     if np.any(hit):
@@ -147,6 +154,5 @@ def on_floor(covariances: np.ndarray, covariance_type: str, metric: FloorMetric,
         # The narrowest whitened spread is at most the bound exactly when
         # z - bound I has no Cholesky factor: a marking factorisation instead
         # of eigenvalues (the batch asks this of every run on every record).
-        return not_positive_definite(_whitened(covariances, metric)
-                                     - floor * (1 + 1e-6) * np.eye(covariances.shape[-1]))
+        return ~metric.above(covariances, floor * (1 + 1e-6))
     return smallest_relative_variance(covariances, kernel, metric) <= floor * (1 + 1e-6)
