@@ -218,13 +218,16 @@ def test_the_floor_test_without_whitening_agrees_with_whitened_eigenvalues():
     base = rng.normal(size=(200, 3))
     X = np.column_stack([base, base[:, 0] * 2.0 - base[:, 1]])    # a collinear column
     metric = prepare(X).floor_metric("full")
-    a = rng.normal(size=(40, 4, 3))
+    a = rng.normal(size=(200, 4, 3))
     stack = a @ np.swapaxes(a, 1, 2) + 1e-3 * np.eye(4) + metric.root @ metric.root.T * 0.01
     z = np.linalg.inv(metric.root) @ stack @ np.linalg.inv(metric.root).T
     smallest = np.linalg.eigvalsh(0.5 * (z + np.swapaxes(z, 1, 2)))[:, 0]
     for bound in (1e-3, 1e-2, np.median(smallest)):
-        away = np.abs(smallest - bound) > 1e-9 * bound      # not at the bound to rounding
-        assert away.sum() > 30
+        # Whitening by this root (condition number ~1e6) moves eigenvalues by
+        # up to ~0.5 % between LAPACK builds (explicit inverse, generalised
+        # problem, inv_root): compare only matrices clearly off the bound.
+        away = np.abs(smallest - bound) > 0.02 * bound
+        assert away.sum() > 100
         np.testing.assert_array_equal(metric.above(stack, bound)[away],
                                       (smallest > bound)[away])
 
