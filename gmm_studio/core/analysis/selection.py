@@ -7,12 +7,14 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 
 from ..config import COVARIANCE_TYPES, FitConfig
 from ..engine.batch import iterate_many
 from ..engine.fitting import fit, is_dask
+from ..engine.parallel import interleaved
 from ..engine.prepared import Cancelled, PreparedData, prepare
 from ..errors import GMMStudioError, InvalidConfigError
 from ..model.families import distinct_types, mclust_name, normalise_covariance_type
@@ -22,6 +24,7 @@ from ..text import plural
 from . import subsample as big_sweeps
 from .held_out import cross_validate, cross_validate_many
 from .metrics import classification_entropy, components_at_floor, icl
+from .parts import stage_parts
 from .screening import Screen
 from .subsample import Subsample
 
@@ -170,34 +173,50 @@ def sweep(
                for t in _distinct(covariance_types, data.n_features) for k in ks]
     held = _held_out(X, configs, folds, sample_weight, log_jacobian, cancel,
                      batched and big is None)
-    # Screening races the first stage's fits (a subsample's BICs are not the rows').
-    screen = (Screen(configs, data.n_features, data.total_weight, log_jacobian, REFINE_TOP)
-              if _two_stage(base) and big is None else None)
+    metric = data.floor_metric
+
+    def stage(part: list[FitConfig], stop, screened: bool, collapse_after=None,
+              resume=None) -> Iterator[tuple[FitConfig, FitResult | None, SelectionRow]]:
+        """(config, fit, row) of the configs of ``part`` as their fits end."""
+        # Screening races a part's first-stage fits (a subsample's BICs are not the rows').
+        screen = (Screen(part, data.n_features, data.total_weight, log_jacobian, REFINE_TOP)
+                  if screened else None)
+        for config, fitted in _fits(fitted_on, part, batched, stop, screen, collapse_after,
+                                    resume):
+            row = _row(X, config, folds, sample_weight, log_jacobian,
+                       metric(config.covariance_type), stop, big, fitted, held.get(id(config)))
+            if screen is not None:
+                screen.add(row.bic, row.degenerate)
+            yield config, fitted, row
+
+    screened = _two_stage(base) and big is None
     first_fits = {}   # (K, type) -> the first stage's model, which refining continues
-    for config, fitted in _fits(fitted_on, configs, batched, cancel, screen):
+    parts = stage_parts(configs, data, batched and big is None)
+    for config, fitted, row in interleaved(
+            [partial(stage, part, screened=screened) for part in parts], cancel):
         if isinstance(fitted, FitResult):
             first_fits[config.n_components, config.covariance_type] = fitted.model
-        rows.append(_row(X, config, folds, sample_weight, log_jacobian,
-                         data.floor_metric(config.covariance_type), cancel, big, fitted,
-                         held.get(id(config))))
-        if screen is not None:
-            screen.add(rows[-1].bic, rows[-1].degenerate)
-        yield rows[-1]
-    if not _two_stage(base):
+        rows.append(row)
+        yield row
+    if not _two_stage(base) or (cancel is not None and cancel.is_set()):
         return
+    # Ranked in the configs' order, not the order fits ended: ties go the same way always.
+    place = {(c.n_components, c.covariance_type): j for j, c in enumerate(configs)}
+    rows.sort(key=lambda r: place[r.k, r.covariance_type])
     best = {(r.k, r.covariance_type): r for r in ranked_rows(rows, "bic")[:REFINE_TOP]}
     configs = [base.replace(n_components=k, covariance_type=t) for k, t in best]
     held = _held_out(X, configs, folds, sample_weight, log_jacobian, cancel,
                      batched and big is None)
     # Restart 0 is the hierarchical start again: it goes on from the first
     # stage's fit to the base's tol instead of repeating its iterations.
-    resume = {i: first_fits[key] for i, key in enumerate(best) if key in first_fits}
-    for config, fitted in _fits(fitted_on, configs, batched, cancel,
-                                collapse_after=COLLAPSE_AFTER, resume=resume):
+    sources = []
+    for part in stage_parts(configs, data, batched and big is None):
+        resume = {i: first_fits[c.n_components, c.covariance_type] for i, c in enumerate(part)
+                  if (c.n_components, c.covariance_type) in first_fits}
+        sources.append(partial(stage, part, screened=False, collapse_after=COLLAPSE_AFTER,
+                               resume=resume))
+    for config, _, again in interleaved(sources, cancel):
         row = best[(config.n_components, config.covariance_type)]
-        again = _row(X, config, folds, sample_weight, log_jacobian,
-                     data.floor_metric(row.covariance_type), cancel, big, fitted,
-                     held.get(id(config)))
         # Restarts can only help: a refined fit that is worse, or degenerate
         # (every first row refined is usable), leaves the first row as it was.
         better = again.log_likelihood >= row.log_likelihood and not again.degenerate

@@ -4,15 +4,20 @@ On our machines OpenBLAS runs the engine's tall-skinny products slower on two
 threads than on one, so the engine parallelises over blocks itself and keeps
 BLAS single-threaded inside each block. Results are reduced in block order, so
 they do not depend on the number of threads.
+
+A model sweep's stages are split the same way (``interleaved``): a fixed
+number of parts, each a batch of its own, on as many threads as there are
+cores; a part's results depend on its own fits only, never on the threads.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import queue
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
@@ -158,3 +163,74 @@ def _get_pool(threads: int) -> ThreadPoolExecutor:
             _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmm-block",
                                        initializer=lower_current_thread)
         return _pool
+
+
+class EitherEvent:
+    """Set when any of ``events`` is (None entries ignored): a caller's cancel or our stop."""
+
+    def __init__(self, *events: threading.Event | None) -> None:
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        """Whether any of the events is set."""
+        return any(e.is_set() for e in self.events)
+
+
+_DONE = object()
+
+
+def interleaved(sources: Sequence[Callable[[EitherEvent], Iterator[T]]],
+                cancel: threading.Event | None = None) -> Iterator[T]:
+    """The items of every ``source(stop)`` as they come, each source on its own thread.
+
+    Each source is called with an event it must treat as its cancel: set
+    when ``cancel`` is, or when the caller stops iterating or a source
+    fails (its error is raised here, after every thread has ended). With
+    one core (``n_threads``) the sources run one after the other on the
+    calling thread, and a single source always does. With more than one
+    source BLAS is pinned to one thread either way, so a source's items
+    never depend on the number of threads.
+    """
+    stop = threading.Event()
+    either = EitherEvent(cancel, stop)
+    if len(sources) == 1:
+        yield from sources[0](either)
+        return
+    if n_threads() == 1:
+        # BLAS pinned as on threads: its products' last bits can depend on
+        # how many threads it splits them over, and the items must not.
+        with single_threaded_blas():
+            for source in sources:
+                yield from source(either)
+        return
+    items: queue.SimpleQueue = queue.SimpleQueue()
+
+    def work(source) -> None:
+        lower_current_thread()
+        try:
+            for item in source(either):
+                items.put((True, item))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            items.put((False, exc))
+            return
+        items.put((True, _DONE))
+
+    threads = [threading.Thread(target=work, args=(source,), daemon=True,
+                                name="gmm-sweep-part") for source in sources]
+    with single_threaded_blas():
+        for thread in threads:
+            thread.start()
+        try:
+            running = len(threads)
+            while running:
+                ok, item = items.get()
+                if not ok:
+                    raise item
+                if item is _DONE:
+                    running -= 1
+                else:
+                    yield item
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()

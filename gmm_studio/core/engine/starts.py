@@ -7,6 +7,8 @@ the units of a column. Everything runs in blocks with O(N) extra memory.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .lloyd import LloydRows, kmeans_pass, split_stats
@@ -150,6 +152,9 @@ HIERARCHICAL_MAX_ROWS = 2000
 _TREES: dict[bytes, np.ndarray] = {}
 _TREES_KEPT = 4
 _CUTS: dict[int, dict[int, np.ndarray]] = {}  # id(tree) -> K -> labels
+# A sweep's parts start on threads at once and need the same tree: one builds
+# it while the others wait (building it twice cost 0.3 s of a 569 x 30 sweep).
+_TREES_LOCK = threading.Lock()
 
 
 def _tree(z: np.ndarray, criterion: str) -> np.ndarray:
@@ -175,11 +180,12 @@ def _tree(z: np.ndarray, criterion: str) -> np.ndarray:
 
 def _cut(z: np.ndarray, n_components: int, criterion: str) -> np.ndarray:
     """The hierarchy of rows z cut into ``n_components`` clusters (M,), remembered with the tree."""
-    tree = _tree(z, criterion)
-    cuts = _CUTS.setdefault(id(tree), {})
-    if n_components not in cuts:
-        cuts[n_components] = cut_tree(tree, len(z), n_components)
-    return cuts[n_components].copy()
+    with _TREES_LOCK:
+        tree = _tree(z, criterion)
+        cuts = _CUTS.setdefault(id(tree), {})
+        if n_components not in cuts:
+            cuts[n_components] = cut_tree(tree, len(z), n_components)
+        return cuts[n_components].copy()
 
 
 def hierarchical_labels(data: PreparedData, n_components: int,
