@@ -215,6 +215,9 @@ def interleaved(sources: Sequence[Callable[[EitherEvent], Iterator[T]]],
             return
         items.put((True, _DONE))
 
+    # Threads of their own, not the block pool: a source may itself map
+    # blocks on the pool and wait for them, which with every pool worker
+    # running a source would wait for ever.
     threads = [threading.Thread(target=work, args=(source,), daemon=True,
                                 name="gmm-sweep-part") for source in sources]
     with single_threaded_blas():
