@@ -187,6 +187,9 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
     while groups:
         data.check_cancel()
         passes = {}
+        # Runs leave when ejected in this pass (earlier ones' jobs are gone by
+        # now): the scans below over every run are skipped in the usual pass.
+        known = len(ejected)
         for name in ("full", "diag"):
             members = [g for g in groups if family(g.stack.covariance_type) == name]
             if not members:
@@ -242,7 +245,8 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
             # A component with no rows is re-seeded by the one-fit loop: its run leaves.
             has_empty = np.minimum.reduceat(acc[:, 0], stack.segments.starts) < empty
             ejected.update(runs[r].job for r in np.flatnonzero(going & has_empty & ~back))
-            going &= np.array([run.job not in ejected for run in runs])
+            if len(ejected) > known:
+                going &= np.array([run.job not in ejected for run in runs])
             if not going.any():
                 continue
             rows = np.repeat(going, stack.sizes)
@@ -255,6 +259,9 @@ def _run_batch(data: PreparedData, configs: list[FitConfig], jobs: list[int],
             ejected.update(group.runs[r].job for r in np.flatnonzero(failed & ~back[going]))
             group.passes += 1
             kept.append(group)
+        if len(ejected) == known:
+            groups = kept
+            continue
         groups = []
         for group in kept:
             alive = np.array([run.job not in ejected for run in group.runs])
@@ -309,12 +316,17 @@ def _features(data: PreparedData, name: str) -> np.ndarray:
 
 def _e_step(data, stacks: list[Stack], feats) -> tuple[np.ndarray, np.ndarray]:
     """Responsibilities (C, N), weighted by rows, and each run's log-likelihood (R,)."""
-    sizes = np.concatenate([s.sizes for s in stacks])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    kernel = QuadraticKernel(data.n_features, int(sizes.sum()), family(stacks[0].covariance_type))
-    kernel.set_params(np.concatenate([s.weights for s in stacks]),
-                      np.concatenate([s.means for s in stacks]),
-                      np.concatenate([s.kernel_prec() for s in stacks]))
+    if len(stacks) == 1:    # the usual case: a family's runs are one stack
+        sizes, starts = stacks[0].sizes, stacks[0].segments.starts
+        params = stacks[0].weights, stacks[0].means, stacks[0].kernel_prec()
+    else:
+        sizes = np.concatenate([s.sizes for s in stacks])
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        params = (np.concatenate([s.weights for s in stacks]),
+                  np.concatenate([s.means for s in stacks]),
+                  np.concatenate([s.kernel_prec() for s in stacks]))
+    kernel = QuadraticKernel(data.n_features, len(params[0]), family(stacks[0].covariance_type))
+    kernel.set_params(*params)
     wlp = kernel.coef @ feats
     # One shift per row for every run (the largest term of any run) instead of
     # each run's own: exp then keeps full precision unless a run's terms all

@@ -45,7 +45,11 @@ class Group:
     first), ``passes`` (R,) its M-steps so far, ``tol`` and ``max_iter`` (R,)
     its config's: the convergence test runs on arrays, not run by run;
     ``taken`` (R,) which runs the last ``record`` recorded; ``on_floor`` (R,)
-    for how many records in a row each has had a component on the floor.
+    for how many records in a row each has had a component on the floor;
+    ``gains`` (R, PACE_WINDOW) each run's last gains between records, a ring
+    written at column ``records % PACE_WINDOW``, and ``records`` (R,) how many
+    values each has recorded (its history's length, kept as an array so
+    ``best_case`` needs no loop over runs).
     """
 
     stack: Stack
@@ -57,6 +61,8 @@ class Group:
     max_iter: np.ndarray
     taken: np.ndarray | None = None
     on_floor: np.ndarray | None = None
+    gains: np.ndarray | None = None
+    records: np.ndarray | None = None
 
     @classmethod
     def of(cls, stack: Stack, runs: list[Run], accelerate: bool) -> Group:
@@ -64,7 +70,8 @@ class Group:
         return cls(stack, runs, Accelerator.of(n) if accelerate else None, np.full(n, np.nan),
                    np.zeros(n, dtype=np.int64), np.array([run.config.tol for run in runs]),
                    np.array([run.config.max_iter for run in runs]),
-                   on_floor=np.zeros(n, dtype=np.int64))
+                   on_floor=np.zeros(n, dtype=np.int64),
+                   gains=np.full((n, PACE_WINDOW), np.nan), records=np.zeros(n, dtype=np.int64))
 
     def keep(self, runs: np.ndarray) -> None:
         """Keep the runs marked in ``runs`` (R,) bool."""
@@ -78,6 +85,7 @@ class Group:
         self.tol, self.max_iter = self.tol[runs], self.max_iter[runs]
         self.taken = None if self.taken is None else self.taken[runs]
         self.on_floor = self.on_floor[runs]
+        self.gains, self.records = self.gains[runs], self.records[runs]
 
     def record(self, log_l: np.ndarray, total_weight: float
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,10 +98,14 @@ class Group:
         taken, tested, back = (self.accel.judge(log_l) if self.accel is not None else
                                (np.ones(n, bool), np.ones(n, bool), np.zeros(n, bool)))
         values = log_l.tolist()
-        for r in np.flatnonzero(taken).tolist():
+        rows = np.flatnonzero(taken)
+        for r in rows.tolist():
             self.runs[r].history.append(values[r])
         with np.errstate(invalid="ignore"):     # NaN before a run's first record
-            converged = taken & tested & (np.abs(log_l - self.last) / total_weight < self.tol)
+            gain = log_l - self.last
+            converged = taken & tested & (np.abs(gain) / total_weight < self.tol)
+        self.gains[rows, self.records[rows] % PACE_WINDOW] = gain[rows]
+        self.records[rows] += 1
         self.last = np.where(taken, log_l, self.last)
         out = taken & ~converged & (self.passes >= self.max_iter)
         self.taken = taken
@@ -107,13 +119,9 @@ class Group:
         converges, and a SQUAREM jump's gain counts as a pass's); NaN where
         a run has fewer records or was not just recorded.
         """
-        bound = np.full(len(self.runs), np.nan)
-        for r in np.flatnonzero(self.taken).tolist():
-            history = self.runs[r].history
-            if len(history) > PACE_WINDOW:
-                pace = max(np.diff(history[-PACE_WINDOW - 1:]).max(), 0.0)
-                bound[r] = history[-1] + pace * (self.max_iter[r] - self.passes[r])
-        return bound
+        judged = self.taken & (self.records > PACE_WINDOW)
+        pace = np.maximum(self.gains.max(axis=1), 0.0)
+        return np.where(judged, self.last + pace * (self.max_iter - self.passes), np.nan)
 
     def count_floor(self, data: PreparedData) -> np.ndarray:
         """Count the runs just recorded with a component on the floor; the counts (R,).

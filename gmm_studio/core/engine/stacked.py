@@ -38,6 +38,12 @@ def family(covariance_type: str) -> str:
 
 
 @lru_cache(maxsize=32)
+def _triangle(d: int) -> tuple[np.ndarray, np.ndarray]:
+    """The upper triangle's row and column indices (D(D+1)/2,): made once per D, not per pass."""
+    return np.triu_indices(d)
+
+
+@lru_cache(maxsize=32)
 def stack_layout(covariance_type: str) -> str:
     """Which stack a model's runs join: "general" (full, tied and the other
     ellipsoidal models) or "general-diag" (diag, spherical, EII, EEI, VEI,
@@ -116,9 +122,11 @@ class Stack:
                 while end < len(self.kinds) and self.kinds[end] == self.kinds[r]:
                     end += 1
                 lo = int(seg.starts[r])
-                hi = lo + int(self.sizes[r:end].sum())
+                hi = int(seg.starts[end]) if end < len(self.kinds) else len(seg.ids)
+                # The model's own segments, cut from the stack's (no cumsum again).
                 parts.append((covariance_model(self.kinds[r]).name, slice(lo, hi),
-                              Segments.of(self.sizes[r:end])))
+                              Segments(seg.sizes[r:end], seg.starts[r:end] - lo,
+                                       seg.ids[lo:hi] - r)))
                 r = end
             self._models = tuple(parts)
         return self._models
@@ -209,7 +217,7 @@ class Stack:
         if family(kind) == "diag":
             second = acc[:, 1 + d:]
         else:
-            iu, ju = np.triu_indices(d)
+            iu, ju = _triangle(d)
             second = np.empty((len(acc), d, d))
             second[:, iu, ju] = acc[:, 1 + d:]
             second[:, ju, iu] = acc[:, 1 + d:]
@@ -253,13 +261,30 @@ class Stack:
                       weights=self.weights[parts], means=self.means[parts],
                       covariances=self.covariances[parts], prec_chol=self.prec_chol[parts],
                       floored=self.floored[parts], _segments=None, _models=None,
-                      _share=None, _factored=None)
+                      _share=None, _factored=self._factored_part(parts))
         marked = bad[runs]
         self.prec_chol = self.prec_chol.copy()
         self.prec_chol[parts] = sub._precisions(sub.covariances, marked)
         out = np.zeros_like(bad)
         out[runs] = marked
         return out
+
+    def _factored_part(self, parts: np.ndarray) -> tuple:
+        """``factored`` of the stack of the marked components (C,) bool, from this one's.
+
+        Runs are kept whole, so a tied run's matrix stays its own first
+        component's: no pass over the runs' models (which costs more than
+        the factors of a few small matrices).
+        """
+        if self.factored is None:
+            return (None,)
+        rows, inverse = self.factored
+        local = np.cumsum(parts) - 1                 # each kept component's new index
+        source = local[rows[inverse[parts]]]          # (C',) whose matrix each one has
+        own = source == np.arange(len(source))
+        if own.all():                                 # no tied run among them
+            return (None,)
+        return np.flatnonzero(own), (np.cumsum(own) - 1)[source]
 
     def _precisions(self, cov: np.ndarray, bad: np.ndarray) -> np.ndarray:
         """Precision factors of ``cov`` (C, D, D); runs whose matrices have none are marked
@@ -269,11 +294,10 @@ class Stack:
         """
         if stack_layout(self.covariance_type) == "general-diag":
             return self._diagonal_precisions(cov, bad)
-        placeholder = np.eye(cov.shape[-1])
         for attempt in range(2):
             if bad.any():
                 cov = cov.copy()
-                cov[np.repeat(bad, self.sizes)] = placeholder
+                cov[np.repeat(bad, self.sizes)] = np.eye(cov.shape[-1])
             try:
                 if self.factored is None:
                     return precision_cholesky(cov, "full")
@@ -294,7 +318,7 @@ class Stack:
                 out[part] = precision_cholesky(cov[part], "full")
             except GMMStudioError:
                 bad[r] = True
-                out[part] = placeholder
+                out[part] = np.eye(cov.shape[-1])
         return out
 
     def _diagonal_precisions(self, cov: np.ndarray, bad: np.ndarray) -> np.ndarray:
