@@ -193,6 +193,8 @@ def _volumes_and_common_shape(values, nk, shape, seg):
         new = seg.sum(values / lam[:, None])
         new /= _geomean(new)[:, None]
         shape = np.where(active[:, None], new, shape)
+        if WARM_SWEEPS == 1:
+            break    # one step: no objective to stop on
         objective = seg.sum(nk * d * np.log(lam)) + seg.sum(
             (values / shape[seg.ids] / lam[:, None]).sum(axis=1))
         done = previous - objective <= INNER_TOL * np.abs(objective)
@@ -239,6 +241,8 @@ def vee(scatter, nk, seg, previous):
         new = 0.5 * (new + np.swapaxes(new, 1, 2))
         new /= _det_roots(new)[:, None, None]
         common = np.where(active[:, None, None], new, common)
+        if WARM_SWEEPS == 1:
+            break    # one step: no objective to stop on
         objective = seg.sum(nk * d * np.log(lam)) + seg.sum(traces / lam)
         done = last - objective <= INNER_TOL * np.abs(objective)
         last = np.where(active, objective, last)
