@@ -33,8 +33,13 @@ class JobController(QObject):
     failed = Signal(str)
     running_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None, redraw_ms: int = REDRAW_MS):
+    def __init__(self, parent: QObject | None = None, redraw_ms: int = REDRAW_MS,
+                 result_supersedes: bool = False):
+        """``result_supersedes``: a run's result holds all its progress said (the
+        sweep's rows), so progress still pending when it ends is dropped, not
+        drawn just before the result is drawn again."""
         super().__init__(parent)
+        self.result_supersedes = result_supersedes
         self.run_id = 0
         self.tag: object = None  # what the current run was started for (e.g. a data id)
         self._thread: QThread | None = None
@@ -113,6 +118,8 @@ class JobController(QObject):
 
     def _on_finished(self, run_id: int, result) -> None:
         if run_id == self.run_id:
+            if self.result_supersedes:
+                self._pending = None
             self._flush()
             self.finished.emit(result)
 

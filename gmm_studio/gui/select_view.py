@@ -50,7 +50,7 @@ class SelectView(QWidget):
     def __init__(self, get_inputs) -> None:
         super().__init__()
         self.get_inputs = get_inputs  # () -> (dataset, base FitConfig)
-        self.controller = JobController(self, redraw_ms=SWEEP_REDRAW_MS)
+        self.controller = JobController(self, redraw_ms=SWEEP_REDRAW_MS, result_supersedes=True)
         self.messages = MessageBar()
         self.max_k = QSpinBox()
         self.max_k.setRange(1, 30)
@@ -208,8 +208,13 @@ class SelectView(QWidget):
                            style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
             name = mclust_name(kind)
             for plot, store in ((self.crit_plot, self.crit_curves), (self.cv_plot, self.cv_curves)):
+                # No dynamic range limit (a guard for points ~1e6 view heights
+                # off screen, which a criterion plot is never zoomed to): with
+                # one, each change of the view's range, as when a redraw is
+                # painted, sets every curve's data again and paints again.
                 curve = pg.PlotDataItem([], [], pen=pen, symbol=symbol, symbolBrush=color,
-                                        symbolPen=color, symbolSize=8, name=name)
+                                        symbolPen=color, symbolSize=8, name=name,
+                                        dynamicRangeLimit=None)
                 curve.sigPointsClicked.connect(
                     lambda _item, points, _ev, kind=kind: self._clicked(kind, points))
                 plot.addItem(curve)

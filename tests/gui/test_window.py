@@ -3,6 +3,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 
@@ -157,6 +158,24 @@ def test_stale_run_progress_is_dropped(window, qtbot):
     window.fitting.controller._on_progress(4, object())
     window.fitting.controller._flush()
     assert seen == []
+
+
+@pytest.mark.parametrize("supersedes", [False, True])
+def test_a_result_that_supersedes_progress_drops_the_pending_one(qtbot, supersedes):
+    from gmm_studio.gui.controller import JobController
+
+    def job(cancel, report):
+        report("halfway")
+        return "done"
+
+    # A timer that never fires in the test: the progress is still pending at the end.
+    controller = JobController(redraw_ms=60_000, result_supersedes=supersedes)
+    seen = []
+    controller.progress.connect(lambda p: seen.append(("progress", p)))
+    controller.finished.connect(lambda r: seen.append(("finished", r)))
+    controller.start(job)
+    qtbot.waitUntil(lambda: not controller.running, timeout=5_000)
+    assert seen == ([] if supersedes else [("progress", "halfway")]) + [("finished", "done")]
 
 
 def test_settings_are_remembered(qtbot, window):
