@@ -113,3 +113,24 @@ def test_choose_k_redraws_only_the_curves_whose_points_changed(window, qtbot, mo
     row = next(r for r in view.rows if r.covariance_type == "full")
     xs, ys = view.crit_curves["full"].getData()
     assert ys[list(xs).index(row.k)] == row.aic
+
+
+def test_a_sweep_redraws_its_progress_only_after_its_first_half_second(window, qtbot,
+                                                                       monkeypatch):
+    import time
+
+    from gmm_studio.gui import select_view
+
+    view = window.select_view
+    redraws = []
+    monkeypatch.setattr(view, "redraw", lambda: redraws.append(len(view.rows)))
+    rows = ["a row"] * 3
+    view._started = time.perf_counter()
+    view._on_progress((3, 10, rows))
+    # A short sweep: the bar moves and the rows are kept, but nothing is drawn yet.
+    assert (redraws, view.progress.value(), view.rows) == ([], 3, rows)
+    view._started = time.perf_counter() - select_view.SWEEP_FIRST_REDRAW_S
+    view._on_progress((4, 10, rows + ["another"]))
+    assert redraws == [4]
+    view._on_finished(rows)          # the result is always drawn
+    assert redraws == [4, 3]
