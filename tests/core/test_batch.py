@@ -369,6 +369,38 @@ def test_refreshing_some_runs_factorises_theirs_and_leaves_the_others_as_they_we
     np.testing.assert_array_equal(stack.prec_chol[:2], old[:2])
 
 
+def test_a_partial_stack_takes_its_tied_factor_map_from_the_whole_stack():
+    # _factored_part against the map a partial stack builds from its own models,
+    # for every choice of runs from a stack of full, tied and full runs.
+    from dataclasses import replace
+    from itertools import product
+
+    from gmm_studio.core.engine.stacked import Stack
+
+    kinds = np.array(["full", "tied", "tied", "VEV"], dtype=object)
+    sizes = np.array([2, 3, 1, 2])
+    cov = np.broadcast_to(np.eye(2), (8, 2, 2)).copy()
+    stack = Stack("full", kinds, sizes, np.zeros(8), np.zeros((8, 2)), cov, cov.copy(),
+                  np.zeros(8, dtype=bool))
+    compared = 0
+    for choice in product([False, True], repeat=4):
+        runs = np.array(choice)
+        if not runs.any():
+            continue
+        parts = np.repeat(runs, sizes)
+        own = replace(stack, kinds=kinds[runs], sizes=sizes[runs], weights=stack.weights[parts],
+                      means=stack.means[parts], covariances=cov[parts],
+                      prec_chol=cov[parts], floored=stack.floored[parts], _segments=None,
+                      _models=None, _share=None, _factored=None).factored
+        got = stack._factored_part(parts)
+        # Whose matrix each component's factor is (None: every one its own).
+        everyone = np.arange(parts.sum())
+        want = everyone if own is None else own[0][own[1]]
+        np.testing.assert_array_equal(everyone if got[0] is None else got[0][got[1]], want)
+        compared += int(not np.array_equal(want, everyone))
+    assert compared == 8         # every choice with the three-component tied run
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_a_batched_fit_carries_the_entropy_of_its_own_model(weighted):
     from gmm_studio.core.analysis.metrics import classification_entropy
@@ -382,6 +414,42 @@ def test_a_batched_fit_carries_the_entropy_of_its_own_model(weighted):
         want = classification_entropy(result.model, FAITHFUL, weights)
         assert result.entropy == pytest.approx(want, rel=1e-9, abs=1e-9)
         assert want > 0.1                                    # not trivially zero
+
+
+def test_best_case_is_the_last_value_plus_the_largest_recent_gain_per_pass_left():
+    # The ring of gains against the definition, on each run's whole history:
+    # past PACE_WINDOW records (the ring wraps), and after a run leaves.
+    from types import SimpleNamespace
+
+    from gmm_studio.core.engine.batch_runs import Group, Run
+    from gmm_studio.core.engine.notes import RunNotes
+
+    rng = np.random.default_rng(0)
+    runs = [Run(j, 0, FitConfig(max_iter=60), RunNotes(), 0.0) for j in range(3)]
+    stack = SimpleNamespace(keep=lambda runs: None)   # record and best_case never read it
+    group = Group.of(stack, runs, accelerate=False)
+    log_l = rng.normal(size=3) * 100
+    checked = 0
+    for step in range(3 * PACE_WINDOW):
+        if step == PACE_WINDOW + 3:
+            group.keep(np.array([True, False, True]))
+            log_l = log_l[[0, 2]]
+        # Gains that mostly shrink but sometimes jump or fall, as EM's may.
+        log_l = log_l + rng.exponential(1.0, len(log_l)) * rng.choice([0.1, 1, 5, -0.5],
+                                                                      len(log_l))
+        group.record(log_l, 1.0)
+        group.passes += 1
+        best = group.best_case()
+        for r, run in enumerate(group.runs):
+            history = run.history
+            if len(history) <= PACE_WINDOW:
+                assert np.isnan(best[r])
+                continue
+            pace = max(np.diff(history[-PACE_WINDOW - 1:]).max(), 0.0)
+            assert best[r] == pytest.approx(history[-1] + pace * (60 - group.passes[r]),
+                                            rel=1e-12)
+            checked += 1
+    assert checked > 2 * PACE_WINDOW
 
 
 def test_a_run_given_up_stops_where_it_is_with_its_own_log_likelihood():
