@@ -46,6 +46,7 @@ SWEEP_REDRAW_MS = 250
 # and three paints (~70 ms taken from its worker, measured). Until then the
 # progress bar alone moves.
 SWEEP_FIRST_REDRAW_S = 0.5
+_HINT = "Click a point to use that K and covariance type in the main fit."
 
 
 class SelectView(QWidget):
@@ -111,13 +112,17 @@ class SelectView(QWidget):
             plot.setLabel("bottom", "K")
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
+            # The value axis keeps the widest width its labels needed: a width
+            # that changes when a redraw is painted re-lays out the plots and
+            # paints them again (two more paints, ~25 ms at a sweep's end).
+            plot.getAxis("left").setStyle(autoReduceTextSpace=False)
         # The legend is a wrapping line of text under the plots, never over the
         # curves: fourteen entries fit where a plot legend would need a row each.
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self._build_items()
-        self.status = QLabel("Click a point to use that K and covariance type in the main fit.")
+        self.status = QLabel(_HINT)
         self.status.setWordWrap(True)
         self.big = False   # the sweep shown scored its rows on a subsample (big_sweep_note)
         self.ranking = RankingTable()
@@ -209,7 +214,8 @@ class SelectView(QWidget):
         # Created once and updated with setData: removing items that a legend
         # still references crashes pyqtgraph.
         self.crit_curves, self.cv_curves, self.cv_bars = {}, {}, {}
-        self._drawn: dict[str, tuple] = {}    # each model's last points, as set
+        self._drawn: dict[tuple, tuple] = {}  # (plot, model): its last points, as set
+        self._crit_title = ""
         for kind in COVARIANCE_TYPES:
             colour, dashed, symbol = model_style(kind)
             color = QColor(colour)
@@ -250,8 +256,10 @@ class SelectView(QWidget):
     def redraw(self) -> None:
         """Update the criterion and CV curves from ``self.rows``."""
         criterion = self.criterion.currentData()
-        self.crit_plot.setTitle(f"{CRITERION_LABELS[criterion]} (smaller is better; "
-                                "× degenerate)", size="9pt")
+        title = f"{CRITERION_LABELS[criterion]} (smaller is better; × degenerate)"
+        if title != self._crit_title:  # setting a title re-lays out the plots
+            self._crit_title = title
+            self.crit_plot.setTitle(title, size="9pt")
         for kind in COVARIANCE_TYPES:
             self._draw_type(kind, [r for r in self.rows if r.covariance_type == kind], criterion)
         self.ranking.show_rows(self.rows, criterion, CRITERION_LABELS[criterion])
@@ -259,29 +267,38 @@ class SelectView(QWidget):
         self.crosses.setData([r.k for r in bad], [getattr(r, criterion) for r in bad])
         best = best_row(self.rows, criterion)
         self.crit_star.setData([], [])
-        if best is not None:
+        if best is None:  # no row yet: nothing of an earlier sweep's best stays
+            self.status.setText(_HINT)
+        else:
             self.crit_star.setData([best.k], [getattr(best, criterion)],
                                    data=[best.covariance_type])
             self.status.setText(f"Best by {CRITERION_LABELS[criterion]}: K={best.k}, "
                                 f"{_label(best)}. Click a point or a table row to use it in the "
                                 "main fit." + (" " + big_sweep_note() if self.big else ""))
-        if not self.rows:
-            self._frame_empty()
-        else:
-            for plot in (self.crit_plot, self.cv_plot):
-                plot.getAxis("left").setStyle(showValues=True)
+        # A plot with no point (no rows yet, or CV off) keeps its empty frame.
+        for plot, value in ((self.crit_plot, criterion), (self.cv_plot, "cv_mean")):
+            if any(np.isfinite(getattr(r, value)) for r in self.rows):
+                plot.getAxis("left").setTicks(None)
                 plot.enableAutoRange()
+            else:
+                self._frame_empty(plot)
         cv_best = best_row(self.rows, "cv")
         self.cv_star.setData([], [])
         if cv_best is not None:
             self.cv_star.setData([cv_best.k], [cv_best.cv_mean], data=[cv_best.covariance_type])
+        if self.isVisible():
+            # The new ranges now, not in the paint: a range set while painting
+            # asks for another paint of every axis and curve.
+            for plot in (self.crit_plot, self.cv_plot):
+                plot.getViewBox().prepareForPaint()
 
-    def _frame_empty(self) -> None:
-        """Before a sweep: the K axis the sweep will fill, no numbers made up."""
-        for plot in (self.crit_plot, self.cv_plot):
-            plot.setXRange(0.5, self.max_k.value() + 0.5, padding=0)
-            plot.setYRange(0.0, 1.0, padding=0)
-            plot.getAxis("left").setStyle(showValues=False)
+    def _frame_empty(self, plot) -> None:
+        """A plot with nothing to show: the K axis a sweep fills, no numbers made up."""
+        plot.setXRange(0.5, self.max_k.value() + 0.5, padding=0)
+        plot.setYRange(0.0, 1.0, padding=0)
+        # No ticks rather than no values: hiding the values would give their
+        # width back, and the redraw with rows would take it again.
+        plot.getAxis("left").setTicks([[], []])
 
     def _draw_type(self, kind: str, rows, criterion: str) -> None:
         rows = sorted(rows, key=lambda r: r.k)  # batched fits finish in any order
@@ -290,16 +307,20 @@ class SelectView(QWidget):
         cv = np.array([r.cv_mean for r in rows], dtype=float)
         spread = np.array([r.cv_std for r in rows], dtype=float)
         shown = ~np.isnan(cv)
-        # A model's curves are set again only when its points changed: a
-        # redraw during a sweep touches the few models with new rows, not all
-        # 28 curves (each setData ~0.3 ms, taken from the sweep's thread).
-        drawn = (ks.tobytes(), values.tobytes(), cv.tobytes(), spread.tobytes())
-        if self._drawn.get(kind) == drawn:
-            return
-        self._drawn[kind] = drawn
-        self.crit_curves[kind].setData(ks, values)
-        self.cv_curves[kind].setData(ks[shown], cv[shown])
-        self.cv_bars[kind].setData(x=ks[shown], y=cv[shown], height=2 * spread[shown])
+        # A curve is set again only when its points changed: a redraw during
+        # a sweep touches the few models with new rows, and with CV off no CV
+        # curve, not all 42 items (each setData ~0.3 ms, taken from the
+        # sweep's thread).
+        crit = (ks.tobytes(), values.tobytes())
+        if self._drawn.get(("crit", kind)) != crit:
+            self._drawn[("crit", kind)] = crit
+            self.crit_curves[kind].setData(ks, values)
+        ks, cv, spread = ks[shown], cv[shown], spread[shown]
+        held_out = (ks.tobytes(), cv.tobytes(), spread.tobytes())
+        if self._drawn.get(("cv", kind)) != held_out:
+            self._drawn[("cv", kind)] = held_out
+            self.cv_curves[kind].setData(ks, cv)
+            self.cv_bars[kind].setData(x=ks, y=cv, height=2 * spread)
 
     def _adopt_row(self, k: int, kind: str) -> None:
         """A row of the ranking table was double-clicked."""

@@ -93,12 +93,13 @@ def test_choose_k_redraws_only_the_curves_whose_points_changed(window, qtbot, mo
     view.run()
     qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 28,
                     timeout=60_000)
-    calls = []
-    for kind, curve in view.crit_curves.items():
-        original = curve.setData
-        monkeypatch.setattr(curve, "setData",
-                            lambda *a, kind=kind, original=original, **k:
-                            (calls.append(kind), original(*a, **k)))
+    calls, cv_calls = [], []
+    for store, log in ((view.crit_curves, calls), (view.cv_curves, cv_calls)):
+        for kind, curve in store.items():
+            original = curve.setData
+            monkeypatch.setattr(curve, "setData",
+                                lambda *a, kind=kind, original=original, log=log, **k:
+                                (log.append(kind), original(*a, **k)))
     view.redraw()
     assert calls == []                          # nothing new: no curve set again
     tied = [r for r in view.rows if r.covariance_type == "tied"]
@@ -110,6 +111,7 @@ def test_choose_k_redraws_only_the_curves_whose_points_changed(window, qtbot, mo
     view.criterion.setCurrentIndex(view.criterion.findData("aic"))
     view.redraw()
     assert set(calls) == set(view.crit_curves)
+    assert cv_calls == []                       # CV off: no CV point changed, none set
     row = next(r for r in view.rows if r.covariance_type == "full")
     xs, ys = view.crit_curves["full"].getData()
     assert ys[list(xs).index(row.k)] == row.aic
@@ -134,3 +136,62 @@ def test_a_sweep_redraws_its_progress_only_after_its_first_half_second(window, q
     assert redraws == [4]
     view._on_finished(rows)          # the result is always drawn
     assert redraws == [4, 3]
+
+
+def _value_labels(plot) -> list[str]:
+    """The tick labels the left axis of ``plot`` would draw now."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = plot.getAxis("left").generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [] if specs is None else [text for _rect, _flags, text in specs[2]]
+
+
+def test_choose_k_paints_a_redraw_once_and_an_empty_frame_without_values(window, qtbot):
+    from PySide6.QtCore import QEvent, QObject
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, _watched, event):  # noqa: N802 - Qt's name
+            self.count += event.type() == QEvent.Type.Paint
+            return False
+
+    window.show()
+    qtbot.waitExposed(window)
+    window.open_sample("old_faithful.csv")
+    view = window.select_view
+    window.tabs.setCurrentWidget(view)
+    view.max_k.setValue(3)
+    view.run()
+    # Before any row: the K axis, no made-up values on the other.
+    assert not view.rows and _value_labels(view.crit_plot) == []
+    qtbot.waitUntil(lambda: not view.controller.running and len(view.rows) == 42,
+                    timeout=60_000)
+    qtbot.wait(100)
+    assert _value_labels(view.crit_plot) != []
+    assert _value_labels(view.cv_plot) == []         # CV off: no held-out scale made up
+    rows = view.rows
+    view._on_finished([r for r in rows if r.k <= 2])   # lays the table out anew
+    qtbot.wait(200)
+    paints = Paints()
+    view.graphics.viewport().installEventFilter(paints)
+    # A result with other points moves the plots' ranges, as a sweep's end does.
+    view._on_finished([r for r in rows if r.k == 1])
+    qtbot.wait(200)
+    # One paint: the new range was set before it, and the value axis kept its width.
+    assert paints.count == 1
+    # Cleared for the next sweep, the axis keeps its width too (or the
+    # sweep's end would re-lay out the plots to take it back).
+    axis = view.crit_plot.getAxis("left")
+    width = axis.width()
+    assert view.status.text().startswith("Best by BIC: K=")
+    view.rows = []
+    view.redraw()
+    qtbot.wait(100)
+    assert _value_labels(view.crit_plot) == [] and axis.width() == width
+    assert "Best" not in view.status.text()          # no earlier sweep's best stays
